@@ -1,0 +1,69 @@
+"""The ``sitless`` command: one sub-command per module in ``hub/commands``.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration,
+3 a device or server could not be reached, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+import hub.commands
+from hub import __version__
+from hub import log as hublog
+from hub.errors import ConfigError, DeviceError, SitlessError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Assemble the parser from every command module's ``register``."""
+    parser = argparse.ArgumentParser(
+        prog="sitless",
+        description="sitless: a chair that tells you when you have sat too long.",
+    )
+    parser.add_argument("--version", action="version", version=f"sitless {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more output (repeat for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for info in sorted(pkgutil.iter_modules(hub.commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"hub.commands.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and turn the hub's errors into a line and an exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    hublog.setup(verbosity=args.verbose)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print("sitless: configuration error:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except DeviceError as exc:
+        print(f"sitless: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except SitlessError as exc:
+        print(f"sitless: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return code

@@ -1,0 +1,1 @@
+"""Each module here adds one sub-command to ``sitless`` through ``register(subparsers)``."""

@@ -1,0 +1,378 @@
+"""The hub's whole configuration: one validated model, loaded from TOML and the environment.
+
+Every section forbids unknown keys, so a typo is an error that names the key
+rather than a default silently used. Any key can also come from an environment
+variable such as ``SITLESS_SITTING__LIMIT=45m`` (double underscore between
+levels), so a container needs no file. Secrets can be read from files
+(``password_file``) for Docker secrets, and are kept as ``SecretStr`` so they
+never print.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from hub.errors import ConfigError
+
+ENV_PREFIX = "SITLESS_"
+DESK_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
+_PREFIX_LEVEL = re.compile(r"^[A-Za-z0-9_-]+$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """Turn ``"90s"``, ``"30m"``, ``"1h"``, ``"7d"`` or a number of seconds into seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration like "30m"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    else:
+        raise ValueError('expected a duration like "30m"')
+    if seconds < 0 or seconds != seconds:  # negative or NaN
+        raise ValueError('expected a duration like "30m"')
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+def _read_secret_file(path: str, key: str) -> SecretStr:
+    try:
+        return SecretStr(Path(path).read_text().strip())
+    except OSError as exc:
+        msg = f"{key}: cannot read secret file {path!r} ({exc.strerror})"
+        raise ValueError(msg) from exc
+
+
+class MqttConfig(Section):
+    """How the hub reaches the broker."""
+
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: str | None = Field(None, description="read the password from this file")
+    prefix: str | list[str] = Field("sitless", description="topic prefix, or a list of them")
+    client_id: str = Field("sitless-hub", min_length=1, max_length=64)
+    keepalive: Duration = Field(30.0, ge=5, le=3600)
+    session_expiry: Duration = Field(86400.0, ge=0, description="broker keeps our session this long")
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError('expected a URL like "mqtt://host:1883" or "mqtts://host:8883"')
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError("the port in the URL is not a number from 1 to 65535") from exc
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str | list[str]) -> str | list[str]:
+        for one in [value] if isinstance(value, str) else value:
+            check_prefix(one)
+        if isinstance(value, list) and not value:
+            raise ValueError("at least one prefix is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_and_pairs(self) -> Self:
+        if self.password_file:
+            object.__setattr__(self, "password", _read_secret_file(self.password_file, "password_file"))
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+    @property
+    def prefixes(self) -> list[str]:
+        """Every configured prefix as a list."""
+        return [self.prefix] if isinstance(self.prefix, str) else list(self.prefix)
+
+    @property
+    def host(self) -> str:
+        """Broker host name from the URL."""
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        """Broker port from the URL, defaulting by scheme."""
+        parts = urlsplit(self.url)
+        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the URL asks for TLS."""
+        return urlsplit(self.url).scheme == "mqtts"
+
+
+def check_prefix(value: str) -> str:
+    """A prefix is one or more topic levels of plain characters, no wildcards."""
+    levels = value.split("/")
+    if not value or not all(_PREFIX_LEVEL.match(level) for level in levels) or "_hub" in levels:
+        msg = f"invalid topic prefix {value!r}: use levels of letters, digits, '-' or '_'"
+        raise ValueError(msg)
+    return value
+
+
+class SittingConfig(Section):
+    """The sitting rules. Defaults follow the advice to move at least every 30 minutes."""
+
+    limit: Duration = Field(1800.0, gt=0, description="bout time before the first alert")
+    min_break: Duration = Field(120.0, gt=0, description="vacancy that ends a bout")
+    escalate_after: Duration = Field(300.0, gt=0, description="time between alert levels")
+    snooze: Duration = Field(600.0, gt=0, description="how long a short press delays the alert")
+    max_snoozes: int = Field(3, ge=0, le=100, description="snoozes allowed per bout")
+    strict: bool = Field(False, description="no snoozes at all")
+    pause: Duration = Field(3600.0, gt=0, description="how long a long press silences alerts")
+    telemetry_period: Duration = Field(60.0, gt=0, description="device heartbeat period")
+
+
+class ScheduleConfig(Section):
+    """Working hours: alerts only inside them, history always."""
+
+    timezone: str = "UTC"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+    start: str = "00:00"
+    end: str = "24:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _check_clock(cls, value: str) -> str:
+        if value == "24:00":
+            return value
+        try:
+            dt.time.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError('expected a clock time like "09:00"') from exc
+        return value
+
+
+class HistoryConfig(Section):
+    """Where the history goes. With no server the local spool is the store."""
+
+    api: Literal["none", "v1", "v2"] = "none"
+    url: str | None = None
+    token: SecretStr | None = None
+    token_file: str | None = None
+    org: str | None = None
+    bucket: str | None = None
+    database: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: str | None = None
+    personal_database: str | None = Field(None, description="per-desk data under aggregate privacy")
+    personal_bucket: str | None = None
+    spool: str = Field("sitless-spool.sqlite3", description="path of the local SQLite spool")
+    local_retention: Duration = Field(30 * 86400.0, gt=0)
+    privacy: Literal["desk", "aggregate"] = "desk"
+    min_group: int = Field(3, ge=1)
+    sample_period: Duration = Field(60.0, ge=1)
+    batch_size: int = Field(5000, ge=1, le=100000)
+    max_spool_mb: float = Field(1024.0, gt=0, description="refuse new points beyond this size")
+
+    @model_validator(mode="after")
+    def _server_fields(self) -> Self:
+        if self.token_file:
+            object.__setattr__(self, "token", _read_secret_file(self.token_file, "token_file"))
+        if self.password_file:
+            object.__setattr__(self, "password", _read_secret_file(self.password_file, "password_file"))
+        if self.api != "none" and not self.url:
+            raise ValueError(f'url is required when api = "{self.api}"')
+        if self.api == "v2" and not (self.org and self.bucket):
+            raise ValueError('org and bucket are required when api = "v2"')
+        if self.api == "v1" and not self.database:
+            raise ValueError('database is required when api = "v1"')
+        return self
+
+
+class NotifyConfig(Section):
+    """Notifications beyond the chair, as Apprise URLs."""
+
+    urls: list[SecretStr] = Field(default_factory=list)
+
+
+class StatusConfig(Section):
+    """The live status page and metrics endpoint."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class LimitsConfig(Section):
+    """Caps that keep a flood of bad or fake messages from exhausting the hub."""
+
+    max_payload: int = Field(4096, ge=64, le=1 << 20)
+    max_desks_per_prefix: int = Field(10000, ge=1)
+    queue_size: int = Field(100000, ge=100)
+
+
+class DeskConfig(Section):
+    """Where a desk is, and any rule that differs for it."""
+
+    site: str = "default"
+    floor: str = "default"
+    zone: str = "default"
+    limit: Duration | None = Field(None, gt=0)
+    min_break: Duration | None = Field(None, gt=0)
+    notify: list[SecretStr] = Field(default_factory=list)
+    schedule: ScheduleConfig | None = None
+
+
+class LogConfig(Section):
+    """How loud the hub is."""
+
+    level: Literal["debug", "info", "warning", "error"] = "warning"
+    json_format: bool = Field(False, alias="json")
+
+
+class HubConfig(Section):
+    """The whole hub configuration."""
+
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    sitting: SittingConfig = Field(default_factory=SittingConfig)
+    schedule: ScheduleConfig | None = None
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    status: StatusConfig = Field(default_factory=StatusConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+    state_dir: str = Field(".", description="folder for the checkpoint and spool files")
+    desks: dict[str, DeskConfig] = Field(default_factory=dict)
+    sites: dict[str, ScheduleConfig] = Field(default_factory=dict, description="schedule per site")
+
+    @field_validator("desks")
+    @classmethod
+    def _check_desk_ids(cls, value: dict[str, DeskConfig]) -> dict[str, DeskConfig]:
+        for desk in value:
+            if not DESK_ID.match(desk):
+                raise ValueError(f"desk id {desk!r} must match {DESK_ID.pattern}")
+        return value
+
+    def desk(self, desk_id: str) -> DeskConfig:
+        """The desk's own section, or the defaults."""
+        return self.desks.get(desk_id) or DeskConfig()
+
+    def state_path(self, name: str) -> Path:
+        """A file under state_dir, unless name is already absolute."""
+        path = Path(name)
+        return path if path.is_absolute() else Path(self.state_dir) / path
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+            continue
+        path = [part.lower() for part in key[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        node = tree
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[path[-1]] = _env_value(value)
+    return tree
+
+
+def _env_value(raw: str) -> Any:
+    """Environment values are strings; lists may be written comma-separated or as JSON-like TOML."""
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            return tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            return raw
+    return raw
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per problem: the dotted key, then what is wrong."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        text = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            text = "unknown key"
+        lines.append(f"{key}: {text}")
+    return lines
+
+
+def from_mapping(data: dict[str, Any]) -> HubConfig:
+    """Validate a plain mapping, raising ConfigError with one line per problem."""
+    try:
+        return HubConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from exc
+
+
+def load(path: str | Path | None = None, environ: dict[str, str] | None = None) -> HubConfig:
+    """Read the TOML file (if any), lay environment overrides over it, and validate."""
+    env = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError([f"{path}: no such file"]) from exc
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
+    return from_mapping(_merge(data, _env_overrides(env)))
