@@ -11,6 +11,7 @@ never print.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import tomllib
@@ -42,19 +43,21 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, No
 def parse_duration(value: object) -> float:
     """Turn ``"90s"``, ``"30m"``, ``"1h"``, ``"7d"`` or a number of seconds into seconds."""
     if isinstance(value, bool):
-        raise ValueError('expected a duration like "30m"')
+        raise ValueError('expected a duration like "30m"')  # noqa: TRY004 - pydantic reports ValueError per key
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     else:
         raise ValueError('expected a duration like "30m"')
-    if seconds < 0 or seconds != seconds:  # negative or NaN
+    if seconds < 0 or math.isnan(seconds):
         raise ValueError('expected a duration like "30m"')
     return seconds
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class Section(BaseModel):
@@ -74,14 +77,14 @@ def _read_secret_file(path: str, key: str) -> SecretStr:
 class MqttConfig(Section):
     """How the hub reaches the broker."""
 
-    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port")
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt:// or mqtts:// broker URL")
     username: str | None = None
     password: SecretStr | None = None
     password_file: str | None = Field(None, description="read the password from this file")
     prefix: str | list[str] = Field("sitless", description="topic prefix, or a list of them")
     client_id: str = Field("sitless-hub", min_length=1, max_length=64)
     keepalive: Duration = Field(30.0, ge=5, le=3600)
-    session_expiry: Duration = Field(86400.0, ge=0, description="broker keeps our session this long")
+    session_expiry: Duration = Field(86400.0, ge=0, description="session kept by the broker")
     ca_file: str | None = None
     cert_file: str | None = None
     key_file: str | None = None
@@ -110,7 +113,8 @@ class MqttConfig(Section):
     @model_validator(mode="after")
     def _secrets_and_pairs(self) -> Self:
         if self.password_file:
-            object.__setattr__(self, "password", _read_secret_file(self.password_file, "password_file"))
+            secret = _read_secret_file(self.password_file, "password_file")
+            object.__setattr__(self, "password", secret)
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
         return self
@@ -163,9 +167,7 @@ class ScheduleConfig(Section):
     """Working hours: alerts only inside them, history always."""
 
     timezone: str = "UTC"
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
-    )
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS))
     start: str = "00:00"
     end: str = "24:00"
 
@@ -218,7 +220,8 @@ class HistoryConfig(Section):
         if self.token_file:
             object.__setattr__(self, "token", _read_secret_file(self.token_file, "token_file"))
         if self.password_file:
-            object.__setattr__(self, "password", _read_secret_file(self.password_file, "password_file"))
+            secret = _read_secret_file(self.password_file, "password_file")
+            object.__setattr__(self, "password", secret)
         if self.api != "none" and not self.url:
             raise ValueError(f'url is required when api = "{self.api}"')
         if self.api == "v2" and not (self.org and self.bucket):

@@ -25,7 +25,7 @@ def desk(desk_id: str) -> dict[str, Any]:
 class KeyValueFormatter(logging.Formatter):
     """``time level logger desk=<id> message`` - easy to grep and to read."""
 
-    def format(self, record: logging.LogRecord) -> str:
+    def format(self, record: logging.LogRecord) -> str:  # noqa: D102 - as logging.Formatter
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
         desk_id = getattr(record, "desk", None)
         where = f" desk={desk_id}" if desk_id else ""
@@ -38,7 +38,7 @@ class KeyValueFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log collectors."""
 
-    def format(self, record: logging.LogRecord) -> str:
+    def format(self, record: logging.LogRecord) -> str:  # noqa: D102 - as logging.Formatter
         body: dict[str, Any] = {
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),

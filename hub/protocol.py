@@ -1,4 +1,4 @@
-"""The MQTT contract (docs/protocol.md) as code: parse and check what devices send, build what the hub sends.
+"""The MQTT contract (docs/protocol.md) as code: check what devices send, build what the hub sends.
 
 Parsing is hand-written rather than schema-driven because it sits on the hot
 path of every message; the JSON Schemas in ``hub/schemas`` describe the same
@@ -160,8 +160,10 @@ def decode_json(payload: bytes, topic: str = "") -> dict[str, Any]:
         raise ProtocolError("payload is not valid UTF-8", topic) from exc
     except RecursionError as exc:
         raise ProtocolError("payload nests too deeply", topic) from exc
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ProtocolError(f"payload is not JSON ({exc.msg})", topic) from exc
+    except ValueError as exc:  # e.g. an integer with too many digits
+        raise ProtocolError("payload is not JSON", topic) from exc
     if not isinstance(obj, dict):
         raise ProtocolError("payload must be a JSON object", topic)
     if not _depth(obj, MAX_JSON_DEPTH):

@@ -65,14 +65,17 @@ def test_topic_vectors(vectors):
     prefixes = ["sitless/hq/floor3", "sitless"]
     for case in vectors["topics"]["valid"]:
         where = protocol.split_topic(case["topic"], prefixes)
-        assert (where.prefix, where.desk, where.kind) == (case["prefix"], case["desk"], case["kind"])
+        expected = (case["prefix"], case["desk"], case["kind"])
+        assert (where.prefix, where.desk, where.kind) == expected
     for case in vectors["topics"]["invalid"]:
         with pytest.raises(ProtocolError):
             protocol.split_topic(case["topic"], prefixes)
 
 
-@pytest.mark.parametrize("payload", [b"\xff\xfe", b"[" * 10000, b'{"a":' * 20 + b"1" + b"}" * 20,
-                                     b"NaN", b'{"seated": true, "seq": 1e400}'])
+@pytest.mark.parametrize("payload", [
+    b"\xff\xfe", b"[" * 10000, b'{"a":' * 20 + b"1" + b"}" * 20,
+    b"NaN", b'{"seated": true, "seq": 1e400}', b'{"seq": ' + b"9" * 5000 + b"}",
+])
 def test_hostile_payloads_raise_protocol_error(payload):
     with pytest.raises(ProtocolError):
         protocol.parse_payload("d1", "occupancy", payload)

@@ -45,7 +45,8 @@ def find_binary(name: str, *extra: str) -> str:
     raise RuntimeError(msg)
 
 
-def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(port: int, timeout: float = 15.0,
+                  proc: subprocess.Popen[bytes] | None = None) -> None:
     """Block until something accepts connections on the port, bounded by timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,7 +215,7 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:  # noqa: S310 - loopback URL built here
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
                     if resp.status == 204:
                         return
             except (urllib.error.URLError, OSError):
@@ -229,8 +230,8 @@ bind-address = "{LOOPBACK}:{self.rpc_port}"
         if database:
             params["db"] = database
         data = urllib.parse.urlencode(params).encode()
-        req = urllib.request.Request(f"{self.url}/query", data=data, method="POST")  # noqa: S310
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+        req = urllib.request.Request(f"{self.url}/query", data=data, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:
             body: dict[str, Any] = json.loads(resp.read())
         return body
 
