@@ -68,5 +68,5 @@ def test_one_bad_field_is_refused_or_well_typed(key, value):
 
 def test_deep_json_is_refused():
     deep = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
-    with pytest.raises(ProtocolError, match="deep|JSON"):
+    with pytest.raises(ProtocolError, match=r"deep|JSON"):
         protocol.parse("sitless/d1/occupancy", deep, PREFIXES, 10**7)
