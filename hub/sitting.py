@@ -1,0 +1,465 @@
+"""The sitting rules for one desk, as a pure state machine.
+
+Events and clock ticks go in, decisions come out; nothing here touches the
+network, the disk or the clock, so every rule can be checked by feeding times
+by hand. The service owns one ``Desk`` per desk id, asks ``next_deadline`` when
+to tick it, and carries out the decisions.
+
+The rules, in the words of docs/protocol.md and the README:
+
+* A bout starts when the desk turns seated. A vacancy shorter than
+  ``min_break`` does not end it (the bout clock keeps running through short
+  stands); a vacancy of at least ``min_break`` ends it with ``break``.
+* At ``limit`` of bout time the hub alerts at level 1, then one level higher
+  every ``escalate_after`` while still seated, repeating level 3 from then on.
+  An alert is never sent to a vacant or offline desk, and at most one alert
+  leaves per tick, so a clock jump cannot burst several.
+* Standing up clears the alert at once. Sitting back down before
+  ``min_break`` re-alerts at the level already reached: the break was not real.
+* A short press while alerting snoozes: the alert clears and the next one
+  (the next level) comes ``snooze`` later, at most ``max_snoozes`` per bout.
+  A long press (or the API) pauses alerts for ``pause``; time still counts.
+* Outside working hours no alert is sent; the first one due comes when the
+  hours open.
+* A device that goes offline freezes its bout clock; offline for at least
+  ``min_break`` ends the bout with ``offline``. Once a device has sent
+  telemetry, three silent periods count as going offline at the last message.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+from hub.config import HubConfig
+from hub.facts import AlertSent, BoutEnded, Snoozed
+from hub.schedule import WorkingHours, for_desk
+
+MAX_LEVEL = 3
+GAP_PERIODS = 3
+
+StateName = Literal["vacant", "seated", "alerting", "snoozed", "paused", "offline"]
+
+
+class Hours(Protocol):
+    """What the rules need from a schedule (``hub.schedule.WorkingHours`` has it)."""
+
+    def is_open(self, ts: float) -> bool:
+        """Whether alerts are allowed at ts."""
+
+    def next_open(self, ts: float) -> float | None:
+        """First instant at or after ts when alerts are allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The numbers one desk is judged by, in seconds."""
+
+    limit: float = 1800.0
+    min_break: float = 120.0
+    escalate_after: float = 300.0
+    snooze: float = 600.0
+    max_snoozes: int = 3
+    pause: float = 3600.0
+    telemetry_period: float = 60.0
+    hours: Hours | None = None
+
+    @classmethod
+    def for_desk(cls, cfg: HubConfig, desk_id: str) -> Rules:
+        """Global rules with the desk's own overrides and schedule laid over them."""
+        sitting = cfg.sitting
+        desk = cfg.desk(desk_id)
+        hours: WorkingHours | None = for_desk(cfg, desk_id)
+        return cls(
+            limit=desk.limit or sitting.limit,
+            min_break=desk.min_break or sitting.min_break,
+            escalate_after=sitting.escalate_after,
+            snooze=sitting.snooze,
+            max_snoozes=0 if sitting.strict else sitting.max_snoozes,
+            pause=sitting.pause,
+            telemetry_period=sitting.telemetry_period,
+            hours=hours,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeskView:
+    """The hub's view of a desk, as published on ``P/D/sitting`` and shown on the status page."""
+
+    desk: str
+    state: StateName
+    seated_s: float
+    level: int
+    since: float | None
+    ts: float
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SendAlert:
+    """Tell the chair to alert. ``resumed`` marks the re-alert after sitting back down."""
+
+    desk: str
+    level: int
+    seated_s: float
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendClear:
+    """Tell the chair to stop alerting."""
+
+    desk: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishState:
+    """The view changed: publish it (retained)."""
+
+    view: DeskView
+
+
+Decision = SendAlert | SendClear | PublishState | BoutEnded | AlertSent | Snoozed
+
+
+@dataclass(slots=True)
+class Bout:
+    """One sitting bout. Times are unix seconds; ``*_bt`` are seconds of bout time."""
+
+    start: float
+    frozen_s: float = 0.0
+    level: int = 0
+    alerts: int = 0
+    snoozes: int = 0
+    next_alert_bt: float = 0.0
+    first_alert: float | None = None
+    responded: float | None = None
+    alert_active: bool = False
+    snoozed: bool = False
+
+
+@dataclass(slots=True)
+class _State:
+    """Everything a desk remembers; a plain record so a checkpoint can save and restore it."""
+
+    seated: bool = False
+    vacant_since: float | None = None
+    online: bool = True
+    offline_since: float | None = None
+    last_heard: float | None = None
+    heard_telemetry: bool = False
+    paused_until: float = 0.0
+    last_ts: float = -math.inf
+    bout: Bout | None = None
+
+
+class Desk:
+    """One desk's sitting state. Every method takes the time; none reads a clock."""
+
+    def __init__(self, desk_id: str, rules: Rules) -> None:
+        self.desk_id = desk_id
+        self.rules = rules
+        self.s = _State()
+        self._published: tuple[object, ...] | None = None
+
+    # ---- events -----------------------------------------------------------------
+
+    def on_occupancy(self, seated: bool, ts: float) -> list[Decision]:
+        """The device reports a debounced transition at event time ts."""
+        t = self._event_time(ts)
+        out = self._settle(t)
+        self._heard(t)
+        if seated != self.s.seated:
+            self.s.seated = seated
+            if seated:
+                self._sat_down(t, out)
+            else:
+                self._stood_up(t, out)
+        out += self._publish(t)
+        return out
+
+    def on_button(self, press: Literal["short", "long"], ts: float) -> list[Decision]:
+        """A button press: short snoozes the current alert, long pauses alerts."""
+        t = self._event_time(ts)
+        out = self._settle(t)
+        self._heard(t)
+        out.append(Snoozed(self.desk_id, t, press))
+        bout = self.s.bout
+        if press == "long":
+            self._pause_until(t + self.rules.pause, out)
+        elif bout is not None and bout.alert_active and bout.snoozes < self.rules.max_snoozes:
+            bout.snoozes += 1
+            bout.snoozed = True
+            bout.alert_active = False
+            bout.next_alert_bt = self.bout_time(t) + self.rules.snooze
+            out.append(SendClear(self.desk_id))
+        out += self._publish(t)
+        return out
+
+    def pause(self, seconds: float, ts: float) -> list[Decision]:
+        """Silence alerts for ``seconds`` from ts (0 resumes them). The hub's API uses this."""
+        t = self._event_time(ts)
+        out = self._settle(t)
+        self._pause_until(t + max(0.0, seconds), out)
+        out += self._publish(t)
+        return out
+
+    def on_status(self, online: bool, ts: float) -> list[Decision]:
+        """The device's retained ``online`` / ``offline`` (its last will)."""
+        t = self._event_time(ts)
+        out = self._settle(t)
+        if online:
+            self._heard(t)
+        elif self.s.online:
+            self._go_offline(t)
+        out += self._publish(t)
+        return out
+
+    def on_telemetry(self, ts: float) -> list[Decision]:
+        """A heartbeat: the device is alive, and from now on silence means offline."""
+        t = self._event_time(ts)
+        out = self._settle(t)
+        self._heard(t)
+        self.s.heard_telemetry = True
+        out += self._publish(t)
+        return out
+
+    def on_tick(self, now: float) -> list[Decision]:
+        """Let time pass to ``now``: end bouts, send at most one due alert."""
+        out = self._settle(now)
+        self._maybe_alert(now, out)
+        out += self._publish(now)
+        return out
+
+    def resume(self, now: float) -> None:
+        """After a hub restart: the hub's own absence is no evidence the device went silent."""
+        if self.s.last_heard is not None:
+            self.s.last_heard = max(self.s.last_heard, now)
+        self._published = None
+
+    # ---- questions ----------------------------------------------------------------
+
+    def bout_time(self, now: float) -> float:
+        """Seconds of the current bout, short stands included, offline time left out."""
+        bout = self.s.bout
+        if bout is None:
+            return 0.0
+        end = self.s.offline_since if self.s.offline_since is not None else now
+        return max(0.0, end - bout.start - bout.frozen_s)
+
+    def state(self, now: float) -> StateName:
+        """The one word that sums the desk up for ``P/D/sitting``."""
+        bout = self.s.bout
+        if not self.s.online:
+            return "offline"
+        if not self.s.seated:
+            return "vacant"
+        if now < self.s.paused_until:
+            return "paused"
+        if bout is not None and bout.alert_active:
+            return "alerting"
+        if bout is not None and bout.snoozed:
+            return "snoozed"
+        return "seated"
+
+    def view(self, now: float) -> DeskView:
+        """The desk as the outside world sees it at ``now``."""
+        bout = self.s.bout
+        return DeskView(
+            desk=self.desk_id, state=self.state(now), seated_s=self.bout_time(now),
+            level=bout.level if bout else 0, since=bout.start if bout else None,
+            ts=now, online=self.s.online,
+        )
+
+    @property
+    def level(self) -> int:
+        """The last alert level of the current bout, 0 for none."""
+        return self.s.bout.level if self.s.bout else 0
+
+    def next_deadline(self, now: float) -> float | None:
+        """When ``on_tick`` next has something to do, or None if only an event can change things."""
+        s, r, bout = self.s, self.rules, self.s.bout
+        candidates: list[float] = []
+        if s.online and s.heard_telemetry and s.last_heard is not None:
+            candidates.append(s.last_heard + GAP_PERIODS * r.telemetry_period)
+        if now < s.paused_until:
+            candidates.append(s.paused_until)
+        if bout is not None:
+            if not s.online and s.offline_since is not None:
+                candidates.append(s.offline_since + r.min_break)
+            elif not s.seated and s.vacant_since is not None:
+                candidates.append(s.vacant_since + r.min_break)
+            elif s.seated:
+                due = self._alert_due_at(now)
+                if due is not None:
+                    candidates.append(due)
+        return min(candidates) if candidates else None
+
+    # ---- checkpoint ---------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready record of everything needed to carry on after a restart."""
+        data = asdict(self.s)
+        if data["last_ts"] == -math.inf:
+            data["last_ts"] = None
+        return data
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Carry on from a ``snapshot``."""
+        bout = data.get("bout")
+        last_ts = data.get("last_ts")
+        self.s = _State(
+            seated=bool(data.get("seated", False)),
+            vacant_since=data.get("vacant_since"),
+            online=bool(data.get("online", True)),
+            offline_since=data.get("offline_since"),
+            last_heard=data.get("last_heard"),
+            heard_telemetry=bool(data.get("heard_telemetry", False)),
+            paused_until=float(data.get("paused_until", 0.0)),
+            last_ts=-math.inf if last_ts is None else float(last_ts),
+            bout=Bout(**bout) if isinstance(bout, dict) else None,
+        )
+        self._published = None
+
+    def seed(self, since: float, level: int, now: float) -> None:
+        """Rebuild a bout from the retained ``sitting`` message when there is no checkpoint."""
+        if self.s.bout is not None or since > now:
+            return
+        level = max(0, min(MAX_LEVEL, level))
+        self.s.seated = True
+        self.s.bout = Bout(start=since, level=level, alerts=level,
+                           next_alert_bt=self._next_after(level, now - since))
+        self.s.last_ts = max(self.s.last_ts, since)
+
+    # ---- internals ----------------------------------------------------------------
+
+    def _next_after(self, level: int, bout_s: float) -> float:
+        if level == 0:
+            return self.rules.limit
+        return max(self.rules.limit, bout_s) + self.rules.escalate_after
+
+    def _event_time(self, ts: float) -> float:
+        """Events apply in order: one older than the last is moved up to the last one's time."""
+        t = max(ts, self.s.last_ts)
+        self.s.last_ts = t
+        return t
+
+    def _heard(self, t: float) -> None:
+        s = self.s
+        s.last_heard = t if s.last_heard is None else max(s.last_heard, t)
+        if not s.online:
+            if s.bout is not None and s.offline_since is not None:
+                s.bout.frozen_s += max(0.0, t - s.offline_since)
+            s.online = True
+            s.offline_since = None
+            if s.bout is None and s.seated:
+                s.bout = Bout(start=t, next_alert_bt=self.rules.limit)
+
+    def _go_offline(self, t: float) -> None:
+        self.s.online = False
+        self.s.offline_since = t
+
+    def _sat_down(self, t: float, out: list[Decision]) -> None:
+        s, bout = self.s, self.s.bout
+        s.vacant_since = None
+        if bout is None:
+            s.bout = Bout(start=t, next_alert_bt=self.rules.limit)
+            return
+        if bout.level > 0 and not bout.snoozed and self._alerts_allowed(t) and s.online:
+            bout_s = self.bout_time(t)
+            bout.alerts += 1
+            bout.alert_active = True
+            bout.next_alert_bt = max(bout.next_alert_bt, bout_s + self.rules.escalate_after)
+            out.append(SendAlert(self.desk_id, bout.level, bout_s, resumed=True))
+            out.append(AlertSent(self.desk_id, t, bout.level, bout_s))
+
+    def _stood_up(self, t: float, out: list[Decision]) -> None:
+        self.s.vacant_since = t
+        bout = self.s.bout
+        if bout is None:
+            return
+        if bout.first_alert is not None and bout.responded is None:
+            bout.responded = t
+        if bout.alert_active:
+            bout.alert_active = False
+            out.append(SendClear(self.desk_id))
+
+    def _pause_until(self, until: float, out: list[Decision]) -> None:
+        self.s.paused_until = until
+        bout = self.s.bout
+        if bout is not None and bout.alert_active:
+            bout.alert_active = False
+            out.append(SendClear(self.desk_id))
+
+    def _settle(self, now: float) -> list[Decision]:
+        """Apply everything time alone decides up to ``now``: silence, offline and break endings."""
+        s, r = self.s, self.rules
+        out: list[Decision] = []
+        if (s.online and s.heard_telemetry and s.last_heard is not None
+                and now - s.last_heard >= GAP_PERIODS * r.telemetry_period):
+            self._go_offline(s.last_heard)
+        bout = s.bout
+        if bout is None:
+            return out
+        if not s.online and s.offline_since is not None and now - s.offline_since >= r.min_break:
+            end = s.offline_since if s.seated or s.vacant_since is None else min(
+                s.vacant_since, s.offline_since)
+            self._end_bout(end, "offline", out)
+        elif s.online and not s.seated and s.vacant_since is not None \
+                and now - s.vacant_since >= r.min_break:
+            self._end_bout(s.vacant_since, "break", out)
+        return out
+
+    def _end_bout(self, end: float, ended_by: Literal["break", "offline"],
+                  out: list[Decision]) -> None:
+        bout = self.s.bout
+        if bout is None:
+            return
+        self.s.bout = None
+        responded = None
+        if bout.first_alert is not None and bout.responded is not None:
+            responded = max(0.0, bout.responded - bout.first_alert)
+        out.append(BoutEnded(self.desk_id, bout.start, max(bout.start, end), ended_by,
+                             bout.alerts, bout.snoozes, bout.level, responded))
+
+    def _alerts_allowed(self, t: float) -> bool:
+        hours = self.rules.hours
+        return t >= self.s.paused_until and (hours is None or hours.is_open(t))
+
+    def _alert_due_at(self, now: float) -> float | None:
+        """Wall time of the next alert, taking pause and working hours into account."""
+        bout = self.s.bout
+        if bout is None:
+            return None
+        due = bout.start + bout.frozen_s + bout.next_alert_bt
+        due = max(due, self.s.paused_until)
+        hours = self.rules.hours
+        if hours is not None and not hours.is_open(max(due, now)):
+            return hours.next_open(max(due, now))
+        return due
+
+    def _maybe_alert(self, now: float, out: list[Decision]) -> None:
+        s, bout = self.s, self.s.bout
+        if bout is None or not s.seated or not s.online or not self._alerts_allowed(now):
+            return
+        bout_s = self.bout_time(now)
+        if bout_s < bout.next_alert_bt:
+            return
+        bout.level = min(bout.level + 1, MAX_LEVEL)
+        bout.alerts += 1
+        bout.alert_active = True
+        bout.snoozed = False
+        if bout.first_alert is None:
+            bout.first_alert = now
+        bout.next_alert_bt = bout_s + self.rules.escalate_after
+        out.append(SendAlert(self.desk_id, bout.level, bout_s))
+        out.append(AlertSent(self.desk_id, now, bout.level, bout_s))
+
+    def _publish(self, now: float) -> list[Decision]:
+        view = self.view(now)
+        key = (view.state, view.level, view.since, view.online)
+        if key == self._published:
+            return []
+        self._published = key
+        return [PublishState(view)]
