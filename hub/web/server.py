@@ -1,0 +1,260 @@
+"""The status page's HTTP server: the page, a live event stream, a JSON API, health and metrics.
+
+The standard library's threading server is enough: a handful of viewers, one
+thread each, and no framework to keep up to date. It binds to loopback unless
+configured otherwise; the page shows desk states only, never secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, ClassVar, Self
+
+from hub.errors import SitlessError
+from hub.web import metrics
+from hub.web.broadcast import Broadcaster, Frame, signature
+from hub.web.source import StatusSource
+
+logger = logging.getLogger(__name__)
+
+KEEPALIVE_S = 15.0
+_STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_DESK_PATH = re.compile(r"^/api/desks/([a-z0-9][a-z0-9_-]{0,47})(/pause)?$")
+_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml",
+          ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json"}
+
+
+def _static(name: str) -> bytes | None:
+    """A file shipped in ``hub/static``, or None; names are checked so no path can escape."""
+    if not _STATIC_NAME.match(name) or ".." in name:
+        return None
+    item = resources.files("hub").joinpath("static", name)
+    try:
+        return item.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    app: StatusServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "sitless"
+    sys_version = ""
+    routes: ClassVar[dict[str, str]] = {
+        "/": "_page", "/index.html": "_page", "/healthz": "_health", "/metrics": "_metrics",
+        "/api/desks": "_desks", "/events": "_events",
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - name fixed by the base class
+        logger.debug("http %s %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, body: object) -> None:
+        self._send(status, json.dumps(body, separators=(",", ":")).encode(), "application/json")
+
+    def _error(self, status: HTTPStatus, why: str) -> None:
+        self._json(status, {"error": why})
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        method = self.routes.get(path)
+        if method is not None:
+            getattr(self, method)()
+        elif path.startswith("/static/"):
+            name = path.removeprefix("/static/")
+            body = _static(name)
+            if body is None:
+                self._error(HTTPStatus.NOT_FOUND, f"no static file {name[:64]!r}")
+            else:
+                suffix = name[name.rfind("."):]
+                self._send(HTTPStatus.OK, body, _TYPES.get(suffix, "application/octet-stream"))
+        elif (match := _DESK_PATH.match(path)) and not match.group(2):
+            self._one_desk(match.group(1))
+        else:
+            self._error(HTTPStatus.NOT_FOUND, f"nothing at {path[:80]!r}")
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        match = _DESK_PATH.match(path)
+        if not match or not match.group(2):
+            self._error(HTTPStatus.NOT_FOUND, f"nothing to post at {path[:80]!r}")
+            return
+        # A custom header cannot be sent cross-site without a preflight we never answer,
+        # so another web site cannot pause desks through a visitor's browser.
+        if self.headers.get("X-Sitless") != "1":
+            self._error(HTTPStatus.FORBIDDEN, "missing X-Sitless: 1 header")
+            return
+        pause = getattr(self.server.app.source, "pause", None)
+        if pause is None:
+            self._error(HTTPStatus.NOT_IMPLEMENTED, "this hub cannot pause desks")
+            return
+        try:
+            pause(match.group(1))
+        except (SitlessError, KeyError, ValueError) as exc:
+            self._error(HTTPStatus.CONFLICT, str(exc))
+            return
+        self.server.app.broadcaster.poll_once()
+        self._json(HTTPStatus.OK, {"desk": match.group(1), "paused": True})
+
+    def _page(self) -> None:
+        body = _static("index.html")
+        if body is None:
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "the page is missing from the package")
+            return
+        self._send(HTTPStatus.OK, body, _TYPES[".html"])
+
+    def _health(self) -> None:
+        frame = self.server.app.broadcaster.latest()
+        age = time.time() - frame.ts
+        healthy = age < max(10.0, 20 * self.server.app.poll_s)
+        body = {"status": "ok" if healthy else "stale", "desks": len(frame.desks),
+                "snapshot_age_s": round(age, 3)}
+        self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, body)
+
+    def _metrics(self) -> None:
+        source = self.server.app.source
+        text = metrics.render(source.snapshot(), source.counters())
+        self._send(HTTPStatus.OK, text.encode(), metrics.CONTENT_TYPE)
+
+    def _desks(self) -> None:
+        frame = self.server.app.broadcaster.latest()
+        self._json(HTTPStatus.OK, _frame_json(frame, self.server.app))
+
+    def _one_desk(self, desk: str) -> None:
+        frame = self.server.app.broadcaster.latest()
+        if desk not in frame.desks:
+            self._error(HTTPStatus.NOT_FOUND, f"no desk {desk!r}")
+            return
+        self._json(HTTPStatus.OK, {"ts": frame.ts, "desk": frame.desks[desk]})
+
+    def _events(self) -> None:
+        """Server-sent events: a full snapshot first, then only the desks that changed."""
+        app = self.server.app
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Accel-Buffering", "no")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        frame = app.broadcaster.latest()
+        try:
+            self._event("snapshot", _frame_json(frame, app))
+            sent = dict(frame.desks)
+            counters = frame.counters
+            while not app.broadcaster.stopping:
+                newer = app.broadcaster.wait_newer(frame.version, KEEPALIVE_S)
+                if app.broadcaster.stopping:
+                    break
+                if newer.version == frame.version:
+                    self.wfile.write(b": keepalive\n\n")
+                    self.wfile.flush()
+                    continue
+                frame = newer
+                for desk, body in frame.desks.items():
+                    if desk not in sent or signature(sent[desk]) != signature(body):
+                        self._event("desk", {"ts": frame.ts, "desk": body})
+                for desk in sent.keys() - frame.desks.keys():
+                    self._event("gone", {"ts": frame.ts, "desk": desk})
+                if frame.counters != counters:
+                    self._event("counters", {"ts": frame.ts, "counters": frame.counters})
+                sent, counters = dict(frame.desks), frame.counters
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            logger.debug("a status page viewer went away")
+
+    def _event(self, name: str, body: object) -> None:
+        data = json.dumps(body, separators=(",", ":"))
+        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode())
+        self.wfile.flush()
+
+
+def _frame_json(frame: Frame, app: StatusServer) -> dict[str, Any]:
+    return {"ts": frame.ts, "title": app.title, "can_pause": hasattr(app.source, "pause"),
+            "limits": app.limits, "counters": frame.counters,
+            "desks": [frame.desks[k] for k in sorted(frame.desks)]}
+
+
+class StatusServer:
+    """Serves the status page for one source until stop()."""
+
+    def __init__(self, source: StatusSource, host: str = "127.0.0.1", port: int = 0, *,  # noqa: PLR0913 - keyword-only knobs with defaults
+                 poll_s: float = 0.5, title: str = "sitless",
+                 limits: Mapping[str, float] | None = None) -> None:
+        self.source = source
+        self.poll_s = poll_s
+        self.title = title
+        self.limits = dict(limits or {})
+        self.broadcaster = Broadcaster(source, poll_s)
+        try:
+            self._httpd = _Server((host, port), _Handler)
+        except OSError as exc:
+            msg = f"status page cannot listen on {host}:{port} ({exc.strerror})"
+            raise SitlessError(msg) from exc
+        self._httpd.app = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful when asked for port 0)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Where a browser finds the page."""
+        host = str(self._httpd.server_address[0])
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - only compared
+        return f"http://{shown}:{self.port}/"
+
+    def start(self) -> Self:
+        """Begin serving on a background thread."""
+        self.broadcaster.start()
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.2},
+                                        name="sitless-web", daemon=True)
+        self._thread.start()
+        logger.info("status page at %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; open event streams end within a poll."""
+        self.broadcaster.stop()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
