@@ -1,0 +1,151 @@
+"""Facts and desk samples as history points, following the schema in docs/history.md.
+
+A point is kept as plain data (measurement, tags, fields, time) until it is
+spooled, so the spool can also answer local reports; the line protocol text is
+made by influxdb-client's ``Point`` so escaping is never written by hand.
+Field types are fixed per field (counts are integers, durations and readings
+floats) because InfluxDB refuses a field whose type changes within a shard.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Final
+
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
+
+from hub.config import HubConfig
+from hub.facts import (
+    AlertSent,
+    BoutEnded,
+    DeskSample,
+    Fact,
+    OccupancyChanged,
+    Snoozed,
+    TelemetryReceived,
+)
+
+OCCUPANCY: Final = "occupancy"
+DESK_STATE: Final = "desk_state"
+SITTING_BOUT: Final = "sitting_bout"
+ALERT: Final = "alert"
+DEVICE_HEALTH: Final = "device_health"
+ZONE_OCCUPANCY: Final = "zone_occupancy"
+
+PER_DESK: Final = frozenset({OCCUPANCY, DESK_STATE, SITTING_BOUT, ALERT})
+"""Measurements that describe one person's sitting; privacy decides where they may go."""
+
+FieldValue = int | float
+PRECISION: Final = WritePrecision.MS
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """One point before it becomes line protocol; ``ts_ms`` is event time in milliseconds."""
+
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, FieldValue], ...]
+    ts_ms: int
+
+    @property
+    def desk(self) -> str | None:
+        """The desk tag, if the point has one (for local reports and privacy checks)."""
+        return dict(self.tags).get("desk")
+
+    def key(self) -> str:
+        """Series and time: two points with the same key are the same point, the later wins."""
+        return json.dumps([self.measurement, self.tags, self.ts_ms], ensure_ascii=False)
+
+    def fields_json(self) -> str:
+        """The fields as JSON, so the local store can be read without parsing line protocol."""
+        return json.dumps(dict(self.fields))
+
+    def line(self) -> str:
+        """Line protocol through influxdb-client, which does all the escaping."""
+        # influxdb-client's Point carries no type hints, hence the ignores.
+        point = Point(self.measurement)  # type: ignore[no-untyped-call]
+        for tag, text in self.tags:
+            point.tag(tag, text)  # type: ignore[no-untyped-call]
+        for field, value in self.fields:
+            point.field(field, value)  # type: ignore[no-untyped-call]
+        point.time(self.ts_ms, PRECISION)  # type: ignore[no-untyped-call]
+        return str(point.to_line_protocol())  # type: ignore[no-untyped-call]
+
+
+def to_ms(ts: float) -> int:
+    """Seconds since the epoch to whole milliseconds, the precision every point is written at."""
+    return round(ts * 1000)
+
+
+def desk_tags(cfg: HubConfig, desk_id: str) -> list[tuple[str, str]]:
+    """Where the desk is (from its config section, or the defaults) plus the desk id itself."""
+    where = cfg.desk(desk_id)
+    return [("site", where.site), ("floor", where.floor), ("zone", where.zone), ("desk", desk_id)]
+
+
+def _point(
+    measurement: str,
+    tags: list[tuple[str, str]],
+    fields: dict[str, FieldValue | None],
+    ts: float,
+) -> HistoryPoint:
+    kept = tuple((name, value) for name, value in fields.items() if value is not None)
+    return HistoryPoint(measurement, tuple(tags), kept, to_ms(ts))
+
+
+def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
+    """The points a fact becomes; a snooze has none of its own (the bout counts snoozes)."""
+    if isinstance(fact, OccupancyChanged):
+        return [_point(OCCUPANCY, desk_tags(cfg, fact.desk),
+                       {"seated": int(fact.seated), "seq": int(fact.seq)}, fact.ts)]
+    if isinstance(fact, BoutEnded):
+        responded = None if fact.responded_s is None else float(fact.responded_s)
+        tags = [*desk_tags(cfg, fact.desk), ("ended_by", fact.ended_by)]
+        fields: dict[str, FieldValue | None] = {
+            "duration_s": float(fact.duration_s),
+            "alerts": int(fact.alerts),
+            "snoozes": int(fact.snoozes),
+            "max_level": int(fact.max_level),
+            "responded_s": responded,
+        }
+        return [_point(SITTING_BOUT, tags, fields, fact.start)]
+    if isinstance(fact, AlertSent):
+        tags = [*desk_tags(cfg, fact.desk), ("level", str(fact.level))]
+        return [_point(ALERT, tags,
+                       {"seated_s": float(fact.seated_s), "acked": int(fact.acked)}, fact.ts)]
+    if isinstance(fact, TelemetryReceived):
+        tel = fact.telemetry
+        tags = [*desk_tags(cfg, fact.desk), ("fw", tel.fw)]
+        fields = {
+            "rssi": None if tel.rssi is None else int(tel.rssi),
+            "heap_free": int(tel.heap_free),
+            "uptime_s": tel.uptime_ms / 1000.0,
+            "value": float(tel.value),
+            "baseline": float(tel.baseline),
+            "reconnects": int(tel.reconnects),
+        }
+        return [_point(DEVICE_HEALTH, tags, fields, fact.ts)]
+    if isinstance(fact, Snoozed):
+        return []
+    msg = f"not a history fact: {type(fact).__name__}"
+    raise TypeError(msg)
+
+
+def from_sample(cfg: HubConfig, sample: DeskSample, ts: float) -> HistoryPoint:
+    """A desk's state at the (period-aligned) sample instant."""
+    return _point(DESK_STATE, desk_tags(cfg, sample.desk),
+                  {"occupied": int(sample.occupied), "seated_s": float(sample.seated_s)}, ts)
+
+
+def zone_point(where: tuple[str, str, str], occupied: int, desks: int, ts: float) -> HistoryPoint:
+    """One (site, floor, zone) group's occupancy at a sample instant; never a desk tag."""
+    fields: dict[str, FieldValue | None] = {
+        "occupied": int(occupied),
+        "desks": int(desks),
+        "utilisation": occupied / desks if desks else 0.0,
+    }
+    tags = list(zip(("site", "floor", "zone"), where, strict=True))
+    return _point(ZONE_OCCUPANCY, tags, fields, ts)
