@@ -74,6 +74,14 @@ class SerialLink:
             logger.warning("ignored a broken line from %s: %s", self.name, exc)
             return line, None
 
+    def drain(self) -> None:
+        """Forget everything received so far, so the next line is a fresh one."""
+        self._tail = b""
+        try:
+            self.port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceError(f"lost the serial port {self.name}: {exc}") from exc
+
     def send(self, kind: str, payload: Any) -> None:
         """Write one ``SL`` line to the board."""
         data = encode(kind, payload)

@@ -7,8 +7,11 @@ MicroPython unix port running a stand-in board script.
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import subprocess
+import threading
 import tty
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,3 +55,69 @@ def micropython_board(pty: Pty) -> Iterator[subprocess.Popen[bytes]]:
     yield proc
     proc.kill()
     proc.wait(10)
+
+
+class SimBoard(threading.Thread):
+    """A board's side of the SL protocol driven from the test: raw readings and acks.
+
+    ``value`` is what the seat reads now (the test changes it as a person would
+    sit down); ``received`` records every line the host sent; ``refuse`` makes
+    config commands fail as a board's validation would.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.value = 400.0
+        self.noise = 5.0
+        self.streaming = False
+        self.refuse: str | None = None
+        self.received: list[dict] = []
+        self.done = threading.Event()
+        self._tick = 0
+
+    def say(self, text: str) -> None:
+        os.write(self.fd, text.encode() + b"\r\n")
+
+    def run(self) -> None:
+        tail = b""
+        while not self.done.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.02)
+            if ready:
+                try:
+                    tail += os.read(self.fd, 4096)
+                except OSError:
+                    return
+                while b"\n" in tail:
+                    line, tail = tail.split(b"\n", 1)
+                    self.handle(line.decode().strip())
+            if self.streaming:
+                self._tick += 1
+                wobble = self.noise * (1 if self._tick % 2 else -1) / 2
+                self.say(f'SL {{"k":"raw","p":{{"raw":{int(self.value)},'
+                         f'"value":{self.value + wobble}}}}}')
+
+    def handle(self, line: str) -> None:
+        if not line.startswith("SL "):
+            return
+        msg = json.loads(line[3:])
+        self.received.append(msg)
+        if msg["k"] == "stream":
+            self.streaming = bool(msg["p"])
+        elif msg["k"] == "cmd":
+            ok = self.refuse is None
+            body = {"id": msg["p"]["id"], "ok": ok}
+            if not ok:
+                body["error"] = self.refuse
+            self.say("some console text")
+            self.say("SL " + json.dumps({"k": "ack", "p": body}))
+
+
+@pytest.fixture
+def sim_board(pty: Pty) -> Iterator[SimBoard]:
+    """A SimBoard on the pty's near end, stopped after the test."""
+    board = SimBoard(pty.board)
+    board.start()
+    yield board
+    board.done.set()
+    board.join(10)
