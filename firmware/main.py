@@ -1,0 +1,70 @@
+"""Start the chair firmware, unless safe mode or a bad config says not to.
+
+Safe mode (the app is skipped and the REPL stays free for repairs) comes from
+the safe-mode pin held low at boot, or from several boots in a row that never
+ran a minute: a crash loop must never brick the board.
+"""
+
+import micropython
+
+micropython.alloc_emergency_exception_buf(100)
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+
+from sitless import board, config  # noqa: E402
+
+BOOT_COUNT_FILE = "bootcount"
+MAX_FAILED_BOOTS = 5
+DEFAULT_SAFE_PIN = 15
+
+
+def _read_boot_count():
+    try:
+        with open(BOOT_COUNT_FILE) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+def _write_boot_count(count):
+    try:
+        with open(BOOT_COUNT_FILE, "w") as f:
+            f.write(str(count))
+    except OSError:
+        pass
+
+
+def _safe_pin():
+    try:
+        with open(config.CONFIG_FILE) as f:
+            pin = json.loads(f.read()).get("safe_pin", DEFAULT_SAFE_PIN)
+        return pin if isinstance(pin, int) and not isinstance(pin, bool) else DEFAULT_SAFE_PIN
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_SAFE_PIN
+
+
+def run():
+    failed_boots = _read_boot_count()
+    if board.safe_mode_requested(_safe_pin()):
+        print("sitless: safe mode (safe pin held low); the app is not started")
+        return
+    if failed_boots >= MAX_FAILED_BOOTS:
+        _write_boot_count(0)
+        print("sitless: safe mode after %d boots that never ran a minute" % failed_boots)
+        return
+    _write_boot_count(failed_boots + 1)
+    try:
+        cfg = config.load()
+    except config.ConfigError as exc:
+        print("sitless: not started:", exc)
+        _write_boot_count(0)
+        return
+    from sitless.app import App, load_calib
+
+    app = App(cfg, board.Board(cfg), saved_calib=load_calib(),
+              on_healthy=lambda: _write_boot_count(0))
+    asyncio.run(app.main())
+
+
+run()

@@ -1,0 +1,332 @@
+"""The firmware's tasks, wired together on one asyncio loop.
+
+sampling → Chair (pure logic) → outbox → publisher → MQTT; commands and the
+hub's status come back through the MQTT client (or the serial link); the
+actuators play alerts; a health task feeds the watchdog only while sampling
+is alive and reboots after a long time without the broker. No task waits on
+another: each sleeps on its own schedule.
+"""
+
+import asyncio
+import binascii
+import gc
+import json
+import os
+import time
+
+from sitless import commands, config, payload, serial_link
+from sitless.chair import Chair
+from sitless.compat import const
+from sitless.mqtt import MQTTClient
+from sitless.outbox import Outbox
+
+CALIB_FILE = "calib.json"
+KEEPALIVE_S = const(30)
+WATCHDOG_MS = const(30_000)
+HEALTH_MS = const(1000)
+OFFLINE_REBOOT_MS = 15 * 60 * 1000
+CALIB_SAVE_MS = 10 * 60 * 1000
+NTP_RETRY_MS = 10 * 60 * 1000
+NTP_REFRESH_MS = 6 * 3600 * 1000
+BACKOFF_MAX_MS = const(30_000)
+HEALTHY_AFTER_MS = const(60_000)
+OUTBOX_KINDS = ("occupancy", "button", "ack")
+
+
+def new_boot_id():
+    return binascii.hexlify(os.urandom(4)).decode()
+
+
+def load_calib(path=CALIB_FILE):
+    try:
+        with open(path) as f:
+            saved = json.loads(f.read())
+        return saved if isinstance(saved, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+class App:
+    def __init__(self, cfg, board, boot=None, saved_calib=None, calib_path=CALIB_FILE,
+                 config_path=config.CONFIG_FILE, offline_reboot_ms=OFFLINE_REBOOT_MS,
+                 on_healthy=None):
+        self.cfg = cfg
+        self.board = board
+        self.boot = boot or new_boot_id()
+        self.calib_path = calib_path
+        self.config_path = config_path
+        self.offline_reboot_ms = offline_reboot_ms
+        self.on_healthy = on_healthy
+        self.chair = Chair(cfg, self.boot, saved_calib, time.ticks_ms())
+        self.chair.wall = board.unix_ms
+        self.outbox = Outbox()
+        self.sensor = board.sensor()
+        self.actuators = board.actuators()
+        self.serial = cfg["transport"] == "serial"
+        self.streaming = False
+        self.hub_status = False
+        self.samples = 0
+        self.connects = 0
+        base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
+        self.topics = {kind: base + kind for kind in
+                       ("status", "occupancy", "telemetry", "button", "info", "ack")}
+        self.cmd_topic = base + "cmd"
+        self.hub_topic = "%s/_hub/status" % cfg["prefix"]
+        self.client = None
+        if not self.serial:
+            self.client = MQTTClient(
+                "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
+                cfg["mqtt_user"], cfg["mqtt_password"], KEEPALIVE_S,
+                (self.topics["status"], "offline", True, 1), self._on_message)
+
+    # ----- sampling -------------------------------------------------------
+
+    def sample_once(self, now_ms):
+        """One sensor reading through the chair's logic; all the sampling task does."""
+        raw = self.sensor.read(now_ms)
+        body = self.chair.sample(now_ms, raw)
+        self.samples += 1
+        if body is not None:
+            self.emit("occupancy", body)
+        if self.chair.alert is not None:
+            self.actuators.alert(self.chair.alert)
+        if self.streaming and raw is not None:
+            print(serial_link.raw_line(raw, self.chair.value))
+
+    async def _sampling(self):
+        while True:
+            self.sample_once(time.ticks_ms())
+            await asyncio.sleep_ms(self.cfg["sample_ms"])
+
+    def on_press(self, long_press):
+        now = time.ticks_ms()
+        self.emit("button", self.chair.press(long_press, now))
+        if not long_press:
+            self.actuators.alert(0)  # a snooze silences at once; the hub confirms
+        elif self.chair.alert is not None:
+            self.actuators.alert(self.chair.alert)
+
+    # ----- messages -------------------------------------------------------
+
+    def emit(self, kind, body):
+        """Hand one message to the link: the console always, the outbox over WiFi."""
+        serial_link.send(kind, body)
+        if not self.serial and kind in OUTBOX_KINDS:
+            self.outbox.push((kind, body))
+
+    async def _publisher(self):
+        """Send the outbox in order, one acknowledged message at a time."""
+        client = self.client
+        while True:
+            item = self.outbox.peek()
+            if item is None or not client.connected:
+                await asyncio.sleep_ms(50)
+                continue
+            kind, body = item
+            try:
+                pid = await client.publish(self.topics[kind], body, kind == "occupancy", 1)
+            except OSError:
+                continue
+            await client.wait_ack(pid)  # the client resends it after a reconnect
+            self.outbox.pop(item)
+
+    def _set_hub(self, online):
+        level = self.chair.hub(online, time.ticks_ms())
+        if level is not None:
+            self.actuators.alert(level)
+
+    def _on_message(self, topic, body, retained):
+        if topic == self.hub_topic:
+            self.hub_status = bytes(body) == b"online"
+            self._set_hub(self.hub_status)
+        elif topic == self.cmd_topic:
+            self.command(body, retained)
+
+    def _on_line(self, kind, body):
+        if kind == "stream":
+            self.streaming = body is True
+        elif kind == "hub":
+            self._set_hub(body == "online")
+        elif kind == "cmd":
+            self.command(json.dumps(body))
+
+    def command(self, body, retained=False):
+        found, error = commands.parse(body, retained)
+        if found is None:
+            print("cmd: ignored:", error)
+            return
+        if error is not None:
+            self._ack(found, error)
+            return
+        action = found["action"]
+        cmd_id = found["id"]
+        if action == "alert":
+            self.actuators.alert(found["level"])
+        elif action == "clear":
+            self.actuators.alert(0)
+        elif action == "identify":
+            self.actuators.identify()
+        elif action == "tare":
+            if not self.chair.tare():
+                self._ack(cmd_id, "seat is taken; tare only while vacant")
+                return
+            self.save_calib()
+        elif action == "config":
+            try:
+                fresh = config.check(found["set"], self.cfg)
+            except config.ConfigError as exc:
+                self._ack(cmd_id, str(exc))
+                return
+            self.cfg = fresh
+            self.chair.apply(fresh)
+            try:
+                config.save(fresh, self.config_path)
+            except OSError:
+                self._ack(cmd_id, "config could not be saved")
+                return
+        elif action == "reboot":
+            self._ack(cmd_id)
+            asyncio.create_task(self._reboot())
+            return
+        self._ack(cmd_id)
+
+    def _ack(self, cmd_id, error=None):
+        self.emit("ack", payload.ack(cmd_id, error is None, error))
+
+    async def _reboot(self):
+        """Let the ack go out, say goodbye cleanly, then restart."""
+        for _ in range(50):
+            if not len(self.outbox):
+                break
+            await asyncio.sleep_ms(100)
+        if self.client is not None and self.client.connected:
+            try:
+                await self.client.publish(self.topics["status"], "offline", True, 1, False)
+            except OSError:
+                pass
+            await self.client.disconnect()
+        self.board.reset()
+
+    def save_calib(self):
+        try:
+            with open(self.calib_path, "w") as f:
+                f.write(json.dumps(self.chair.calib.to_dict()))
+        except OSError as exc:
+            print("calib: not saved:", exc)
+
+    # ----- network --------------------------------------------------------
+
+    def info(self):
+        return payload.info(self.board.name, self.cfg["sensor"], self.board.mac(), self.boot,
+                            gc.mem_free())
+
+    def telemetry(self):
+        chair = self.chair
+        extra = {"dropped": self.outbox.dropped, "rejected": chair.calib.rejected,
+                 "drift": chair.calib.drift}
+        return payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
+                                 chair.calib.baseline, self.board.rssi(), gc.mem_free(),
+                                 self.reconnects, extra)
+
+    @property
+    def reconnects(self):
+        return self.connects - 1 if self.connects > 1 else 0
+
+    async def _network(self):
+        client = self.client
+        backoff = 1000
+        while True:
+            if await self.board.wifi_up():
+                try:
+                    await client.connect()
+                    await client.subscribe(self.hub_topic, 1)
+                    await client.subscribe(self.cmd_topic, 1)
+                    await client.publish(self.topics["status"], "online", True, 1, False)
+                    await client.publish(self.topics["info"], self.info(), True, 1, False)
+                    self.connects += 1
+                    backoff = 1000
+                    if not self.board.clock_synced:
+                        self.board.sync_time()
+                    print("mqtt: connected to %s:%d" % (client.host, client.port))
+                    await client.down.wait()
+                    print("mqtt: link lost:", client.why_down)
+                except OSError as exc:
+                    client.close("failed: %r" % (exc,))
+                    print("mqtt:", exc)
+            self._set_hub(False)
+            await asyncio.sleep_ms(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_MS)
+
+    async def _telemetry(self):
+        while True:
+            await asyncio.sleep_ms(self.cfg["telemetry_s"] * 1000)
+            body = self.telemetry()
+            serial_link.send("telemetry", body)
+            if self.client is not None and self.client.connected:
+                try:
+                    await self.client.publish(self.topics["telemetry"], body)
+                except OSError:
+                    pass
+
+    async def _clock(self):
+        """Keep NTP time fresh; the first sync happens as soon as the broker answers."""
+        while True:
+            await asyncio.sleep_ms(NTP_REFRESH_MS if self.board.clock_synced else NTP_RETRY_MS)
+            if self.client.connected:
+                self.board.sync_time()
+
+    async def _health(self, watchdog):
+        seen = -1
+        offline_since = time.ticks_ms()
+        calib_checked = started = time.ticks_ms()
+        healthy = False
+        while True:
+            await asyncio.sleep_ms(HEALTH_MS)
+            now = time.ticks_ms()
+            if self.samples != seen:  # feed only while sampling is alive
+                seen = self.samples
+                if watchdog is not None:
+                    watchdog.feed()
+            if self.client is not None:
+                if self.client.connected:
+                    offline_since = now
+                elif time.ticks_diff(now, offline_since) >= self.offline_reboot_ms:
+                    print("health: no broker for too long; rebooting")
+                    self.board.reset()
+            if time.ticks_diff(now, calib_checked) >= CALIB_SAVE_MS:
+                calib_checked = now
+                if self.chair.calib.needs_save():
+                    self.save_calib()
+            if not healthy and time.ticks_diff(now, started) >= HEALTHY_AFTER_MS:
+                healthy = True
+                if self.on_healthy is not None:
+                    self.on_healthy()
+
+    # ----- start ----------------------------------------------------------
+
+    def tasks(self, watchdog=None):
+        """Start every task; returns them (the tests cancel them)."""
+        started = [
+            asyncio.create_task(self._sampling()),
+            asyncio.create_task(self.actuators.run()),
+            asyncio.create_task(self._telemetry()),
+            asyncio.create_task(self._health(watchdog)),
+            asyncio.create_task(serial_link.listen(self._on_line)),
+        ]
+        button = self.board.button(self.on_press)
+        if button is not None:
+            started.append(asyncio.create_task(button.run()))
+        if self.serial:
+            serial_link.send("status", "online")
+            serial_link.send("info", self.info())
+        else:
+            started.append(asyncio.create_task(self._network()))
+            started.append(asyncio.create_task(self._publisher()))
+            started.append(asyncio.create_task(self._clock()))
+        return started
+
+    async def main(self):
+        """Run forever (on the board)."""
+        self.tasks(self.board.watchdog(WATCHDOG_MS))
+        while True:
+            await asyncio.sleep_ms(60_000)

@@ -1,0 +1,130 @@
+"""Everything that touches the ESP32: the only module that imports `machine` and `network`.
+
+The rest of the firmware gets its pins, ADC, PWM, watchdog, WiFi and clock
+from here, so it runs unchanged under the MicroPython unix port with fake
+`machine` and `network` modules in the tests.
+"""
+
+import asyncio
+import time
+
+import machine
+import network
+
+from sitless.actuators import Actuators
+from sitless.sensors import HX711, AdcSensor, Button, SwitchSensor
+
+BOARD = "ESP32_GENERIC"
+WIFI_TIMEOUT_MS = 20_000
+BUZZER_HZ = 2000
+# time.time() counts from 2000-01-01 on some ports; unix time is then this much larger.
+EPOCH_2000_MS = 946_684_800_000
+
+
+def safe_mode_requested(pin_number):
+    """True while the safe-mode pin is held low at boot."""
+    if pin_number is None:
+        return False
+    pin = machine.Pin(pin_number, machine.Pin.IN, machine.Pin.PULL_UP)
+    return pin.value() == 0
+
+
+class Board:
+    name = BOARD
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.wlan = None
+        self.clock_synced = False
+        self._epoch_ms = EPOCH_2000_MS if time.gmtime(0)[0] == 2000 else 0
+
+    def sensor(self):
+        cfg = self.cfg
+        kind = cfg["sensor"]
+        if kind == "hx711":
+            data = machine.Pin(cfg["sensor_pin"], machine.Pin.IN)
+            clock = machine.Pin(cfg["sensor_clk_pin"], machine.Pin.OUT)
+            return HX711(data, clock, machine.disable_irq, machine.enable_irq)
+        if kind == "switch":
+            return SwitchSensor(machine.Pin(cfg["sensor_pin"], machine.Pin.IN,
+                                            machine.Pin.PULL_UP))
+        adc = machine.ADC(machine.Pin(cfg["sensor_pin"]), atten=machine.ADC.ATTN_11DB)
+        return AdcSensor(adc)
+
+    def actuators(self):
+        cfg = self.cfg
+        led = buzzer = motor = None
+        if cfg["led_pin"] is not None:
+            led = machine.Pin(cfg["led_pin"], machine.Pin.OUT, value=0)
+        if cfg["buzzer_pin"] is not None:
+            buzzer = machine.PWM(machine.Pin(cfg["buzzer_pin"]), freq=BUZZER_HZ, duty_u16=0)
+        if cfg["motor_pin"] is not None:
+            motor = machine.Pin(cfg["motor_pin"], machine.Pin.OUT, value=0)
+        return Actuators(led, buzzer, motor)
+
+    def button(self, on_press):
+        if self.cfg["button_pin"] is None:
+            return None
+        pin = machine.Pin(self.cfg["button_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
+        button = Button(pin, on_press, time.ticks_ms)
+        pin.irq(button.irq, machine.Pin.IRQ_FALLING)
+        return button
+
+    def watchdog(self, timeout_ms):
+        return machine.WDT(timeout=timeout_ms)
+
+    def reset(self):
+        machine.reset()
+
+    def mac(self):
+        wlan = network.WLAN(network.STA_IF)
+        raw = wlan.config("mac")
+        return ":".join("%02x" % b for b in raw)
+
+    def unique_id(self):
+        return "".join("%02x" % b for b in machine.unique_id())
+
+    async def wifi_up(self):
+        """Connect (or confirm) WiFi without blocking the loop; False after a timeout."""
+        if self.wlan is None:
+            self.wlan = network.WLAN(network.STA_IF)
+            self.wlan.active(True)
+        if self.wlan.isconnected():
+            return True
+        try:
+            self.wlan.connect(self.cfg["wifi_ssid"], self.cfg["wifi_password"] or "")
+        except OSError as exc:
+            print("wifi: connect failed:", exc)
+            return False
+        start = time.ticks_ms()
+        while time.ticks_diff(time.ticks_ms(), start) < WIFI_TIMEOUT_MS:
+            if self.wlan.isconnected():
+                return True
+            await asyncio.sleep_ms(250)
+        self.wlan.disconnect()
+        return False
+
+    def rssi(self):
+        if self.wlan is None or not self.wlan.isconnected():
+            return None
+        try:
+            return int(self.wlan.status("rssi"))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def sync_time(self):
+        """Set the clock from NTP; ntptime blocks for at most about a second."""
+        try:
+            import ntptime
+            ntptime.settime()
+        except (OSError, ImportError, OverflowError) as exc:
+            print("ntp: not synced:", exc)
+            return False
+        self.clock_synced = True
+        return True
+
+    def unix_ms(self):
+        """Unix time in milliseconds, or None until NTP has set the clock."""
+        if not self.clock_synced:
+            return None
+        return time.time_ns() // 1_000_000 + self._epoch_ms

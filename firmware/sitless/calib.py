@@ -1,0 +1,110 @@
+"""Two-point calibration with a drifting empty-seat baseline.
+
+`empty` and `occupied` are the two calibration readings (written by
+`sitless calibrate`); the thresholds sit between them, 60 % of the span up to
+become seated and 40 % to become vacant. The baseline starts at `empty` and
+then follows slow drift (temperature, a foam pad settling) while the seat is
+vacant and below the lower threshold; a tare sets it at once, and is refused
+while someone sits. Readings far outside the calibrated range are spikes and
+are rejected, unless they persist (then the world changed, not the reading).
+The baseline is saved to its own file so it survives a reboot without ever
+being taken at boot, when someone may be sitting.
+"""
+
+from sitless.compat import const
+
+UPPER_PERCENT = const(60)
+LOWER_PERCENT = const(40)
+SPIKE_SPANS = const(4)
+SPIKE_PATIENCE = const(50)  # consecutive out-of-range samples before they count
+TRACK_SHIFT = const(8)  # baseline moves 1/256 of the gap per vacant sample
+SAVE_DRIFT_PERCENT = const(2)
+
+# Used when the config has no calibration yet, per sensor kind.
+DEFAULT_POINTS = {
+    "adc": (150_000, 1_500_000),  # microvolts: FSR divider, empty vs a person
+    "hx711": (0, 400_000),  # counts: a placeholder until `sitless calibrate`
+    "switch": (0, 1000),  # the switch reads 0 or 1000
+}
+
+
+class Calibration:
+    def __init__(self, empty, occupied, baseline=None):
+        self.rejected = 0
+        self._out_of_range = 0
+        self.set_points(empty, occupied, baseline)
+
+    def set_points(self, empty, occupied, baseline=None):
+        if empty == occupied:
+            occupied = empty + 1
+        self.empty = empty
+        self.occupied = occupied
+        self.sign = 1 if occupied > empty else -1
+        self.span = (occupied - empty) * self.sign
+        self.upper = self.span * UPPER_PERCENT // 100
+        self.lower = self.span * LOWER_PERCENT // 100
+        self.baseline = empty if baseline is None else baseline
+        self._saved_baseline = self.baseline
+
+    def load(self, value):
+        """How far a reading is above the empty seat, in the sensor's units."""
+        return (value - self.baseline) * self.sign
+
+    def accept(self, raw):
+        """False for a spike: a reading far outside the calibrated range."""
+        gap = raw - self.baseline
+        if gap < 0:
+            gap = -gap
+        if gap <= SPIKE_SPANS * self.span:
+            self._out_of_range = 0
+            return True
+        self._out_of_range += 1
+        if self._out_of_range > SPIKE_PATIENCE:
+            return True
+        self.rejected += 1
+        return False
+
+    def track(self, value, vacant):
+        """Follow slow drift while the seat is vacant and below the lower threshold."""
+        if not vacant or self.load(value) > self.lower:
+            return
+        gap = value - self.baseline
+        step = gap >> TRACK_SHIFT
+        if step == 0 and gap:
+            step = 1 if gap > 0 else -1
+        self.baseline += step
+
+    def tare(self, value, seated):
+        """Take `value` as the empty seat; refused (False) while someone sits."""
+        if seated:
+            return False
+        self.baseline = value
+        return True
+
+    @property
+    def drift(self):
+        return self.baseline - self.empty
+
+    def needs_save(self):
+        moved = self.baseline - self._saved_baseline
+        if moved < 0:
+            moved = -moved
+        return moved * 100 > self.span * SAVE_DRIFT_PERCENT
+
+    def to_dict(self):
+        self._saved_baseline = self.baseline
+        return {"empty": self.empty, "occupied": self.occupied, "baseline": self.baseline}
+
+
+def from_config(cfg, saved=None):
+    """Calibration from the config points and the saved baseline, if it belongs to them."""
+    empty, occupied = cfg.get("empty"), cfg.get("occupied")
+    if empty is None or occupied is None:
+        empty, occupied = DEFAULT_POINTS[cfg.get("sensor", "adc")]
+    empty, occupied = int(empty), int(occupied)
+    baseline = None
+    if saved and saved.get("empty") == empty and saved.get("occupied") == occupied:
+        baseline = saved.get("baseline")
+        if not isinstance(baseline, int) or isinstance(baseline, bool):
+            baseline = None
+    return Calibration(empty, occupied, baseline)

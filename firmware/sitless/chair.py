@@ -1,0 +1,110 @@
+"""One chair's logic without any hardware: the pure entry point.
+
+`Chair` is fed raw sensor readings with the time they were taken and returns
+what the board would publish. The firmware's app drives it from the real
+sensor; the host's `sitless demo` drives it under CPython with simulated
+readings, so demo chairs behave exactly like real ones:
+
+    chair = Chair(config.check({"desk": "d1", "transport": "serial"}), boot="b1")
+    for now_ms, raw in trace:
+        for kind, payload in chair.feed(now_ms, raw):
+            ...  # kind "occupancy": payload is the decoded JSON dict
+
+`sample` (the board's path) returns encoded bytes or None and allocates
+nothing when nothing happens; `feed` wraps it in a list of decoded dicts for
+callers that prefer them. Times are milliseconds from one monotonic clock
+(`time.ticks_ms()` on the board); `ts_ms` is unix time in milliseconds, or
+None while the clock is not set. After each call, `alert` holds the local
+fallback timer's new alert level, or None when it did not change.
+"""
+
+import json
+
+from sitless import calib, payload
+from sitless.compat import ticks_diff
+from sitless.fallback import Fallback
+from sitless.signal import Debouncer, Smoother
+
+
+class Chair:
+    def __init__(self, cfg, boot, saved_calib=None, now_ms=0):
+        self.boot = boot
+        self.seq = 0
+        self.smoother = Smoother()
+        self.calib = calib.from_config(cfg, saved_calib)
+        self.debouncer = Debouncer(cfg["seated_ms"], cfg["vacant_ms"])
+        self.fallback = Fallback(cfg["limit_s"] * 1000, cfg["min_break_s"] * 1000)
+        self.raw = 0
+        self.uptime_ms = 0
+        self._last_ms = now_ms
+        self.alert = None
+
+    def apply(self, cfg):
+        """Take the settings that change without a reboot (debounce, timer, calibration)."""
+        self.debouncer.seated_ms = cfg["seated_ms"]
+        self.debouncer.vacant_ms = cfg["vacant_ms"]
+        self.fallback.limit_ms = cfg["limit_s"] * 1000
+        self.fallback.min_break_ms = cfg["min_break_s"] * 1000
+        fresh = calib.from_config(cfg)
+        if fresh.empty != self.calib.empty or fresh.occupied != self.calib.occupied:
+            self.calib.set_points(fresh.empty, fresh.occupied)
+
+    def clock(self, now_ms):
+        """Advance uptime; it is summed step by step so it never wraps with the ticks."""
+        step = ticks_diff(now_ms, self._last_ms)
+        if step > 0:
+            self.uptime_ms += step
+        self._last_ms = now_ms
+        return self.uptime_ms
+
+    @property
+    def value(self):
+        return self.smoother.value
+
+    @property
+    def seated(self):
+        return self.debouncer.state is True
+
+    def sample(self, now_ms, raw, ts_ms=None):
+        """One raw reading: the encoded `occupancy` payload when the seat changed, else None."""
+        self.clock(now_ms)
+        self.alert = None
+        if raw is not None and self.calib.accept(raw):
+            self.raw = raw
+            value = self.smoother.add(raw)
+            cal = self.calib
+            if self.debouncer.update(now_ms, cal.load(value), cal.upper, cal.lower):
+                seated = self.debouncer.state
+                self.alert = self.fallback.occupancy(seated, now_ms)
+                return self._occupancy(seated, value, ts_ms)
+            cal.track(value, self.debouncer.state is False)
+        self.alert = self.fallback.tick(now_ms)
+        return None
+
+    def _occupancy(self, seated, value, ts_ms):
+        body = payload.occupancy(seated, self.seq, self.boot, ts_ms, self.uptime_ms, value)
+        self.seq += 1
+        return body
+
+    def press(self, long_press, now_ms, ts_ms=None):
+        """A button press: the encoded `button` payload (it shares `seq` with occupancy)."""
+        self.clock(now_ms)
+        self.alert = self.fallback.press(long_press, now_ms)
+        body = payload.button("long" if long_press else "short", self.seq, self.boot, ts_ms,
+                              self.uptime_ms)
+        self.seq += 1
+        return body
+
+    def hub(self, online, now_ms):
+        """The hub (or the broker) came or went; returns the new local alert level or None."""
+        self.alert = self.fallback.set_hub(online, now_ms)
+        return self.alert
+
+    def tare(self):
+        """Take the current reading as the empty seat; False while seated."""
+        return self.calib.tare(self.smoother.value, self.seated)
+
+    def feed(self, now_ms, raw, ts_ms=None):
+        """`sample` for hosts: a list of (kind, decoded payload dict)."""
+        body = self.sample(now_ms, raw, ts_ms)
+        return [("occupancy", json.loads(body))] if body else []

@@ -1,0 +1,301 @@
+"""A small non-blocking MQTT 3.1.1 client on asyncio streams.
+
+Written for this firmware because the frozen `umqtt.simple` blocks and never
+pings. What it does: connects with a last will, pings when it has sent nothing
+for half the keepalive, treats a broker it has heard nothing from for a whole
+keepalive as dead and closes that socket itself, and keeps every QoS 1 publish
+until its PUBACK arrives, resending the unacknowledged ones (DUP set) after a
+reconnect. QoS 2 is not supported. Packet builders are plain functions so the
+tests can compare them byte for byte.
+"""
+
+import asyncio
+from time import ticks_ms
+
+from sitless.compat import const, ticks_diff
+
+MAX_PACKET = const(8192)
+MAX_PENDING = const(16)
+POLL_MS = const(20)
+
+PINGREQ = b"\xc0\x00"
+DISCONNECT = b"\xe0\x00"
+
+
+def _length(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | 0x80 if n else byte)
+        if not n:
+            return out
+
+
+def _text(value):
+    if isinstance(value, str):
+        value = value.encode()
+    return len(value).to_bytes(2, "big") + value
+
+
+def _packet(first, body):
+    return bytes([first]) + _length(len(body)) + body
+
+
+def connect_packet(client_id, keepalive, clean=True, will=None, user=None, password=None):
+    """CONNECT; `will` is (topic, message, retain, qos)."""
+    flags = 0x02 if clean else 0
+    body = _text(client_id)
+    if will:
+        topic, message, retain, qos = will
+        flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)
+        body += _text(topic) + _text(message)
+    if user is not None:
+        flags |= 0x80
+        body += _text(user)
+        if password is not None:
+            flags |= 0x40
+            body += _text(password)
+    head = b"\x00\x04MQTT\x04" + bytes([flags]) + keepalive.to_bytes(2, "big")
+    return _packet(0x10, head + body)
+
+
+def publish_packet(topic, message, qos=0, retain=False, pid=0, dup=False):
+    if isinstance(message, str):
+        message = message.encode()
+    first = 0x30 | (qos << 1) | (1 if retain else 0) | (0x08 if dup else 0)
+    body = _text(topic)
+    if qos:
+        body += pid.to_bytes(2, "big")
+    return _packet(first, body + message)
+
+
+def subscribe_packet(pid, topic, qos=1):
+    return _packet(0x82, pid.to_bytes(2, "big") + _text(topic) + bytes([qos]))
+
+
+def puback_packet(pid):
+    return b"\x40\x02" + pid.to_bytes(2, "big")
+
+
+class MQTTError(OSError):
+    pass
+
+
+class MQTTClient:
+    """One connection at a time; `connect` again after `down` is set.
+
+    `on_message(topic, payload, retained)` is called from the reader task for
+    every PUBLISH received; it must not block.
+    """
+
+    def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=30,
+                 will=None, on_message=None, response_ms=10_000):
+        self.client_id = client_id
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.keepalive = keepalive
+        self.will = will
+        self.on_message = on_message
+        self.response_ms = response_ms
+        self.up = asyncio.Event()
+        self.down = asyncio.Event()
+        self.down.set()
+        self.pending = {}  # pid: (topic, message, retain), QoS 1 without PUBACK yet
+        self.dropped = 0
+        self.why_down = "not connected"
+        self._suback = {}
+        self._stream = None
+        self._tasks = ()
+        self._pid = 0
+        self._last_rx = 0
+        self._last_tx = 0
+
+    @property
+    def connected(self):
+        return self._stream is not None
+
+    def _next_pid(self):
+        self._pid = self._pid % 65535 + 1
+        return self._pid
+
+    async def _send(self, packet):
+        stream = self._stream
+        if stream is None:
+            raise MQTTError("not connected")
+        try:
+            stream.write(packet)
+            await stream.drain()
+        except Exception as exc:  # noqa: BLE001 - any socket failure ends this connection
+            self.close("send failed: %r" % (exc,))
+            raise MQTTError("send failed") from None
+        self._last_tx = ticks_ms()
+
+    async def connect(self):
+        """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged."""
+        self.close("reconnecting")
+        stream = None
+        try:
+            stream, _ = await asyncio.wait_for_ms(
+                asyncio.open_connection(self.host, self.port), self.response_ms)
+            stream.write(connect_packet(self.client_id, self.keepalive, True, self.will,
+                                        self.user, self.password))
+            await stream.drain()
+            ack = await asyncio.wait_for_ms(stream.readexactly(4), self.response_ms)
+        except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
+            if stream is not None:
+                _close_stream(stream)
+            raise MQTTError("connect failed: %r" % (exc,)) from None
+        if ack[0] != 0x20 or ack[3] != 0:
+            _close_stream(stream)
+            raise MQTTError("broker refused the connection (code %d)" % ack[3])
+        self._stream = stream
+        self._last_rx = self._last_tx = ticks_ms()
+        self.down.clear()
+        self.up.set()
+        self._tasks = (asyncio.create_task(self._read_loop(stream)),
+                       asyncio.create_task(self._ping_loop(stream)))
+        for pid in sorted(self.pending):
+            topic, message, retain = self.pending[pid]
+            await self._send(publish_packet(topic, message, 1, retain, pid, dup=True))
+
+    def close(self, why="closed"):
+        """Close the socket now, without DISCONNECT (the broker will send the last will)."""
+        stream = self._stream
+        if stream is None:
+            return
+        self._stream = None
+        self.why_down = why
+        self.up.clear()
+        self.down.set()
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        self._tasks = ()
+        _close_stream(stream)
+
+    async def disconnect(self):
+        """A clean goodbye: DISCONNECT, so the broker drops the last will."""
+        try:
+            await self._send(DISCONNECT)
+        except OSError:
+            pass
+        self.close("disconnected")
+
+    async def publish(self, topic, message, retain=False, qos=0, resend=True):
+        """Send one message; for QoS 1 returns its packet id (see `wait_ack`).
+
+        With `resend` False a QoS 1 message is not kept for resending (status
+        and info, which are published afresh on every connect anyway).
+        """
+        if not qos:
+            await self._send(publish_packet(topic, message, 0, retain))
+            return 0
+        pid = self._next_pid()
+        if resend:
+            if len(self.pending) >= MAX_PENDING:
+                del self.pending[min(self.pending)]
+                self.dropped += 1
+            self.pending[pid] = (topic, message, retain)
+        await self._send(publish_packet(topic, message, 1, retain, pid))
+        return pid
+
+    async def wait_ack(self, pid, timeout_ms=None):
+        """True once `pid` is acknowledged; False after `timeout_ms` (None waits across reconnects)."""
+        start = ticks_ms()
+        while pid in self.pending:
+            if timeout_ms is not None and ticks_diff(ticks_ms(), start) >= timeout_ms:
+                return False
+            await asyncio.sleep_ms(POLL_MS)
+        return True
+
+    async def subscribe(self, topic, qos=1):
+        pid = self._next_pid()
+        self._suback[pid] = None
+        await self._send(subscribe_packet(pid, topic, qos))
+        start = ticks_ms()
+        while self._suback[pid] is None:
+            if not self.connected or ticks_diff(ticks_ms(), start) >= self.response_ms:
+                del self._suback[pid]
+                self.close("no SUBACK")
+                raise MQTTError("no SUBACK")
+            await asyncio.sleep_ms(POLL_MS)
+        granted = self._suback.pop(pid)
+        if granted == 0x80:
+            raise MQTTError("subscription refused")
+
+    async def _read_packet(self, stream):
+        first = (await stream.readexactly(1))[0]
+        size = 0
+        shift = 0
+        while True:
+            byte = (await stream.readexactly(1))[0]
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+            if shift > 21:
+                raise MQTTError("bad remaining length")
+        if size > MAX_PACKET:
+            raise MQTTError("packet too large")
+        body = await stream.readexactly(size) if size else b""
+        self._last_rx = ticks_ms()
+        return first, body
+
+    async def _read_loop(self, stream):
+        try:
+            while stream is self._stream:
+                first, body = await self._read_packet(stream)
+                kind = first & 0xF0
+                if kind == 0x30:
+                    await self._incoming(first, body)
+                elif kind == 0x40 and len(body) >= 2:
+                    self.pending.pop(int.from_bytes(body[:2], "big"), None)
+                elif kind == 0x90 and len(body) >= 3:
+                    pid = int.from_bytes(body[:2], "big")
+                    if pid in self._suback:
+                        self._suback[pid] = body[2]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - EOF, reset or garbage all end the connection
+            if stream is self._stream:
+                self.close("read failed: %r" % (exc,))
+
+    async def _incoming(self, first, body):
+        qos = (first >> 1) & 3
+        size = int.from_bytes(body[:2], "big")
+        topic = body[2:2 + size].decode()
+        at = 2 + size
+        if qos:
+            pid = int.from_bytes(body[at:at + 2], "big")
+            at += 2
+            await self._send(puback_packet(pid))
+        if self.on_message is not None:
+            try:
+                self.on_message(topic, body[at:], bool(first & 1))
+            except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
+                print("mqtt: message handler failed:", repr(exc))
+
+    async def _ping_loop(self, stream):
+        keepalive_ms = self.keepalive * 1000
+        while stream is self._stream:
+            await asyncio.sleep_ms(min(1000, keepalive_ms // 4))
+            now = ticks_ms()
+            if ticks_diff(now, self._last_rx) >= keepalive_ms:
+                self.close("broker silent for a keepalive")
+                return
+            if ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
+                try:
+                    await self._send(PINGREQ)
+                except OSError:
+                    return
+
+
+def _close_stream(stream):
+    try:
+        stream.s.close()
+    except Exception:  # noqa: BLE001, S110 - closing a dead socket may fail; it is gone either way
+        pass

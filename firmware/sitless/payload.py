@@ -1,0 +1,74 @@
+"""Encode what the board publishes, exactly as docs/protocol.md describes it.
+
+Times travel as integer milliseconds and are written as `seconds.mmm` by hand:
+on the ESP32 a float is single precision, which would round today's unix time
+to minutes. Strings go through `json.dumps` so quotes and controls are escaped.
+"""
+
+import json
+
+FW_VERSION = "0.1.0"
+
+
+def number(value):
+    """A JSON number for an int or a finite float; anything else becomes 0."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value == value and abs(value) < 1e15:
+        return json.dumps(value)
+    return "0"
+
+
+def timestamp(ts_ms):
+    """`null` while the clock is not set, else unix seconds with milliseconds."""
+    if ts_ms is None:
+        return "null"
+    return "%d.%03d" % (ts_ms // 1000, ts_ms % 1000)
+
+
+def occupancy(seated, seq, boot, ts_ms, uptime_ms, value):
+    return (
+        '{"seated":%s,"seq":%d,"boot":%s,"ts":%s,"uptime_ms":%d,"value":%s}'
+        % ("true" if seated else "false", seq, json.dumps(boot), timestamp(ts_ms),
+           uptime_ms, number(value))
+    ).encode()
+
+
+def button(press, seq, boot, ts_ms, uptime_ms):
+    return (
+        '{"press":%s,"seq":%d,"boot":%s,"ts":%s,"uptime_ms":%d}'
+        % (json.dumps(press), seq, json.dumps(boot), timestamp(ts_ms), uptime_ms)
+    ).encode()
+
+
+def telemetry(ts_ms, uptime_ms, value, baseline, rssi, heap_free, reconnects, extra=None):
+    """The heartbeat; `extra` is a dict of further numbers (dropped, rejected, drift)."""
+    text = (
+        '{"ts":%s,"uptime_ms":%d,"value":%s,"baseline":%s,"rssi":%s,"heap_free":%d,'
+        '"fw":%s,"reconnects":%d'
+        % (timestamp(ts_ms), uptime_ms, number(value), number(baseline),
+           "null" if rssi is None else "%d" % rssi, heap_free, json.dumps(FW_VERSION),
+           reconnects)
+    )
+    if extra:
+        for key in extra:
+            text += ",%s:%s" % (json.dumps(key), number(extra[key]))
+    return (text + "}").encode()
+
+
+def info(board, sensor, mac, boot, heap_free, config_version=1):
+    return (
+        '{"fw":%s,"board":%s,"sensor":%s,"mac":%s,"boot":%s,"heap_free":%d,'
+        '"config_version":%d}'
+        % (json.dumps(FW_VERSION), json.dumps(board), json.dumps(sensor), json.dumps(mac),
+           json.dumps(boot), heap_free, config_version)
+    ).encode()
+
+
+def ack(cmd_id, ok, error=None):
+    if ok:
+        return ('{"id":%s,"ok":true}' % json.dumps(cmd_id)).encode()
+    return ('{"id":%s,"ok":false,"error":%s}'
+            % (json.dumps(cmd_id), json.dumps(str(error)[:200]))).encode()

@@ -1,0 +1,98 @@
+"""The firmware under the real MicroPython unix port against a real mosquitto.
+
+Real: the MicroPython interpreter running the firmware's own App, its MQTT
+client and asyncio loop; mosquitto (a private one the test stops and starts);
+paho-mqtt on the test side; the hub's own parser checking every payload.
+Stood in: the ESP32 hardware (ADC, PWM buzzer, LED pin, WDT, WiFi), through
+the fakes in tests/firmware/fakes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hub import protocol
+from tests.firmware.device import Device, SessionWatcher, wait_until
+
+pytestmark = pytest.mark.slow
+
+SEATED_UV = 1_600_000
+EMPTY_UV = 100_000
+
+
+def board_config(broker, prefix, **extra):
+    cfg = {"desk": "d1", "wifi_ssid": "test", "mqtt_host": broker.host,
+           "mqtt_port": broker.port, "prefix": prefix, "seated_ms": 200, "vacant_ms": 300,
+           "sample_ms": 20, "telemetry_s": 1}
+    cfg.update(extra)
+    return cfg
+
+
+def parsed(prefix, kind, body):
+    return protocol.parse(f"{prefix}/d1/{kind}", body, [prefix])[1]
+
+
+def test_publishes_obeys_commands_and_replays_the_outbox_in_order(tmp_path, private_mosquitto,
+                                                                  prefix):
+    broker = private_mosquitto
+    watcher = SessionWatcher(broker.host, broker.port, f"{prefix}/d1/#")
+    watcher.publish(f"{prefix}/_hub/status", "online", retain=True)
+    # A stale retained command waits on the broker: the board must not act on it at connect.
+    watcher.publish(f"{prefix}/d1/cmd", {"id": "r-1", "action": "alert", "level": 3},
+                    retain=True)
+    device = Device(tmp_path, board_config(broker, prefix))
+    base = f"{prefix}/d1"
+    try:
+        # Connect: status online, info, then the first settled state (vacant).
+        wait_until(lambda: b"online" in watcher.payloads(f"{base}/status"), 20, "status online")
+        info = wait_until(lambda: watcher.payloads(f"{base}/info"), 10, "info")[0]
+        assert parsed(prefix, "info", info).sensor == "adc"
+        wait_until(lambda: watcher.payloads(f"{base}/occupancy"), 10, "first occupancy")
+        device.set_adc(SEATED_UV)
+        wait_until(lambda: any(m["seated"] for m in watcher.json(f"{base}/occupancy")), 10,
+                   "seated")
+        telemetry = wait_until(lambda: watcher.payloads(f"{base}/telemetry"), 10, "telemetry")
+        tele = parsed(prefix, "telemetry", telemetry[0])
+        assert tele.rssi == -52
+        assert tele.ts is not None  # the clock was synced once the broker answered
+
+        # A command drives the buzzer and is acked; the retained one was ignored.
+        watcher.publish(f"{base}/cmd", {"id": "h-1", "action": "alert", "level": 2})
+        watcher.publish(f"{base}/cmd", {"id": "h-2", "action": "selfdestruct"})
+        acks = wait_until(lambda: len(watcher.json(f"{base}/ack")) >= 2 and
+                          watcher.json(f"{base}/ack"), 10, "acks")
+        assert [(a["id"], a["ok"]) for a in acks] == [("h-1", True), ("h-2", False)]
+        assert acks[1]["error"] == "unknown action"
+        for body in watcher.payloads(f"{base}/ack"):
+            parsed(prefix, "ack", body)
+        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
+        assert all(e[1] != "3000" for e in device.fake_events("pwm"))  # level 3 never played
+        device.wait_line(lambda line: line.startswith("cmd: ignored: retained"))
+
+        # The broker goes away; transitions happen; the broker comes back.
+        broker.stop()
+        device.wait_line(lambda line: line.startswith("mqtt: link lost"))
+        for level in (EMPTY_UV, SEATED_UV, EMPTY_UV, SEATED_UV):
+            before = len(device.sl("occupancy"))
+            device.set_adc(level)
+            wait_until(lambda n=before: len(device.sl("occupancy")) > n, 10, "a transition")
+        offline = device.sl("occupancy")[-4:]
+        assert [m["seated"] for m in offline] == [False, True, False, True]
+        broker.start()
+        wait_until(lambda: all(m in watcher.json(f"{base}/occupancy") for m in offline), 40,
+                   "the buffered transitions")
+
+        received = watcher.json(f"{base}/occupancy")
+        keys = [(m["boot"], m["seq"]) for m in received]
+        assert len(keys) == len(set(keys)), keys
+        seqs = [m["seq"] for m in received]
+        assert seqs == sorted(seqs)
+        # Kept with their original time: exactly what the board printed when they happened.
+        assert received[-4:] == offline
+        for body in watcher.payloads(f"{base}/occupancy"):
+            parsed(prefix, "occupancy", body)
+        wait_until(lambda: watcher.payloads(f"{base}/status").count(b"online") >= 2, 20,
+                   "status online again")
+    finally:
+        device.stop()
+        watcher.close()
