@@ -1,0 +1,59 @@
+"""``sitless hub``: run the hub until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from hub import config
+from hub import log as hublog
+from hub.history import History
+from hub.service import HubService
+from hub.status_source import ServiceSource
+from hub.web.server import StatusServer
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    """Add the sub-command."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "hub", help="run the hub: watch every desk and alert chairs that sat too long",
+        description="Connect to the broker, follow every desk under the configured prefixes, "
+                    "send alerts, publish each desk's view and record history. Runs until "
+                    "SIGTERM or Ctrl-C; exit 2 on a bad configuration.",
+    )
+    p.add_argument("--config", "-c", metavar="FILE", help="TOML configuration file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start everything, wait for a signal, stop everything in reverse order."""
+    cfg = config.load(args.config)
+    hublog.setup(cfg.log.level, json_format=cfg.log.json_format, verbosity=args.verbose)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logger.info("signal %d: stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service = HubService(cfg, history=History(cfg))
+    service.start()
+    web: StatusServer | None = None
+    try:
+        if cfg.status.enabled:
+            web = StatusServer(ServiceSource(service), cfg.status.host, cfg.status.port).start()
+        logger.info("hub running on prefixes %s", ", ".join(cfg.mqtt.prefixes))
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        if web is not None:
+            web.stop()
+        service.stop()
+    return 0
