@@ -1,0 +1,412 @@
+"""Simulated chairs: synthetic people on synthetic seats, run through the firmware's own logic.
+
+Each simulated chair is the firmware's ``Chair`` (signal path, debounce,
+calibration, payload encoding, local fallback timer) and its command parser,
+imported from the firmware sources, fed with a pressure trace from a ``Person``
+who arrives, fidgets, leans, stands up briefly, takes real breaks, goes to
+lunch, and reacts to alerts by standing up or pressing the button. So the
+demo and the benchmarks exercise the code that runs on the board, not a
+separate fake.
+
+All chairs share one MQTT connection and one stepping thread, which keeps a
+few thousand chairs cheap enough to serve as the benchmark load generator.
+Because of the shared connection there is no per-chair last will; ``stop()``
+publishes ``offline`` for every chair instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Self
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hub import protocol
+from hub.errors import SitlessError
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_MS = 200  # the board's default sample period
+TELEMETRY_S = 10  # demo heartbeat; a real board sends one a minute
+EMPTY_UV, OCCUPIED_UV = 150_000, 1_500_000  # the firmware's default ADC calibration points
+
+
+# ---- the firmware, imported from its sources -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """The firmware modules the simulation drives."""
+
+    chair: ModuleType
+    config: ModuleType
+    payload: ModuleType
+    commands: ModuleType
+    outbox: ModuleType
+    where: Path
+
+
+def _firmware_roots() -> list[Path]:
+    """Folders that may hold the firmware's ``sitless`` package: shipped, then the source tree."""
+    roots = []
+    shipped = resources.files("hub").joinpath("firmware_files")
+    if isinstance(shipped, Path):
+        roots.append(shipped)
+    roots.append(Path(__file__).resolve().parents[1] / "firmware")
+    return roots
+
+
+def load_firmware() -> Firmware:
+    """Import the firmware's pure modules under CPython (they are written to run on both)."""
+    for root in _firmware_roots():
+        if (root / "sitless" / "chair.py").is_file():
+            if str(root) not in sys.path:
+                sys.path.insert(0, str(root))
+            names = ("chair", "config", "payload", "commands", "outbox")
+            mods = {name: importlib.import_module(f"sitless.{name}") for name in names}
+            return Firmware(where=root, **mods)
+    msg = "the firmware sources (sitless/chair.py) are not installed with the hub"
+    raise SitlessError(msg)
+
+
+# ---- a person on a chair -------------------------------------------------------------
+
+
+@dataclass
+class Pace:
+    """How long people do things, in seconds; ``scale`` stretches the long periods only.
+
+    The demo uses scale 1 with a 60 s limit; ``scale=30`` gives an office day
+    against the default 30 minute limit. Short stands, fidgets and reaction
+    times are physical and are not scaled.
+    """
+
+    scale: float = 1.0
+    first_arrival: tuple[float, float] = (1.0, 20.0)
+    bout: tuple[float, float] = (25.0, 110.0)
+    sit_until_alerted: float = 0.45
+    short_stand_every: tuple[float, float] = (15.0, 45.0)
+    short_stand: tuple[float, float] = (2.0, 9.0)
+    fidget_every: tuple[float, float] = (3.0, 9.0)
+    fidget: tuple[float, float] = (0.3, 1.5)
+    real_break: tuple[float, float] = (18.0, 60.0)
+    lunch: tuple[float, float] = (120.0, 240.0)
+    lunch_chance: float = 0.12
+
+
+class Person:
+    """Decides, moment by moment, how hard someone presses on the seat (0 empty, ~1 seated)."""
+
+    def __init__(self, rng: random.Random, pace: Pace, now_ms: int) -> None:
+        self.rng = rng
+        self.pace = pace
+        self.weight = rng.uniform(0.85, 1.3)
+        self.mode = "away"  # away | sitting | stand | break
+        self.mode_end = now_ms + self._ms(pace.first_arrival, scaled=False)
+        self.bout_end = 0
+        self.next_stand = 0
+        self.next_fidget = 0
+        self.fidget_end = 0
+        self.pending_press: str | None = None
+        self.press_at = 0
+
+    def _ms(self, span: tuple[float, float], *, scaled: bool = True) -> int:
+        seconds = self.rng.uniform(*span) * (self.pace.scale if scaled else 1.0)
+        return int(seconds * 1000)
+
+    def _sit(self, now_ms: int) -> None:
+        self.mode = "sitting"
+        until_alert = self.rng.random() < self.pace.sit_until_alerted
+        self.bout_end = now_ms + (10**12 if until_alert else self._ms(self.pace.bout))
+        self.next_stand = now_ms + self._ms(self.pace.short_stand_every)
+        self.next_fidget = now_ms + self._ms(self.pace.fidget_every, scaled=False)
+
+    def _leave(self, now_ms: int) -> None:
+        lunch = self.rng.random() < self.pace.lunch_chance
+        self.mode = "break"
+        self.mode_end = now_ms + self._ms(self.pace.lunch if lunch else self.pace.real_break)
+
+    def load(self, now_ms: int) -> float:
+        """The load on the seat now, as a fraction of a typical person."""
+        mode = self.mode
+        if mode in ("away", "break"):
+            if now_ms >= self.mode_end:
+                self._sit(now_ms)
+            return 0.0
+        if mode == "stand":
+            if now_ms >= self.mode_end:
+                self.mode = "sitting"
+                self.next_stand = now_ms + self._ms(self.pace.short_stand_every)
+            return 0.02
+        if now_ms >= self.bout_end:
+            self._leave(now_ms)
+            return 0.0
+        if now_ms >= self.next_stand:
+            self.mode = "stand"
+            self.mode_end = now_ms + self._ms(self.pace.short_stand, scaled=False)
+            return 0.0
+        if now_ms >= self.next_fidget:
+            self.fidget_end = now_ms + self._ms(self.pace.fidget, scaled=False)
+            self.next_fidget = self.fidget_end + self._ms(self.pace.fidget_every, scaled=False)
+        if now_ms < self.fidget_end:
+            return self.weight * 0.55  # leaning forward: between the thresholds
+        return self.weight
+
+    def alerted(self, level: int, now_ms: int) -> None:
+        """The chair buzzed: stand up for a real break, snooze, pause, or ignore it for now."""
+        if self.mode != "sitting":
+            return
+        roll = self.rng.random()
+        react_ms = now_ms + self._ms((2.0, 8.0), scaled=False)
+        if roll < 0.35 + 0.2 * level:
+            self.bout_end = react_ms
+        elif roll < 0.8 + 0.05 * level:
+            self.pending_press, self.press_at = "short", react_ms
+        elif roll < 0.9:
+            self.pending_press, self.press_at = "long", react_ms
+
+    def press(self, now_ms: int) -> str | None:
+        """A button press due now, if any."""
+        if self.pending_press is None or now_ms < self.press_at:
+            return None
+        press, self.pending_press = self.pending_press, None
+        return press
+
+
+# ---- one chair and the fleet ----------------------------------------------------------
+
+
+@dataclass
+class SimChair:
+    """One desk: the firmware's chair logic, the person on it, and its schedule."""
+
+    desk: str
+    prefix: str
+    chair: Any
+    person: Person
+    rng: random.Random
+    next_sample: int
+    next_telemetry: int
+    topics: dict[str, str] = field(default_factory=dict)
+
+    def raw(self, load: float) -> int:
+        """An ADC reading for that load, with sensor noise."""
+        noise = self.rng.gauss(0.0, 0.015) * (OCCUPIED_UV - EMPTY_UV)
+        return int(EMPTY_UV + load * (OCCUPIED_UV - EMPTY_UV) + noise)
+
+
+def desk_names(count: int, floors: int = 2) -> list[tuple[str, str, str]]:
+    """``(desk, floor, zone)`` for a demo office: desks spread over floors, two zones each."""
+    per_floor = -(-count // max(1, floors))
+    out = []
+    for i in range(count):
+        floor = i // per_floor + 1
+        index = i % per_floor
+        zone = "north" if index < -(-per_floor // 2) else "south"
+        out.append((f"desk-{floor}{index + 1:02d}", str(floor), zone))
+    return out
+
+
+class Simulator:
+    """Many simulated chairs publishing to one broker until stop()."""
+
+    def __init__(self, host: str, port: int, desks: list[str], *, prefix: str = "sitless",  # noqa: PLR0913 - keyword-only knobs with defaults
+                 rate: float = 1.0, pace: Pace | None = None, seed: int | None = None,
+                 limit_s: int = 60, min_break_s: int = 15,
+                 telemetry_s: float = TELEMETRY_S) -> None:
+        if rate <= 0:
+            raise SitlessError("rate must be a positive number (1 = real time)")
+        for desk in desks:
+            if not protocol.DESK_ID.match(desk):
+                raise SitlessError(f"desk id {desk!r} must match {protocol.DESK_ID.pattern}")
+        self.firmware = load_firmware()
+        self.host, self.port, self.prefix, self.rate = host, port, prefix, rate
+        self.pace = pace or Pace()
+        self.telemetry_ms = int(telemetry_s * 1000)
+        self.published = 0
+        self.presses = 0
+        self.alerts = 0
+        self._rng = random.Random(seed)  # noqa: S311 - simulation, not security
+        self._boot = f"sim{self._rng.getrandbits(32):08x}"
+        self._commands: queue.SimpleQueue[tuple[str, bytes, bool]] = queue.SimpleQueue()
+        self._hub_online: bool | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connected = threading.Event()
+        self._started_mono = 0.0
+        self.chairs = {desk: self._make_chair(desk, limit_s, min_break_s) for desk in desks}
+        self._client = paho.Client(CallbackAPIVersion.VERSION2,
+                                   client_id=f"sitless-sim-{self._boot}",
+                                   protocol=paho.MQTTv311)
+        self._client.max_inflight_messages_set(1000)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+
+    def _make_chair(self, desk: str, limit_s: int, min_break_s: int) -> SimChair:
+        fw = self.firmware
+        cfg = fw.config.check({"desk": desk, "transport": "serial", "prefix": self.prefix,
+                               "limit_s": limit_s, "min_break_s": min_break_s,
+                               "telemetry_s": max(1, self.telemetry_ms // 1000)})
+        rng = random.Random(self._rng.getrandbits(64))  # noqa: S311 - simulation
+        chair = fw.chair.Chair(cfg, boot=f"{self._boot}{desk[-6:]}"[:32].replace(".", "-"))
+        topics = {kind: protocol.device_topic(self.prefix, desk, kind)
+                  for kind in ("status", "occupancy", "telemetry", "button", "info", "ack")}
+        return SimChair(desk, self.prefix, chair, Person(rng, self.pace, 0), rng,
+                        next_sample=rng.randrange(SAMPLE_MS), next_telemetry=rng.randrange(
+                            self.telemetry_ms), topics=topics)
+
+    # ---- lifecycle ---------------------------------------------------------------
+
+    def start(self, timeout: float = 10.0) -> Self:
+        """Connect, announce every chair, and start stepping them."""
+        try:
+            self._client.connect(self.host, self.port, keepalive=30)
+        except OSError as exc:
+            msg = f"cannot reach the MQTT broker at {self.host}:{self.port} ({exc})"
+            raise SitlessError(msg) from exc
+        self._client.loop_start()
+        if not self._connected.wait(timeout):
+            self._client.loop_stop()
+            msg = f"the MQTT broker at {self.host}:{self.port} did not accept the simulator"
+            raise SitlessError(msg)
+        fw = self.firmware
+        for sim in self.chairs.values():
+            mac = f"02:00:00:{sim.rng.randrange(256):02x}:{sim.rng.randrange(256):02x}:01"
+            self._publish(sim.topics["status"], b"online", retain=True)
+            self._publish(sim.topics["info"], fw.payload.info("simulated", "adc", mac,
+                                                              sim.chair.boot, 120_000),
+                          retain=True)
+        self._started_mono = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="sitless-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop stepping, say every chair is offline, and disconnect."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        infos = [self._client.publish(sim.topics["status"], b"offline", qos=1, retain=True)
+                 for sim in self.chairs.values()]
+        deadline = time.monotonic() + timeout
+        for info in infos:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                info.wait_for_publish(left)
+            except (RuntimeError, ValueError):
+                break
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # ---- MQTT ----------------------------------------------------------------------
+
+    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any,
+                    _p: Any = None) -> None:
+        if reason.is_failure:
+            logger.warning("broker refused the simulator: %s", reason)
+            return
+        client.subscribe([(f"{self.prefix}/+/cmd", 1),
+                          (protocol.hub_status_topic(self.prefix), 1)])
+        self._connected.set()
+
+    def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
+        # paho's network thread: hand over, never touch chair state here.
+        self._commands.put((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def _publish(self, topic: str, body: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, body, qos=qos, retain=retain)
+        self.published += 1
+
+    # ---- stepping ------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """Simulated milliseconds since start (runs ``rate`` times faster than the wall)."""
+        return int((time.monotonic() - self._started_mono) * 1000 * self.rate)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(0.05):
+            try:
+                self.step(self.now_ms())
+            except Exception:
+                logger.exception("simulated chairs failed a step; continuing")
+
+    def step(self, now_ms: int) -> None:
+        """Bring every chair up to ``now_ms``: commands first, then sensor samples."""
+        self._drain_commands(now_ms)
+        ts_ms = int(time.time() * 1000)
+        for sim in self.chairs.values():
+            chair, person = sim.chair, sim.person
+            while sim.next_sample <= now_ms:
+                at = sim.next_sample
+                sim.next_sample += SAMPLE_MS
+                press = person.press(at)
+                if press is not None:
+                    self.presses += 1
+                    body = chair.press(press == "long", at, ts_ms)
+                    self._publish(sim.topics["button"], body)
+                body = chair.sample(at, sim.raw(person.load(at)), ts_ms)
+                if body is not None:
+                    self._publish(sim.topics["occupancy"], body, retain=True)
+            if sim.next_telemetry <= now_ms:
+                sim.next_telemetry = now_ms + self.telemetry_ms
+                cal = chair.calib
+                body = self.firmware.payload.telemetry(ts_ms, chair.uptime_ms, chair.value,
+                                                       cal.baseline, -55, 120_000, 0)
+                self._publish(sim.topics["telemetry"], body, qos=0)
+
+    def _drain_commands(self, now_ms: int) -> None:
+        while True:
+            try:
+                topic, body, retained = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if topic == protocol.hub_status_topic(self.prefix):
+                self._hub_status(body.strip() == b"online", now_ms)
+                continue
+            desk = topic[len(self.prefix) + 1:].split("/", 1)[0]
+            found = self.chairs.get(desk)
+            if found is not None:
+                self._command(found, body, retained, now_ms)
+
+    def _hub_status(self, online: bool, now_ms: int) -> None:
+        if online != self._hub_online:
+            self._hub_online = online
+            for sim in self.chairs.values():
+                sim.chair.hub(online, now_ms)
+
+    def _command(self, sim: SimChair, body: bytes, retained: bool, now_ms: int) -> None:
+        """Carry out one command as the board would, and ack it."""
+        fw = self.firmware
+        cmd, error = fw.commands.parse(body, retained)
+        if cmd is None:
+            return
+        if error is not None:
+            self._publish(sim.topics["ack"], fw.payload.ack(cmd, ok=False, error=error))
+            return
+        ok, why = True, None
+        if cmd["action"] == "alert":
+            self.alerts += 1
+            sim.person.alerted(int(cmd["level"]), now_ms)
+        elif cmd["action"] == "tare":
+            ok = bool(sim.chair.tare())
+            why = None if ok else "seated"
+        self._publish(sim.topics["ack"], fw.payload.ack(cmd["id"], ok, why))
