@@ -10,6 +10,7 @@ floats) because InfluxDB refuses a field whose type changes within a shard.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
@@ -86,6 +87,18 @@ def desk_tags(cfg: HubConfig, desk_id: str) -> list[tuple[str, str]]:
     return [("site", where.site), ("floor", where.floor), ("zone", where.zone), ("desk", desk_id)]
 
 
+def clean_tag(value: str) -> str:
+    """Control characters become spaces: line protocol cannot carry them in a tag value.
+
+    (InfluxDB stores an escaped tab as the two characters backslash and t, and a
+    newline would end the line.) Everything else, quotes and unicode included,
+    is kept and escaped by influxdb-client.
+    """
+    if value.isprintable():
+        return value
+    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in value)
+
+
 def _point(
     measurement: str,
     tags: list[tuple[str, str]],
@@ -93,7 +106,8 @@ def _point(
     ts: float,
 ) -> HistoryPoint:
     kept = tuple((name, value) for name, value in fields.items() if value is not None)
-    return HistoryPoint(measurement, tuple(tags), kept, to_ms(ts))
+    return HistoryPoint(measurement, tuple((name, clean_tag(text)) for name, text in tags), kept,
+                        to_ms(ts))
 
 
 def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:

@@ -1,0 +1,71 @@
+"""Aggregate privacy: the main database never learns who sat where.
+
+Real: influxd (InfluxDB 1.x) with a main and a personal database, the writer
+thread and spool. Stood in: the hub core (the simulated day script).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hub.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged
+from tests.history import day_script as day
+from tests.history.helpers import make_cfg, wait_drained
+
+DATE = dt.date(2026, 3, 3)
+
+
+def _tag_keys(influxd, database):
+    return {row["tagKey"] for row in influxd.rows("SHOW TAG KEYS", database)}
+
+
+def _measurements(influxd, database):
+    return {row["name"] for row in influxd.rows("SHOW MEASUREMENTS", database)}
+
+
+def test_aggregate_mode_keeps_desks_out_of_the_main_database(influxd, tmp_path, open_history):
+    influxd.create_database("facilities")
+    influxd.create_database("personal")
+    cfg = make_cfg(tmp_path, desks=day.DESKS, api="v1", url=influxd.url, database="facilities",
+                   personal_database="personal", privacy="aggregate")
+    history = open_history(cfg)
+    t0 = day.day_start(DATE)
+    day.play(history, t0)
+    assert wait_drained(history)["dead_letters"] == 0
+
+    assert _measurements(influxd, "facilities") == {"zone_occupancy", "device_health"}
+    assert "desk" not in _tag_keys(influxd, "facilities")
+    health_fields = {r["fieldKey"] for r in influxd.rows('SHOW FIELD KEYS FROM "device_health"',
+                                                        "facilities")}
+    assert "value" not in health_fields
+    assert {"rssi", "heap_free", "uptime_s", "reconnects"} <= health_fields
+    zones = influxd.rows('SELECT count("utilisation") FROM "zone_occupancy"', "facilities")
+    assert zones[0]["count"] == 2 * day.DAY_MINUTES
+
+    assert _measurements(influxd, "personal") == {"occupancy", "desk_state", "sitting_bout",
+                                                  "alert", "device_health"}
+    per_desk = influxd.rows('SELECT count("occupied") FROM "desk_state" GROUP BY "desk"',
+                            "personal")
+    assert {r["desk"]: r["count"] for r in per_desk} == dict.fromkeys(day.DESKS, day.DAY_MINUTES)
+
+
+def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
+        influxd, tmp_path, open_history):
+    influxd.create_database("facilities_only")
+    desks = {f"d{i}": {"site": "hq", "floor": "1", "zone": "open"} for i in range(3)}
+    cfg = make_cfg(tmp_path, desks=desks, api="v1", url=influxd.url,
+                   database="facilities_only", privacy="aggregate")
+    history = open_history(cfg)
+    t0 = day.day_start(DATE)
+    for i, desk in enumerate(desks):
+        history.record(OccupancyChanged(desk, t0 + i, True, 1, 1.0))
+        history.record(AlertSent(desk, t0 + i, 1, 1800.0))
+        history.record(BoutEnded(desk, t0 + i, t0 + 60, "break", 1, 0, 1, 30.0))
+    assert history.stats()["spool_rows"] == 0
+    history.sample(t0 + 60, [DeskSample(d, t0 + 60, d == "d0", 0.0, True) for d in desks])
+    stats = wait_drained(history)
+    assert stats["written"] == 1
+    assert _measurements(influxd, "facilities_only") == {"zone_occupancy"}
+    row = influxd.rows('SELECT * FROM "zone_occupancy"', "facilities_only")[0]
+    assert (row["occupied"], row["desks"], row["zone"]) == (1, 3, "open")
+    assert "desk" not in row
