@@ -41,7 +41,7 @@ DESKS: dict[str, dict[str, str]] = {
 # Seated intervals in minutes after 08:00: (start, end). Seconds are added to some
 # ends so bout durations are not all whole minutes.
 INTERVALS: dict[str, list[tuple[float, float]]] = {
-    "a1": [(60, 150), (180, 240)],              # 90 min bout with an alert, then 60 min
+    "a1": [(60, 150), (180, 240)],              # 90 and 60 min bouts, one alert each
     "a2": [(0, 20.5), (30, 55), (300, 345.25)],
     "a3": [],                                   # nobody came
     "b1": [(100, 400)],                         # one 5 h bout
