@@ -180,7 +180,7 @@ function summarize() {
 function showLimits() {
   const parts = [];
   if (limits.limit) parts.push(`alert after ${fmtDuration(limits.limit)} seated`);
-  if (limits.min_break) parts.push(`a break is ${fmtDuration(limits.min_break)} away`);
+  if (limits.min_break) parts.push(`a real break is ${fmtDuration(limits.min_break)}`);
   if (limits.escalate_after) parts.push(`louder every ${fmtDuration(limits.escalate_after)}`);
   $("limits").textContent = parts.join(" · ");
 }
