@@ -12,11 +12,12 @@ micropython.alloc_emergency_exception_buf(100)
 import asyncio  # noqa: E402
 import json  # noqa: E402
 
-from sitless import board, config  # noqa: E402
+from sitless import board  # noqa: E402
 
 BOOT_COUNT_FILE = "bootcount"
 MAX_FAILED_BOOTS = 5
 DEFAULT_SAFE_PIN = 15
+CONFIG_FILE = "config.json"
 
 
 def _read_boot_count():
@@ -37,7 +38,7 @@ def _write_boot_count(count):
 
 def _safe_pin():
     try:
-        with open(config.CONFIG_FILE) as f:
+        with open(CONFIG_FILE) as f:
             pin = json.loads(f.read()).get("safe_pin", DEFAULT_SAFE_PIN)
         return pin if isinstance(pin, int) and not isinstance(pin, bool) else DEFAULT_SAFE_PIN
     except (OSError, ValueError, AttributeError):
@@ -54,13 +55,18 @@ def run():
         print("sitless: safe mode after %d boots that never ran a minute" % failed_boots)
         return
     _write_boot_count(failed_boots + 1)
+    from sitless import config
+
     try:
         cfg = config.load()
     except config.ConfigError as exc:
         print("sitless: not started:", exc)
         _write_boot_count(0)
         return
-    from sitless.app import App, load_calib
+    from sitless.app import App, load_calib, unload
+
+    del config
+    unload("config")  # the validator is loaded again only for a config command
 
     app = App(cfg, board.Board(cfg), saved_calib=load_calib(),
               on_healthy=lambda: _write_boot_count(0))

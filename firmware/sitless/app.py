@@ -12,9 +12,10 @@ import binascii
 import gc
 import json
 import os
+import sys
 import time
 
-from sitless import commands, config, payload, serial_link
+from sitless import payload, serial_link
 from sitless.chair import Chair
 from sitless.compat import const
 from sitless.mqtt import MQTTClient
@@ -30,11 +31,18 @@ NTP_RETRY_MS = 10 * 60 * 1000
 NTP_REFRESH_MS = 6 * 3600 * 1000
 BACKOFF_MAX_MS = const(30_000)
 HEALTHY_AFTER_MS = const(60_000)
-OUTBOX_KINDS = ("occupancy", "button", "ack")
 
 
 def new_boot_id():
     return binascii.hexlify(os.urandom(4)).decode()
+
+
+def unload(name):
+    """Forget a module used only now and then (the config validator), to give its RAM back."""
+    sys.modules.pop("sitless." + name, None)
+    package = sys.modules.get("sitless")
+    if package is not None and hasattr(package, name):
+        delattr(package, name)
 
 
 def load_calib(path=CALIB_FILE):
@@ -48,7 +56,7 @@ def load_calib(path=CALIB_FILE):
 
 class App:
     def __init__(self, cfg, board, boot=None, saved_calib=None, calib_path=CALIB_FILE,
-                 config_path=config.CONFIG_FILE, offline_reboot_ms=OFFLINE_REBOOT_MS,
+                 config_path="config.json", offline_reboot_ms=OFFLINE_REBOOT_MS,
                  on_healthy=None):
         self.cfg = cfg
         self.board = board
@@ -84,10 +92,10 @@ class App:
     def sample_once(self, now_ms):
         """One sensor reading through the chair's logic; all the sampling task does."""
         raw = self.sensor.read(now_ms)
-        body = self.chair.sample(now_ms, raw)
+        event = self.chair.sample(now_ms, raw)
         self.samples += 1
-        if body is not None:
-            self.emit("occupancy", body)
+        if event is not None:
+            self.emit(event)
         if self.chair.alert is not None:
             self.actuators.alert(self.chair.alert)
         if self.streaming and raw is not None:
@@ -100,7 +108,7 @@ class App:
 
     def on_press(self, long_press):
         now = time.ticks_ms()
-        self.emit("button", self.chair.press(long_press, now))
+        self.emit(self.chair.press(long_press, now))
         if not long_press:
             self.actuators.alert(0)  # a snooze silences at once; the hub confirms
         elif self.chair.alert is not None:
@@ -108,11 +116,14 @@ class App:
 
     # ----- messages -------------------------------------------------------
 
-    def emit(self, kind, body):
-        """Hand one message to the link: the console always, the outbox over WiFi."""
-        serial_link.send(kind, body)
-        if not self.serial and kind in OUTBOX_KINDS:
-            self.outbox.push((kind, body))
+    def emit(self, event):
+        """Hand one event to the link: the console always, the outbox over WiFi.
+
+        The outbox keeps the small tuple; it is encoded again when sent.
+        """
+        serial_link.send(event[0], payload.encode(self.boot, event))
+        if not self.serial:
+            self.outbox.push(event)
 
     async def _publisher(self):
         """Send the outbox in order, one acknowledged message at a time."""
@@ -122,9 +133,10 @@ class App:
             if item is None or not client.connected:
                 await asyncio.sleep_ms(50)
                 continue
-            kind, body = item
+            kind = item[0]
             try:
-                pid = await client.publish(self.topics[kind], body, kind == "occupancy", 1)
+                pid = await client.publish(self.topics[kind], payload.encode(self.boot, item),
+                                           kind == "occupancy", 1)
             except OSError:
                 continue
             await client.wait_ack(pid)  # the client resends it after a reconnect
@@ -151,7 +163,11 @@ class App:
             self.command(json.dumps(body))
 
     def command(self, body, retained=False):
+        """Check and carry out one command (the checker is loaded for it and dropped after)."""
+        from sitless import commands
+
         found, error = commands.parse(body, retained)
+        unload("commands")
         if found is None:
             print("cmd: ignored:", error)
             return
@@ -172,17 +188,9 @@ class App:
                 return
             self.save_calib()
         elif action == "config":
-            try:
-                fresh = config.check(found["set"], self.cfg)
-            except config.ConfigError as exc:
-                self._ack(cmd_id, str(exc))
-                return
-            self.cfg = fresh
-            self.chair.apply(fresh)
-            try:
-                config.save(fresh, self.config_path)
-            except OSError:
-                self._ack(cmd_id, "config could not be saved")
+            error = self._configure(found["set"])
+            if error is not None:
+                self._ack(cmd_id, error)
                 return
         elif action == "reboot":
             self._ack(cmd_id)
@@ -190,8 +198,29 @@ class App:
             return
         self._ack(cmd_id)
 
+    def _configure(self, changes):
+        """Validate, apply and persist; None when done, else the reason naming the key.
+
+        The validator is loaded for this only and dropped again: a config
+        change is rare and its checks are the largest code in the firmware.
+        """
+        from sitless import config
+
+        try:
+            fresh = config.check(changes, self.cfg)
+            config.save(fresh, self.config_path)
+        except config.ConfigError as exc:
+            return str(exc)
+        except OSError:
+            return "config could not be saved"
+        finally:
+            unload("config")
+        self.cfg = fresh
+        self.chair.apply(fresh)
+        return None
+
     def _ack(self, cmd_id, error=None):
-        self.emit("ack", payload.ack(cmd_id, error is None, error))
+        self.emit(payload.ack_event(cmd_id, error))
 
     async def _reboot(self):
         """Let the ack go out, say goodbye cleanly, then restart."""
@@ -268,17 +297,11 @@ class App:
                 except OSError:
                     pass
 
-    async def _clock(self):
-        """Keep NTP time fresh; the first sync happens as soon as the broker answers."""
-        while True:
-            await asyncio.sleep_ms(NTP_REFRESH_MS if self.board.clock_synced else NTP_RETRY_MS)
-            if self.client.connected:
-                self.board.sync_time()
-
     async def _health(self, watchdog):
+        """Watchdog, reboot without a broker, saving the drifted baseline, NTP refresh."""
         seen = -1
         offline_since = time.ticks_ms()
-        calib_checked = started = time.ticks_ms()
+        calib_checked = started = ntp_at = time.ticks_ms()
         healthy = False
         while True:
             await asyncio.sleep_ms(HEALTH_MS)
@@ -297,6 +320,10 @@ class App:
                 calib_checked = now
                 if self.chair.calib.needs_save():
                     self.save_calib()
+            ntp_every = NTP_REFRESH_MS if self.board.clock_synced else NTP_RETRY_MS
+            if time.ticks_diff(now, ntp_at) >= ntp_every and self.client and self.client.connected:
+                ntp_at = now  # the first sync happens at connect; this keeps it fresh
+                self.board.sync_time()
             if not healthy and time.ticks_diff(now, started) >= HEALTHY_AFTER_MS:
                 healthy = True
                 if self.on_healthy is not None:
@@ -322,7 +349,6 @@ class App:
         else:
             started.append(asyncio.create_task(self._network()))
             started.append(asyncio.create_task(self._publisher()))
-            started.append(asyncio.create_task(self._clock()))
         return started
 
     async def main(self):

@@ -12,7 +12,7 @@ import machine
 import network
 
 from sitless.actuators import Actuators
-from sitless.sensors import HX711, AdcSensor, Button, SwitchSensor
+from sitless.sensors import AdcSensor, Button
 
 BOARD = "ESP32_GENERIC"
 WIFI_TIMEOUT_MS = 20_000
@@ -42,10 +42,14 @@ class Board:
         cfg = self.cfg
         kind = cfg["sensor"]
         if kind == "hx711":
+            from sitless.hx711 import HX711
+
             data = machine.Pin(cfg["sensor_pin"], machine.Pin.IN)
             clock = machine.Pin(cfg["sensor_clk_pin"], machine.Pin.OUT)
             return HX711(data, clock, machine.disable_irq, machine.enable_irq)
         if kind == "switch":
+            from sitless.switch import SwitchSensor
+
             return SwitchSensor(machine.Pin(cfg["sensor_pin"], machine.Pin.IN,
                                             machine.Pin.PULL_UP))
         adc = machine.ADC(machine.Pin(cfg["sensor_pin"]), atten=machine.ADC.ATTN_11DB)
@@ -80,9 +84,6 @@ class Board:
         wlan = network.WLAN(network.STA_IF)
         raw = wlan.config("mac")
         return ":".join("%02x" % b for b in raw)
-
-    def unique_id(self):
-        return "".join("%02x" % b for b in machine.unique_id())
 
     async def wifi_up(self):
         """Connect (or confirm) WiFi without blocking the loop; False after a timeout."""

@@ -10,9 +10,10 @@ readings, so demo chairs behave exactly like real ones:
         for kind, payload in chair.feed(now_ms, raw):
             ...  # kind "occupancy": payload is the decoded JSON dict
 
-`sample` (the board's path) returns encoded bytes or None and allocates
-nothing when nothing happens; `feed` wraps it in a list of decoded dicts for
-callers that prefer them. Times are milliseconds from one monotonic clock
+`sample` (the board's path) returns an event tuple or None and allocates
+nothing when nothing happens; `payload.encode(boot, event)` turns an event into
+the published bytes (the outbox keeps the small tuple until then); `feed`
+wraps it all in a list of decoded dicts for callers that prefer them. Times are milliseconds from one monotonic clock
 (`time.ticks_ms()` on the board); `ts_ms` is unix time in milliseconds, or
 None while the clock is not set. After each call, `alert` holds the local
 fallback timer's new alert level, or None when it did not change.
@@ -38,6 +39,7 @@ class Chair:
         self.uptime_ms = 0
         self._last_ms = now_ms
         self.alert = None
+        self.wall = None  # a callable giving unix ms (or None) when an event has no ts_ms
 
     def apply(self, cfg):
         """Take the settings that change without a reboot (debounce, timer, calibration)."""
@@ -66,7 +68,7 @@ class Chair:
         return self.debouncer.state is True
 
     def sample(self, now_ms, raw, ts_ms=None):
-        """One raw reading: the encoded `occupancy` payload when the seat changed, else None."""
+        """One raw reading: an `occupancy` event when the seat changed, else None."""
         self.clock(now_ms)
         self.alert = None
         if raw is not None and self.calib.accept(raw):
@@ -76,24 +78,24 @@ class Chair:
             if self.debouncer.update(now_ms, cal.load(value), cal.upper, cal.lower):
                 seated = self.debouncer.state
                 self.alert = self.fallback.occupancy(seated, now_ms)
-                return self._occupancy(seated, value, ts_ms)
+                return self._event("occupancy", seated, ts_ms, value)
             cal.track(value, self.debouncer.state is False)
         self.alert = self.fallback.tick(now_ms)
         return None
 
-    def _occupancy(self, seated, value, ts_ms):
-        body = payload.occupancy(seated, self.seq, self.boot, ts_ms, self.uptime_ms, value)
+    def _event(self, kind, flag, ts_ms, value):
+        """(kind, seated or long press, seq, ts_ms, uptime_ms, value): what happened, unencoded."""
+        if ts_ms is None and self.wall is not None:
+            ts_ms = self.wall()
+        event = (kind, flag, self.seq, ts_ms, self.uptime_ms, value)
         self.seq += 1
-        return body
+        return event
 
     def press(self, long_press, now_ms, ts_ms=None):
-        """A button press: the encoded `button` payload (it shares `seq` with occupancy)."""
+        """A button press event (it shares `seq` with occupancy)."""
         self.clock(now_ms)
         self.alert = self.fallback.press(long_press, now_ms)
-        body = payload.button("long" if long_press else "short", self.seq, self.boot, ts_ms,
-                              self.uptime_ms)
-        self.seq += 1
-        return body
+        return self._event("button", long_press, ts_ms, 0)
 
     def hub(self, online, now_ms):
         """The hub (or the broker) came or went; returns the new local alert level or None."""
@@ -106,5 +108,5 @@ class Chair:
 
     def feed(self, now_ms, raw, ts_ms=None):
         """`sample` for hosts: a list of (kind, decoded payload dict)."""
-        body = self.sample(now_ms, raw, ts_ms)
-        return [("occupancy", json.loads(body))] if body else []
+        event = self.sample(now_ms, raw, ts_ms)
+        return [("occupancy", json.loads(payload.encode(self.boot, event)))] if event else []

@@ -74,14 +74,6 @@ def subscribe_packet(pid, topic, qos=1):
     return _packet(0x82, pid.to_bytes(2, "big") + _text(topic) + bytes([qos]))
 
 
-def puback_packet(pid):
-    return b"\x40\x02" + pid.to_bytes(2, "big")
-
-
-class MQTTError(OSError):
-    pass
-
-
 class MQTTClient:
     """One connection at a time; `connect` again after `down` is set.
 
@@ -106,7 +98,6 @@ class MQTTClient:
         self.pending = {}  # pid: (topic, message, retain), QoS 1 without PUBACK yet
         self.dropped = 0
         self.why_down = "not connected"
-        self._suback = {}
         self._stream = None
         self._tasks = ()
         self._pid = 0
@@ -124,13 +115,13 @@ class MQTTClient:
     async def _send(self, packet):
         stream = self._stream
         if stream is None:
-            raise MQTTError("not connected")
+            raise OSError("not connected")
         try:
             stream.write(packet)
             await stream.drain()
         except Exception as exc:  # noqa: BLE001 - any socket failure ends this connection
             self.close("send failed: %r" % (exc,))
-            raise MQTTError("send failed") from None
+            raise OSError("send failed") from None
         self._last_tx = ticks_ms()
 
     async def connect(self):
@@ -147,10 +138,10 @@ class MQTTClient:
         except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
             if stream is not None:
                 _close_stream(stream)
-            raise MQTTError("connect failed: %r" % (exc,)) from None
+            raise OSError("connect failed: %r" % (exc,)) from None
         if ack[0] != 0x20 or ack[3] != 0:
             _close_stream(stream)
-            raise MQTTError("broker refused the connection (code %d)" % ack[3])
+            raise OSError("broker refused the connection (code %d)" % ack[3])
         self._stream = stream
         self._last_rx = self._last_tx = ticks_ms()
         self.down.clear()
@@ -213,19 +204,8 @@ class MQTTClient:
         return True
 
     async def subscribe(self, topic, qos=1):
-        pid = self._next_pid()
-        self._suback[pid] = None
-        await self._send(subscribe_packet(pid, topic, qos))
-        start = ticks_ms()
-        while self._suback[pid] is None:
-            if not self.connected or ticks_diff(ticks_ms(), start) >= self.response_ms:
-                del self._suback[pid]
-                self.close("no SUBACK")
-                raise MQTTError("no SUBACK")
-            await asyncio.sleep_ms(POLL_MS)
-        granted = self._suback.pop(pid)
-        if granted == 0x80:
-            raise MQTTError("subscription refused")
+        """Ask for a topic; the SUBACK is not awaited (a refusal would only show as silence)."""
+        await self._send(subscribe_packet(self._next_pid(), topic, qos))
 
     async def _read_packet(self, stream):
         first = (await stream.readexactly(1))[0]
@@ -238,9 +218,9 @@ class MQTTClient:
             if not byte & 0x80:
                 break
             if shift > 21:
-                raise MQTTError("bad remaining length")
+                raise OSError("bad remaining length")
         if size > MAX_PACKET:
-            raise MQTTError("packet too large")
+            raise OSError("packet too large")
         body = await stream.readexactly(size) if size else b""
         self._last_rx = ticks_ms()
         return first, body
@@ -251,31 +231,24 @@ class MQTTClient:
                 first, body = await self._read_packet(stream)
                 kind = first & 0xF0
                 if kind == 0x30:
-                    await self._incoming(first, body)
+                    qos = (first >> 1) & 3
+                    size = int.from_bytes(body[:2], "big")
+                    at = 2 + size + (2 if qos else 0)
+                    if qos:
+                        await self._send(b"\x40\x02" + body[at - 2:at])  # PUBACK
+                    self._deliver(body[2:2 + size], body[at:], bool(first & 1))
                 elif kind == 0x40 and len(body) >= 2:
                     self.pending.pop(int.from_bytes(body[:2], "big"), None)
-                elif kind == 0x90 and len(body) >= 3:
-                    pid = int.from_bytes(body[:2], "big")
-                    if pid in self._suback:
-                        self._suback[pid] = body[2]
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - EOF, reset or garbage all end the connection
             if stream is self._stream:
                 self.close("read failed: %r" % (exc,))
 
-    async def _incoming(self, first, body):
-        qos = (first >> 1) & 3
-        size = int.from_bytes(body[:2], "big")
-        topic = body[2:2 + size].decode()
-        at = 2 + size
-        if qos:
-            pid = int.from_bytes(body[at:at + 2], "big")
-            at += 2
-            await self._send(puback_packet(pid))
+    def _deliver(self, topic, message, retained):
         if self.on_message is not None:
             try:
-                self.on_message(topic, body[at:], bool(first & 1))
+                self.on_message(topic.decode(), message, retained)
             except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
                 print("mqtt: message handler failed:", repr(exc))
 

@@ -96,3 +96,47 @@ def test_publishes_obeys_commands_and_replays_the_outbox_in_order(tmp_path, priv
     finally:
         device.stop()
         watcher.close()
+
+
+def test_local_fallback_buzzes_at_the_limit_without_a_hub(tmp_path, private_mosquitto, prefix):
+    """No hub has ever announced itself: the board times the bout and buzzes on its own.
+
+    Real: MicroPython running the App, mosquitto. Stood in: the hardware.
+    """
+    broker = private_mosquitto
+    watcher = SessionWatcher(broker.host, broker.port, f"{prefix}/d1/#")
+    device = Device(tmp_path, board_config(broker, prefix, limit_s=1, min_break_s=1),
+                    adc_uv=SEATED_UV)
+    try:
+        wait_until(lambda: any(m["seated"] for m in watcher.json(f"{prefix}/d1/occupancy")),
+                   20, "seated")
+        # Level 2 at the limit: the gentle buzz, and the LED.
+        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
+        assert ["2", "1"] in device.fake_events("pin")
+        # The hub appears: it takes over and the board's own alert stops.
+        watcher.publish(f"{prefix}/_hub/status", "online", retain=True)
+        device.wait_line(lambda line: line == "FAKE pin 2 0")
+    finally:
+        device.stop()
+        watcher.close()
+
+
+def test_local_fallback_buzzes_when_the_broker_is_unreachable(tmp_path, private_mosquitto):
+    """The broker is down from the start: the chair still works on its own.
+
+    Real: MicroPython running the App (its MQTT client failing to connect to a
+    closed port). Stood in: the hardware.
+    """
+    broker = private_mosquitto
+    broker.stop()
+    device = Device(tmp_path, board_config(broker, "sitless", limit_s=1, min_break_s=1),
+                    adc_uv=SEATED_UV)
+    try:
+        device.wait_line(lambda line: line.startswith("mqtt: connect failed"))
+        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
+        assert any(p["seated"] for p in device.sl("occupancy"))
+        # Standing up (a break) silences it.
+        device.set_adc(EMPTY_UV)
+        device.wait_line(lambda line: line == "FAKE pin 2 0")
+    finally:
+        device.stop()

@@ -1,0 +1,74 @@
+# Measures the firmware's heap under the MicroPython unix port: after importing
+# it, after starting the app, and after many sampling iterations. Prints one
+# JSON line. argv[1]: a free TCP port on loopback (nothing listens there, so
+# the network task keeps retrying, as it would with the broker away).
+import gc
+import sys
+
+import asyncio
+import binascii
+import json
+import machine
+import network
+import ntptime
+import os
+import time
+
+gc.collect()
+base = gc.mem_alloc()
+
+from sitless import board  # noqa: E402
+from sitless.app import App  # noqa: E402
+
+gc.collect()
+imported = gc.mem_alloc() - base
+
+CFG = {
+    "desk": "d1", "transport": "wifi", "wifi_ssid": "x", "wifi_password": None,
+    "mqtt_host": "127.0.0.1", "mqtt_port": int(sys.argv[1]), "mqtt_user": None,
+    "mqtt_password": None, "prefix": "sitless", "sensor": "adc", "sensor_pin": 34,
+    "sensor_clk_pin": None, "empty": None, "occupied": None, "seated_ms": 2000,
+    "vacant_ms": 5000, "buzzer_pin": 25, "led_pin": 2, "button_pin": 0, "motor_pin": None,
+    "safe_pin": 15, "limit_s": 60, "min_break_s": 10, "telemetry_s": 1, "sample_ms": 200,
+}
+figures = {"imported": imported}
+
+
+async def main():
+    await asyncio.sleep_ms(0)  # the event loop's own poller exists from here on
+    gc.collect()
+    figures["loop"] = gc.mem_alloc() - base
+    app = App(CFG, board.Board(CFG), boot="heap")
+    gc.collect()
+    figures["app"] = gc.mem_alloc() - base
+    tasks = app.tasks()
+    await asyncio.sleep_ms(10)
+    gc.collect()
+    figures["started"] = gc.mem_alloc() - base
+    now = time.ticks_ms()
+    # Warm-up: transitions every 100 samples until the outbox (the broker is away) is full.
+    for i in range(4_000):
+        machine.INPUTS["adc34"] = 1_600_000 if (i // 100) % 2 else 100_000
+        now += 200
+        app.sample_once(now)
+        if i % 50 == 0:
+            await asyncio.sleep_ms(0)
+    gc.collect()
+    figures["warm"] = gc.mem_alloc() - base
+    # Then 10 000 iterations of a chair used all day: a transition every minute, noise.
+    for i in range(10_000):
+        machine.INPUTS["adc34"] = 1_600_000 if (i // 300) % 2 else 100_000 + (i % 7) * 1000
+        now += 200
+        app.sample_once(now)
+        if i % 50 == 0:
+            await asyncio.sleep_ms(0)
+    gc.collect()
+    figures["after_10000"] = gc.mem_alloc() - base
+    figures["transitions"] = app.chair.seq
+    figures["outbox"] = len(app.outbox)
+    for task in tasks:
+        task.cancel()
+
+
+asyncio.run(main())
+print("HEAP " + json.dumps(figures))
