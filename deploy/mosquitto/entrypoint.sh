@@ -1,0 +1,15 @@
+#!/bin/sh
+# Make sure the hub's login exists in the password file before the broker starts.
+# Chairs are added by hand with mosquitto_passwd (docs/stack.md); their entries
+# live in the same file on the data volume and survive restarts.
+set -eu
+passwd_file=/mosquitto/data/passwd
+if [ -z "${MQTT_HUB_PASSWORD:-}" ]; then
+    echo "mosquitto: MQTT_HUB_PASSWORD is not set" >&2
+    exit 2
+fi
+touch "$passwd_file"
+mosquitto_passwd -b "$passwd_file" _hub "$MQTT_HUB_PASSWORD"
+chown mosquitto:mosquitto "$passwd_file"
+chmod 0700 "$passwd_file"
+exec mosquitto -c /mosquitto/config/mosquitto.conf
