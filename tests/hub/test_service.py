@@ -20,6 +20,8 @@ from hubrig import Chair, alerts_on, hub_config, wait_until
 from hub.alerts import MOVES
 from hub.facts import AlertSent, BoutEnded, DeskSample, Fact, OccupancyChanged, Snoozed
 from hub.service import HubService
+from hub.status_source import ServiceSource
+from hub.web.source import StatusSource
 from tests.support.mqttprobe import MqttProbe
 
 pytestmark = pytest.mark.slow
@@ -132,6 +134,12 @@ def test_alert_arrives_within_a_second_of_the_limit_with_a_move(run_hub, probe, 
     finally:
         late.close()
     assert service.counters.snapshot()["alerts_out"] >= 4
+    source = ServiceSource(service)
+    assert isinstance(source, StatusSource)
+    [page_view] = source.snapshot()
+    assert (page_view.desk, page_view.state) == ("desk-1", "alerting")
+    assert page_view.level >= 3
+    assert source.counters()["alerts_out"] >= 4
     # standing clears at once
     chair.occupancy(False)
     probe.wait_topic(cmd, where=lambda b: b.get("action") == "clear")
@@ -223,7 +231,8 @@ def test_long_press_and_api_pause_silence_alerts(run_hub, probe, prefix):
 
 
 def test_duplicates_bad_input_and_unknown_topics_are_counted_not_fatal(run_hub, probe, prefix):
-    service, history = run_hub(sitting={"limit": 60})
+    service, history = run_hub(sitting={"limit": 60},
+                               limits={"max_desks_per_prefix": 1, "max_payload": 300})
     chair = Chair(probe, prefix, "desk-8")
     chair.occupancy(True)
     same = {"seated": True, "seq": chair.seq, "boot": chair.boot, "ts": time.time(),
@@ -232,16 +241,21 @@ def test_duplicates_bad_input_and_unknown_topics_are_counted_not_fatal(run_hub, 
     probe.publish(f"{prefix}/desk-8/occupancy", b"{not json")
     probe.publish(f"{prefix}/Bad Desk/occupancy", b"{}")
     probe.publish(f"{prefix}/desk-8/weird", b"{}")
+    probe.publish(f"{prefix}/desk-8/telemetry", b" " * 301)
+    Chair(probe, prefix, "desk-extra").occupancy(True)
     chair.occupancy(False)
 
     def counted() -> dict[str, int]:
         dropped = service.counters.snapshot()["dropped"]
-        return dropped if sum(dropped.values()) >= 4 else {}
+        return dropped if sum(dropped.values()) >= 6 else {}
 
     dropped = wait_until(counted, what="drops counted")
     assert dropped["duplicate"] == 1
     assert dropped["bad_payload"] == 2
     assert dropped["bad_topic"] == 1
+    assert dropped["too_large"] == 1
+    assert dropped["too_many_desks"] == 1
+    assert [v.view.desk for v in service.views()] == ["desk-8"]
     probe.wait_topic(f"{prefix}/desk-8/sitting", where=lambda v: v["state"] == "vacant")
     assert sum(isinstance(f, OccupancyChanged) for f in history.facts) == 2
 
