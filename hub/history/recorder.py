@@ -129,10 +129,10 @@ class History:
         return self._spool
 
     def _spool_points(self, points: Sequence[HistoryPoint]) -> None:
+        spool = self._require_spool()
         rows = [routed for point in points for routed in self._router.route(point)]
         if not rows:
             return
-        spool = self._require_spool()
         now = time.monotonic()
         with self._lock:
             try:
