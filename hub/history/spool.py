@@ -86,6 +86,10 @@ class Spool:
     def __init__(self, path: Path, max_bytes: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        if not path.exists():
+            # Per-desk history is personal: only the hub's own user may read the file
+            # (SQLite gives the -wal and -shm files the same mode).
+            path.touch(mode=0o600)
         self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -108,3 +108,10 @@ def test_misuse_is_one_clear_error_and_bad_facts_do_not_raise(tmp_path, open_his
     history.record("not a fact")  # type: ignore[arg-type]
     assert history.stats()["refused"] == 1
     assert "history cannot store str" in caplog.text
+
+
+def test_the_spool_file_is_private_to_the_hub_user(tmp_path, open_history):
+    history = open_history(make_cfg(tmp_path))
+    history.record(OccupancyChanged("d1", time.time(), True, 1, 1.0))
+    for name in ("sitless-spool.sqlite3", "sitless-spool.sqlite3-wal"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
