@@ -46,6 +46,7 @@ class Writer(threading.Thread):
         self.dead = 0
         self.reachable: bool | None = None
         self._last_backlog_log = 0.0
+        self._last_partial_log = -BACKLOG_LOG_EVERY_S
 
     def stop(self, timeout: float) -> None:
         """Ask the thread to finish its current request and exit, waiting up to ``timeout``."""
@@ -79,15 +80,29 @@ class Writer(threading.Thread):
             spool.close()
 
     def _drain(self, spool: Spool) -> bool:
-        """Send one batch per target; True when there was anything to send."""
+        """Send one batch per target; True when something was delivered.
+
+        A target that fails (say the personal database is missing) does not hold
+        the others back; only when every waiting target fails does the writer
+        back off.
+        """
         sent = False
+        failure: SinkUnavailableError | None = None
         for target in spool.pending_targets():
             rows = spool.batch(target, self._batch_size)
             if rows:
-                self._deliver(spool, target, rows)
-                sent = True
+                try:
+                    self._deliver(spool, target, rows)
+                except SinkUnavailableError as exc:
+                    failure = exc
+                else:
+                    sent = True
             if self._stopping.is_set():
                 break
+        if failure is not None:
+            if not sent:
+                raise failure
+            self._partly_down(str(failure))
         if sent:
             self._came_back(spool)
         return sent
@@ -128,6 +143,13 @@ class Writer(threading.Thread):
                            "oldest %.0f s", reason, size.rows, age)
             self._last_backlog_log = now
         self.reachable = False
+
+    def _partly_down(self, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._last_partial_log >= BACKLOG_LOG_EVERY_S:
+            self._last_partial_log = now
+            logger.warning("history: one target cannot be written (%s); the others carry on",
+                           reason)
 
     def _came_back(self, spool: Spool) -> None:
         if self.reachable is False:

@@ -10,7 +10,7 @@ import datetime as dt
 
 from hub.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged
 from tests.history import day_script as day
-from tests.history.helpers import make_cfg, wait_drained
+from tests.history.helpers import make_cfg, wait_drained, wait_for
 
 DATE = dt.date(2026, 3, 3)
 
@@ -69,3 +69,24 @@ def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
     row = influxd.rows('SELECT * FROM "zone_occupancy"', "facilities_only")[0]
     assert (row["occupied"], row["desks"], row["zone"]) == (1, 3, "open")
     assert "desk" not in row
+
+
+def test_a_missing_personal_database_does_not_hold_back_the_main_one(influxd, tmp_path,
+                                                                     open_history, caplog):
+    influxd.create_database("main_ok")
+    desks = {f"d{i}": {"site": "hq", "floor": "1", "zone": "open"} for i in range(3)}
+    cfg = make_cfg(tmp_path, desks=desks, api="v1", url=influxd.url, database="main_ok",
+                   personal_database="personal_later", privacy="aggregate")
+    history = open_history(cfg)
+    t0 = day.day_start(DATE)
+    for minute in range(5):
+        ts = t0 + 60 * minute
+        history.sample(ts, [DeskSample(d, ts, True, 60.0 * minute, True) for d in desks])
+    wait_for(lambda: len(influxd.rows('SELECT "desks" FROM "zone_occupancy"', "main_ok")) == 5,
+             "zone points in the main database")
+    assert history.stats()["spool_rows"] == 15  # desk_state for the personal database waits
+    assert "cannot be written" in caplog.text
+    influxd.create_database("personal_later")
+    assert wait_drained(history)["dead_letters"] == 0
+    rows = influxd.rows('SELECT count("occupied") FROM "desk_state"', "personal_later")
+    assert rows[0]["count"] == 15
