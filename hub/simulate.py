@@ -361,17 +361,24 @@ class Simulator:
                 press = person.press(at)
                 if press is not None:
                     self.presses += 1
-                    body = chair.press(press == "long", at, ts_ms)
-                    self._publish(sim.topics["button"], body)
-                body = chair.sample(at, sim.raw(person.load(at)), ts_ms)
-                if body is not None:
-                    self._publish(sim.topics["occupancy"], body, retain=True)
+                    event = chair.press(press == "long", at, ts_ms)
+                    self._publish(sim.topics["button"], self._encode(chair, event))
+                event = chair.sample(at, sim.raw(person.load(at)), ts_ms)
+                if event is not None:
+                    self._publish(sim.topics["occupancy"], self._encode(chair, event),
+                                  retain=True)
             if sim.next_telemetry <= now_ms:
                 sim.next_telemetry = now_ms + self.telemetry_ms
                 cal = chair.calib
                 body = self.firmware.payload.telemetry(ts_ms, chair.uptime_ms, chair.value,
                                                        cal.baseline, -55, 120_000, 0)
                 self._publish(sim.topics["telemetry"], body, qos=0)
+
+    def _encode(self, chair: Any, event: Any) -> bytes:
+        """The firmware's own encoding of a chair event (older firmware returned bytes)."""
+        if isinstance(event, bytes):
+            return event
+        return bytes(self.firmware.payload.encode(chair.boot, event))
 
     def _drain_commands(self, now_ms: int) -> None:
         while True:

@@ -119,4 +119,4 @@ def test_page_follows_the_real_hub(mosquitto, probe, prefix, tmp_path, browser, 
         page.stop()
         service.stop()
         for kind in ("status", "occupancy"):
-            probe.publish(f"{prefix}/desk-7/{kind}", b"", retain=True)
+            probe.publish(f"{prefix}/desk-7/{kind}", "", retain=True)

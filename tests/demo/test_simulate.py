@@ -9,6 +9,8 @@ Stood in: the people and the pressure sensor (synthetic traces).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 from hub import protocol
@@ -65,7 +67,32 @@ def test_simulated_chairs_publish_valid_changing_occupancy(mosquitto, probe, pre
         time.sleep(0.5)
         assert not [m for m in probe.received(f"{prefix}/{desk}/ack")
                     if json.loads(m.payload)["id"] == "t-3"]
-    probe.publish(f"{prefix}/{desks[0]}/cmd", b"", retain=True)
+    probe.publish(f"{prefix}/{desks[0]}/cmd", "", retain=True)
     statuses = {m.topic: m.payload for m in probe.received() if m.topic.endswith("/status")}
     assert set(statuses.values()) == {b"offline"}
     assert len(statuses) == 6
+
+
+def test_simulate_command_runs_against_a_broker_and_reports(mosquitto, probe, prefix):
+    """The command line: publishes to the given broker and prefix, stops after --duration,
+    exits 0; an unreachable broker exits 3 and a bad URL exits 2, each with one clear line."""
+    probe.subscribe(f"{prefix}/#")
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "simulate", "--url",
+         f"mqtt://{mosquitto.host}:{mosquitto.port}", "--prefix", prefix, "--desks", "3",
+         "--rate", "5", "--duration", "6", "--seed", "2"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "published" in done.stderr
+    desks = {m.topic.split("/")[-2] for m in probe.received() if m.topic.endswith("/occupancy")}
+    assert desks
+    assert desks <= {"desk-101", "desk-102", "desk-201"}
+    unreachable = subprocess.run(
+        [sys.executable, "-m", "hub", "simulate", "--url", "mqtt://127.0.0.1:1"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert unreachable.returncode == 3
+    assert "cannot reach the MQTT broker" in unreachable.stderr
+    bad = subprocess.run([sys.executable, "-m", "hub", "simulate", "--url", "http://x"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2
+    assert "url" in bad.stderr
