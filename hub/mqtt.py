@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -29,11 +31,14 @@ from paho.mqtt.properties import Properties
 
 from hub import protocol
 from hub.config import LimitsConfig, MqttConfig
+from hub.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 HUB_ONLINE = b"online"
 HUB_OFFLINE = b"offline"
+FAIL_LOG_EVERY_S = 60.0
+DIAGNOSE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,8 @@ class MqttTransport:
         self.on_drop = on_drop
         self.connected = threading.Event()
         self.connects = 0
+        self._last_fail_log = -FAIL_LOG_EVERY_S
+        self._tls = tls_context(cfg) if cfg.tls else None
         self._client = self._make_client()
 
     def _make_client(self) -> paho.Client:
@@ -66,15 +73,15 @@ class MqttTransport:
         if cfg.username is not None:
             password = cfg.password.get_secret_value() if cfg.password else None
             client.username_pw_set(cfg.username, password)
-        if cfg.tls:
-            client.tls_set(ca_certs=cfg.ca_file, certfile=cfg.cert_file, keyfile=cfg.key_file,
-                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
         # One will per connection: it goes to the first prefix; stop() announces on all.
         client.will_set(protocol.hub_status_topic(cfg.prefixes[0]), HUB_OFFLINE, qos=1,
                         retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
@@ -124,6 +131,35 @@ class MqttTransport:
             client.publish(protocol.hub_status_topic(prefix), HUB_ONLINE, qos=1, retain=True)
         self.connected.set()
 
+    def _on_connect_fail(self, _client: paho.Client, _userdata: Any) -> None:
+        # paho retries quietly and does not say why; say it, once a minute at most.
+        now = time.monotonic()
+        if now - self._last_fail_log < FAIL_LOG_EVERY_S:
+            return
+        self._last_fail_log = now
+        logger.warning("cannot connect to the broker at %s:%d: %s; retrying", self.cfg.host,
+                       self.cfg.port, self._diagnose())
+
+    def _diagnose(self) -> str:
+        """Repeat the connection by hand to learn why it failed (paho keeps the reason)."""
+        try:
+            sock = socket.create_connection((self.cfg.host, self.cfg.port),
+                                            timeout=DIAGNOSE_TIMEOUT_S)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        with sock:
+            if self._tls is None:
+                return "the broker closed the connection"
+            try:
+                with self._tls.wrap_socket(sock, server_hostname=self.cfg.host):
+                    return "the broker closed the TLS connection"
+            except ssl.SSLCertVerificationError as exc:
+                return f"TLS: the broker's certificate is not trusted ({exc.verify_message})"
+            except ssl.SSLError as exc:
+                return f"TLS handshake failed ({exc.reason or exc})"
+            except OSError as exc:
+                return f"TLS handshake failed ({exc.strerror or exc})"
+
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any,
                        reason: Any, _props: Any) -> None:
         self.connected.clear()
@@ -139,3 +175,22 @@ class MqttTransport:
                                           time.time()))
         except queue.Full:
             self.on_drop("queue_full")
+
+
+def tls_context(cfg: MqttConfig) -> ssl.SSLContext:
+    """Verify the broker against ``ca_file`` (or the system's CAs); offer a client cert if set."""
+    files = {"ca_file": cfg.ca_file, "cert_file": cfg.cert_file, "key_file": cfg.key_file}
+    for key, name in files.items():
+        if name is not None and not Path(name).is_file():
+            raise ConfigError([f"mqtt.{key}: cannot read {name!r} (no such file)"])
+    try:
+        context = ssl.create_default_context(cafile=cfg.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError([f"mqtt.ca_file: not a usable CA certificate ({exc})"]) from exc
+    if cfg.cert_file is not None:
+        try:
+            context.load_cert_chain(cfg.cert_file, cfg.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            msg = f"mqtt.cert_file/key_file: not a usable certificate and key ({exc})"
+            raise ConfigError([msg]) from exc
+    return context
