@@ -2,17 +2,18 @@
 # it, after starting the app, and after many sampling iterations. Prints one
 # JSON line. argv[1]: a free TCP port on loopback (nothing listens there, so
 # the network task keeps retrying, as it would with the broker away).
-import gc
-import sys
-
+# The platform's modules load before the baseline is taken: on a board they are built in.
 import asyncio
-import binascii
+import binascii  # noqa: F401 - platform module, loaded before the baseline
+import gc
 import json
-import machine
-import network
-import ntptime
-import os
+import os  # noqa: F401 - platform module, loaded before the baseline
+import sys
 import time
+
+import machine
+import network  # noqa: F401 - platform module, loaded before the baseline
+import ntptime  # noqa: F401 - platform module, loaded before the baseline
 
 gc.collect()
 base = gc.mem_alloc()

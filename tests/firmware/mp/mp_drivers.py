@@ -1,0 +1,215 @@
+# ruff: noqa: PTH123, UP031 - MicroPython code: no pathlib, and %-formatting is its idiom
+# MicroPython only: MQTT packets byte for byte, the sensor drivers, the
+# button, the actuators and the app's command handling, with fake pins.
+import asyncio
+import json
+import os
+
+import machine
+from harness import run
+from sitless import board, mqtt
+from sitless.app import App
+from sitless.hx711 import HX711
+from sitless.sensors import Button
+from sitless.switch import SwitchSensor
+
+TMP = os.getenv("SITLESS_TEST_TMP") or "."  # the test's own temporary folder
+
+
+def test_connect_packet_bytes():
+    assert mqtt.connect_packet("c1", 30) == b"\x10\x0e\x00\x04MQTT\x04\x02\x00\x1e\x00\x02c1"
+
+
+def test_connect_packet_with_will_and_credentials():
+    packet = mqtt.connect_packet("c1", 30, True, ("p/d/status", "offline", True, 1), "u", "pw")
+    assert packet == (b"\x10\x2a\x00\x04MQTT\x04\xee\x00\x1e\x00\x02c1"
+                      b"\x00\x0ap/d/status\x00\x07offline\x00\x01u\x00\x02pw")
+
+
+def test_publish_packet_bytes():
+    assert mqtt.publish_packet("a/b", b"hi") == b"\x30\x07\x00\x03a/bhi"
+    assert mqtt.publish_packet("a/b", "hi", 1, True, 10) == b"\x33\x09\x00\x03a/b\x00\x0ahi"
+    assert mqtt.publish_packet("a/b", "hi", 1, False, 10, True) == (
+        b"\x3a\x09\x00\x03a/b\x00\x0ahi")
+
+
+def test_remaining_length_takes_two_bytes_past_127():
+    packet = mqtt.publish_packet("t", b"x" * 200)
+    assert packet[:5] == b"\x30\xcb\x01\x00\x01"
+    assert len(packet) == 3 + 203
+
+
+def test_subscribe_ping_and_disconnect_bytes():
+    assert mqtt.subscribe_packet(5, "p/d/cmd", 1) == b"\x82\x0c\x00\x05\x00\x07p/d/cmd\x01"
+    assert mqtt.PINGREQ == b"\xc0\x00"
+    assert mqtt.DISCONNECT == b"\xe0\x00"
+
+
+class Hx711Pins:
+    """DOUT and SCK of a fake HX711 that shifts out `value` on the clock's rising edges."""
+
+    def __init__(self, value, ready=True):
+        self.bits = [(value >> (23 - i)) & 1 for i in range(24)]
+        self.ready = ready
+        self.pulses = 0
+        self.level = 0
+
+    def data(self, *_args):
+        if self.pulses == 0:
+            return 0 if self.ready else 1
+        return self.bits[self.pulses - 1] if self.pulses <= 24 else 1
+
+    def clock(self, level=None):
+        if level == 1 and self.level == 0:
+            self.pulses += 1
+        if level is not None:
+            self.level = level
+
+
+class Wrap:
+    def __init__(self, fn):
+        self.value = fn
+
+
+def test_hx711_reads_a_signed_24_bit_value_with_25_pulses():
+    pins = Hx711Pins((-12345) & 0xFFFFFF)
+    sensor = HX711(Wrap(pins.data), Wrap(pins.clock))
+    assert sensor.read(0) == -12345
+    assert pins.pulses == 25  # the 25th selects channel A, gain 128
+
+
+def test_hx711_returns_at_once_when_not_ready():
+    pins = Hx711Pins(100, ready=False)
+    sensor = HX711(Wrap(pins.data), Wrap(pins.clock))
+    assert sensor.read(0) is None
+    assert pins.pulses == 0
+
+
+def test_switch_ignores_bounces_shorter_than_50_ms():
+    machine.INPUTS["pin13"] = 1
+    switch = SwitchSensor(machine.Pin(13, machine.Pin.IN, machine.Pin.PULL_UP))
+    assert switch.read(0) == 0
+    for t, level in ((10, 0), (20, 1), (30, 0), (40, 1)):
+        machine.INPUTS["pin13"] = level
+        assert switch.read(t) == 0
+    machine.INPUTS["pin13"] = 0
+    assert switch.read(100) == 0
+    assert switch.read(149) == 0
+    assert switch.read(150) == 1000
+
+
+def test_button_short_and_long_press():
+    presses = []
+    pin = machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP)
+    button = Button(pin, presses.append, __import__("time").ticks_ms)
+
+    async def press(ms):
+        machine.INPUTS["pin0"] = 0
+        button.irq(pin)
+        await asyncio.sleep_ms(ms)
+        machine.INPUTS["pin0"] = 1
+        await asyncio.sleep_ms(100)
+
+    async def main():
+        task = asyncio.create_task(button.run())
+        await press(150)
+        await press(1700)
+        button.irq(pin)  # a glitch: the pin is already back up
+        await asyncio.sleep_ms(100)
+        task.cancel()
+
+    asyncio.run(main())
+    assert presses == [False, True]
+
+
+def app_config(**extra):
+    cfg = {"desk": "d1", "transport": "wifi", "wifi_ssid": "x", "wifi_password": None,
+           "mqtt_host": "127.0.0.1", "mqtt_port": 1883, "mqtt_user": None,
+           "mqtt_password": None, "prefix": "sitless", "sensor": "adc", "sensor_pin": 34,
+           "sensor_clk_pin": None, "empty": None, "occupied": None, "seated_ms": 0,
+           "vacant_ms": 0, "buzzer_pin": 25, "led_pin": 2, "button_pin": 0, "motor_pin": 26,
+           "safe_pin": 15, "limit_s": 1800, "min_break_s": 120, "telemetry_s": 60,
+           "sample_ms": 200}
+    cfg.update(extra)
+    return cfg
+
+
+def test_actuator_patterns_per_level():
+    app = App(app_config(), board.Board(app_config()), boot="t", calib_path="/dev/null")
+    act = app.actuators
+
+    async def main():
+        task = asyncio.create_task(act.run())
+        del machine.EVENTS[:]
+        act.alert(2)
+        await asyncio.sleep_ms(100)
+        assert ("pwm", 25, 2000, 6000) in machine.EVENTS
+        assert ("pin", 2, 1) in machine.EVENTS
+        assert ("pin", 26, 1) in machine.EVENTS  # the motor buzzes with it
+        act.alert(3)
+        await asyncio.sleep_ms(100)
+        assert ("pwm", 25, 3000, 32768) in machine.EVENTS
+        act.alert(0)
+        await asyncio.sleep_ms(50)
+        assert machine.EVENTS[-3:].count(("pin", 2, 0)) == 1
+        assert ("pwm", 25, 3000, 0) in machine.EVENTS
+        del machine.EVENTS[:]
+        act.identify()
+        await asyncio.sleep_ms(100)
+        assert ("pwm", 25, 2500, 32768) in machine.EVENTS
+        task.cancel()
+
+    asyncio.run(main())
+
+
+def acks(app):
+    out = []
+    while len(app.outbox):
+        event = app.outbox.pop()
+        if event[0] == "ack":
+            out.append(event[1:])
+    return out
+
+
+def test_app_commands_act_and_ack():
+    path = "%s/sitless-cmd-test.json" % TMP
+    cfg = app_config()
+    app = App(cfg, board.Board(cfg), boot="t", calib_path=path + ".calib", config_path=path)
+    app.command(b'{"id": "a", "action": "alert", "level": 3}')
+    assert app.actuators.level == 3
+    app.command(b'{"id": "b", "action": "clear"}')
+    assert app.actuators.level == 0
+    app.command(b'{"id": "c", "action": "config", "set": {"limit_s": 90, "vacant_ms": 700}}')
+    assert app.chair.fallback.limit_ms == 90_000
+    assert app.chair.debouncer.vacant_ms == 700
+    with open(path) as f:
+        assert json.loads(f.read())["limit_s"] == 90
+    app.command(b'{"id": "d", "action": "config", "set": {"limit_s": "soon"}}')
+    assert app.cfg["limit_s"] == 90
+    app.command(b'{"id": "e", "action": "dance"}')
+    app.command(b'{"id": "f", "action": "clear"}', True)  # retained: ignored, no ack
+    app.command(b'{"action": "clear"}')  # no id: nobody to answer
+    assert acks(app) == [("a", True, None), ("b", True, None), ("c", True, None),
+                         ("d", False, "config: limit_s must be an integer"),
+                         ("e", False, "unknown action")]
+
+
+def test_app_tare_is_refused_while_seated_and_saved_while_vacant():
+    path = "%s/sitless-tare-test.json" % TMP
+    cfg = app_config()
+    app = App(cfg, board.Board(cfg), boot="t", calib_path=path)
+    machine.INPUTS["adc34"] = 1_600_000
+    for t in range(0, 2000, 200):
+        app.sample_once(t)
+    app.command(b'{"id": "t1", "action": "tare"}')
+    machine.INPUTS["adc34"] = 300_000
+    for t in range(2000, 4000, 200):
+        app.sample_once(t)
+    app.command(b'{"id": "t2", "action": "tare"}')
+    assert acks(app)[-2:] == [("t1", False, "seat is taken; tare only while vacant"),
+                              ("t2", True, None)]
+    with open(path) as f:
+        assert json.loads(f.read())["baseline"] == 300_000
+
+
+run(globals())
