@@ -9,6 +9,8 @@ the fakes in tests/firmware/fakes.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hub import protocol
@@ -138,5 +140,46 @@ def test_local_fallback_buzzes_when_the_broker_is_unreachable(tmp_path, private_
         # Standing up (a break) silences it.
         device.set_adc(EMPTY_UV)
         device.wait_line(lambda line: line == "FAKE pin 2 0")
+    finally:
+        device.stop()
+
+
+def test_serial_transport_speaks_sl_lines_both_ways(tmp_path):
+    """With the serial transport the board talks only on its console, in `SL` lines.
+
+    Real: MicroPython running the App and its serial link on the process's
+    stdin/stdout (the USB console). Stood in: the hardware; the test plays the
+    host's serial bridge.
+    """
+    cfg = {"desk": "d1", "transport": "serial", "seated_ms": 200, "vacant_ms": 300,
+           "sample_ms": 20, "telemetry_s": 1, "limit_s": 1, "min_break_s": 1}
+    device = Device(tmp_path, cfg, adc_uv=EMPTY_UV)
+    try:
+        wait_until(lambda: "online" in device.sl("status"), 20, "status online")
+        info = device.sl("info")[0]
+        protocol.parse_payload("d1", "info", json.dumps(info).encode())
+        wait_until(lambda: device.sl("occupancy"), 10, "first occupancy")
+        device.send_line("hub", "online")
+        device.send_line("stream", True)
+        raw = wait_until(lambda: device.sl("raw"), 10, "raw lines")[0]
+        assert raw["raw"] == EMPTY_UV
+        device.send_line("stream", False)
+        device.send_line("cmd", {"id": "s-1", "action": "identify"})
+        ack = wait_until(lambda: device.sl("ack"), 10, "ack")[0]
+        assert ack == {"id": "s-1", "ok": True}
+        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2500"))
+        telemetry = wait_until(lambda: device.sl("telemetry"), 10, "telemetry")[0]
+        protocol.parse_payload("d1", "telemetry", json.dumps(telemetry).encode())
+        # The hub announced itself over the link: sitting past the limit stays quiet...
+        device.set_adc(SEATED_UV)
+        wait_until(lambda: any(m["seated"] for m in device.sl("occupancy")), 10, "seated")
+        before = len(device.fake_events("pwm"))
+        beats = len(device.sl("telemetry"))
+        # Two more heartbeats (a second apart): well past the 1 s limit.
+        wait_until(lambda: len(device.sl("telemetry")) >= beats + 2, 10, "two heartbeats")
+        assert all(e[1] != "2000" for e in device.fake_events("pwm")[before:])
+        # ...until the hub goes away: then the board buzzes on its own.
+        device.send_line("hub", "offline")
+        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
     finally:
         device.stop()
