@@ -1,0 +1,180 @@
+"""Figure 1: ingest throughput of one hub, beside mosquitto_sub receiving the same publisher.
+
+A raw publisher sends ``--messages`` QoS 1 messages from ``--desks`` desks
+(occupancy transitions and telemetry, alternating per desk) through a private
+mosquitto. Two subscribers take them in the same run: the hub (a real
+``sitless hub`` process, writing history to a private influxd) and the
+broker's own C client ``mosquitto_sub`` writing to /dev/null. The last
+message is a sentinel desk sitting down; the hub has processed everything
+when its ``sitting`` view comes back (one connection, one queue, in order).
+Zero loss is checked twice: the hub's own counters (nothing dropped) and the
+point counts in InfluxDB once the spool has drained.
+
+    .venv/bin/python bench/ingest.py --desks 1000
+    .venv/bin/python bench/ingest.py --desks 100000 --messages 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    HubProcess,
+    RawPublisher,
+    broker,
+    cpu_seconds,
+    desk_name,
+    free_port,
+    hub_config,
+    influx,
+    influx_count,
+    metrics,
+    publish_packet,
+    wait_for,
+    write_result,
+)
+from tests.support.mqttprobe import MqttProbe
+
+PREFIX = "bench"
+SENTINEL = "zsentinel"
+CHUNK = 500
+SUB_ID = "bench-mosquitto-sub"
+
+
+def messages(desks: int, total: int, t0: float) -> tuple[list[tuple[str, bytes]], int, int]:
+    """Every (topic, payload) to send, in order, ending with the sentinel; and the counts."""
+    out: list[tuple[str, bytes]] = []
+    occupancy = telemetry = 0
+    for i in range(total - 1):
+        desk, rnd = desk_name(i % desks), i // desks
+        ts = round(t0 + rnd * 0.001, 3)  # unique per desk, close to now
+        if rnd % 2 == 0:
+            seated = "true" if (rnd // 2) % 2 == 0 else "false"
+            body = (f'{{"seated":{seated},"seq":{rnd // 2 + 1},"boot":"bench","ts":{ts},'
+                    f'"uptime_ms":{rnd * 1000},"value":1830.5}}')
+            out.append((f"{PREFIX}/{desk}/occupancy", body.encode()))
+            occupancy += 1
+        else:
+            body = (f'{{"ts":{ts},"uptime_ms":{rnd * 1000},"value":210.0,"baseline":205.5,'
+                    f'"rssi":-61,"heap_free":81234,"fw":"0.1.0","reconnects":0}}')
+            out.append((f"{PREFIX}/{desk}/telemetry", body.encode()))
+            telemetry += 1
+    body = f'{{"seated":true,"seq":1,"boot":"bench","ts":{t0},"uptime_ms":0,"value":1830.5}}'
+    out.append((f"{PREFIX}/{SENTINEL}/occupancy", body.encode()))
+    return out, occupancy + 1, telemetry
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="sitless-bench-ingest-"))
+    try:
+        with broker(work) as mqtt, influx(work) as db:
+            return measure(args, work, mqtt, db)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]:
+    status_port = free_port()
+    extra = (f"[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
+             f"queue_size = {max(100_000, args.messages + 1000)}\n")
+    config = hub_config(work, mqtt.url, PREFIX, influx_url=db.url, status_port=status_port,
+                        extra=extra)
+    topics = ["-t", f"{PREFIX}/+/occupancy", "-t", f"{PREFIX}/+/telemetry"]
+    sub_base = ["mosquitto_sub", "-h", mqtt.host, "-p", str(mqtt.port), "-q", "1", "-c",
+                "-i", SUB_ID, *topics]
+    # A persistent session first, so the broker queues for mosquitto_sub from the first message.
+    subprocess.run([*sub_base, "-E"], check=True, timeout=30)
+    probe = MqttProbe(mqtt.host, mqtt.port)
+    probe.subscribe(f"{PREFIX}/{SENTINEL}/sitting")
+    probe.subscribe(f"{PREFIX}/_hub/status")
+    hub = HubProcess(config, work / "hub.log", profile=Path(args.profile) if args.profile else None)
+    try:
+        probe.wait_topic(f"{PREFIX}/_hub/status", 60, where=lambda p: p == "online")
+        t0 = time.time()
+        batch, occupancy, telemetry = messages(args.desks, args.messages, t0)
+        publisher = RawPublisher(mqtt.host, mqtt.port, "bench-publisher")
+        packets = [publish_packet(topic, body, publisher.packet_id()) for topic, body in batch]
+        cpu_before = cpu_seconds(hub.hub_pid())
+        sub = subprocess.Popen([*sub_base, "-C", str(len(packets))], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        start = time.monotonic()
+        step = CHUNK / args.rate if args.rate else 0.0
+        for n, first in enumerate(range(0, len(packets), CHUNK)):
+            if step:
+                delay = start + n * step - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            publisher.send(packets[first:first + CHUNK])
+        publisher.wait_acked()
+        published_s = time.monotonic() - start
+        sub.wait(timeout=args.timeout)
+        sub_s = time.monotonic() - start
+        probe.wait_topic(f"{PREFIX}/{SENTINEL}/sitting", args.timeout)
+        hub_s = time.monotonic() - start
+        hub_cpu = cpu_seconds(hub.hub_pid()) - cpu_before
+        counts = metrics(status_port)
+        wait_for(lambda: influx_count(db, "occupancy", "seq") >= occupancy
+                 and influx_count(db, "device_health", "heap_free") >= telemetry,
+                 args.timeout, "every point in InfluxDB", every=1.0)
+        influx_s = time.monotonic() - start
+        stored = (influx_count(db, "occupancy", "seq"), influx_count(db, "device_health",
+                                                                       "heap_free"))
+        publisher.close()
+    finally:
+        probe.close()
+        hub.stop()
+    total = len(packets)
+    hub_rate = total / hub_s
+    sub_rate = total / sub_s
+    return {
+        "desks": args.desks,
+        "messages": total,
+        "publish_rate_limit": args.rate or None,
+        "publish_msgs_per_s": round(total / published_s),
+        "mosquitto_sub_msgs_per_s": round(sub_rate),
+        "hub_msgs_per_s": round(hub_rate),
+        "hub_to_mosquitto_sub": round(hub_rate / sub_rate, 3),
+        "hub_cpu_s": round(hub_cpu, 2),
+        "hub_msgs_per_cpu_s": round(total / hub_cpu) if hub_cpu else None,
+        "end_to_end_influx_msgs_per_s": round(total / influx_s),
+        "hub_messages_in": counts.get("sitless_messages_in_total"),
+        "hub_messages_dropped": counts.get("sitless_messages_dropped_total"),
+        "influx_points": {"occupancy": stored[0], "device_health": stored[1]},
+        "expected_points": {"occupancy": occupancy, "device_health": telemetry},
+        "zero_loss": stored == (occupancy, telemetry)
+                     and counts.get("sitless_messages_dropped_total", 0) == 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--desks", type=int, nargs="+", default=[1000],
+                        help="desk counts to run, one run each (default 1000)")
+    parser.add_argument("--messages", type=int, default=200_000,
+                        help="messages per run (default 200000)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="publish at most this many messages/s (default: as fast as possible)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="give up on any one wait after this many seconds")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the hub under py-spy and write a speedscope profile")
+    parser.add_argument("--out", help="result file (default bench/results/ingest.json)")
+    args = parser.parse_args()
+    runs = []
+    for desks in args.desks:
+        one = argparse.Namespace(**{**vars(args), "desks": desks})
+        runs.append(run(one))
+    write_result("ingest", {"runs": runs}, args.out)
+    return 0 if all(r["zero_loss"] for r in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
