@@ -32,7 +32,6 @@ from bench.common import (
     broker,
     cpu_seconds,
     desk_name,
-    free_port,
     hub_config,
     influx,
     influx_count,
@@ -42,6 +41,7 @@ from bench.common import (
     write_result,
 )
 from tests.support.mqttprobe import MqttProbe
+from tests.support.servers import free_port
 
 PREFIX = "bench"
 SENTINEL = "zsentinel"
