@@ -11,35 +11,35 @@ worked out from that script, never typed in.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from hub.config import from_mapping
 from hub.grafana.expand import TimeRange
 from hub.history import History
 from tests.dashboards import week_script as week
+from tests.dashboards.expected import (
+    BOARDS,
+    DATABASE,
+    DESK_COUNT,
+    FRIDAY_1030,
+    MIN_INTERVAL,
+    SAMPLES,
+    SEATED,
+    UP_TO_FRIDAY_1030,
+    WEDNESDAY,
+    WEEK,
+    W,
+    hourly_utilisation,
+    value,
+)
 from tests.dashboards.grafana_runner import DashboardRun, QueryFailedError
 
-ROOT = Path(__file__).resolve().parents[2]
-BOARDS = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "dashboards").glob("*.json"))}
-DATASOURCE = yaml.safe_load(
-    (ROOT / "dashboards/provisioning/datasources/sitless.yaml").read_text())["datasources"][0]
-MIN_INTERVAL = DATASOURCE["jsonData"]["timeInterval"]
-DATABASE = "dashboards_week"
-
-W = int(week.WEEK_START)
-WEEK = TimeRange(W * 1000, (W + 7 * week.DAY - week.STEP) * 1000)  # Mon 00:00 .. Sun 23:55
-FRIDAY_1030 = W + 4 * week.DAY + 10 * 3600 + 30 * 60
-UP_TO_FRIDAY_1030 = TimeRange(W * 1000, FRIDAY_1030 * 1000)
-WEDNESDAY = TimeRange((W + 2 * week.DAY) * 1000, (W + 3 * week.DAY) * 1000 - 1)
 ME = "n1"
 
 
@@ -70,30 +70,6 @@ def influx(influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def run(influx, board: str, time_range: TimeRange, **chosen: list[str]) -> DashboardRun:
     return DashboardRun(influx, DATABASE, BOARDS[board], time_range, min_interval=MIN_INTERVAL,
                         chosen=chosen)
-
-
-# --- what the script implies --------------------------------------------------------------
-
-def seated(ts: float) -> int:
-    return sum(week.seated_since(desk, ts) is not None for desk in week.LOCATIONS)
-
-
-SAMPLES = list(week.sample_times())
-SEATED = {ts: seated(ts) for ts in SAMPLES}
-DESK_COUNT = len(week.LOCATIONS)
-
-
-def hourly_utilisation() -> dict[tuple[int, int], float]:
-    """(day 0-6, hour) -> seated desk-samples over known desk-samples in that hour."""
-    out: dict[tuple[int, int], list[int]] = {}
-    for ts in SAMPLES:
-        key = (int(ts - W) // week.DAY, int(ts - W) % week.DAY // 3600)
-        out.setdefault(key, []).append(SEATED[ts])
-    return {key: sum(v) / (DESK_COUNT * len(v)) for key, v in out.items()}
-
-
-def value(frame: dict[str, list[Any]], label: str, field: str) -> Any:
-    return frame[field][frame["Time"].index(label)]
 
 
 # --- every query of every dashboard ----------------------------------------------------------
