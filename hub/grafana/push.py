@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-import niquests
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaTimeoutError
 
@@ -187,7 +186,7 @@ class GrafanaPush:
                 raise GrafanaUnreachableError(f"cannot reach Grafana at {where}") from exc
             raise SitlessError(f"Grafana at {where} failed on the {what}: "
                                f"HTTP {exc.status_code}") from exc
-        except niquests.exceptions.RequestException as exc:
+        except OSError as exc:  # refused connections and DNS failures (niquests: OSError)
             raise GrafanaUnreachableError(
                 f"cannot reach Grafana at {where} ({type(exc).__name__})") from exc
         except ValueError as exc:  # a 2xx answer that is not JSON: not a Grafana API

@@ -155,3 +155,12 @@ def test_missing_token_and_missing_history_are_usage_errors(grafana, monkeypatch
                         str(token_file), "--config", str(empty)], capsys)
     assert (code, "no InfluxDB configured" in output) == (2, True)
     assert grafana.state.calls == []
+
+
+def test_help_describes_push_and_its_exit_codes(capsys):
+    """`--help` works at both levels and names the exit codes."""
+    for argv in (["dashboards", "--help"], ["dashboards", "push", "--help"]):
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(argv)
+        assert stopped.value.code == 0
+    assert "3 Grafana unreachable" in " ".join(capsys.readouterr().out.split())
