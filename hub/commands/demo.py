@@ -36,6 +36,7 @@ from hub.simulate import Simulator, desk_names
 from hub.status_source import ServiceSource
 from hub.web.server import StatusServer
 from hub.web.source import DeskView
+from hub.web.today import TodaySource, TodayTally
 
 DEMO_LIMITS = {"limit": 60.0, "min_break": 15.0, "escalate_after": 20.0, "snooze": 20.0,
                "pause": 60.0}
@@ -179,13 +180,15 @@ def run(args: argparse.Namespace) -> int:
             stack.append(embedded)
         cfg = demo_config(url, state_dir, desks, args.host, port)
         history = History(cfg)
-        service = HubService(cfg, history=history)
+        tally = TodayTally(history)
+        service = HubService(cfg, history=tally)
         if embedded is not None:
             service.transport = ClassicTransport(cfg.mqtt, cfg.limits, service.inbox,
                                                  service.counters.drop)
         service.start()
         stack.append(service)
-        page = StatusServer(DemoSource(service, history), cfg.status.host, cfg.status.port,
+        page = StatusServer(TodaySource(DemoSource(service, history), tally),
+                            cfg.status.host, cfg.status.port,
                             title="sitless demo", limits=DEMO_LIMITS).start()
         stack.append(page)
         stack.append(Discovery(cfg).start())

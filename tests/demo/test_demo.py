@@ -19,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -65,6 +66,14 @@ def test_demo_chairs_change_state_and_ctrl_c_stops_it(tmp_path, browser, artifac
         assert len(seen) == 8, seen
         assert sum(len(s) >= 2 for s in seen.values()) >= 2, seen
 
+        with urllib.request.urlopen(url + "api/desks", timeout=10) as resp:
+            listed = json.load(resp)["desks"]
+        assert all(isinstance(d["today_bouts"], int) for d in listed)
+        with urllib.request.urlopen(url + "metrics", timeout=10) as resp:
+            families = {f.name: f for f in text_string_to_metric_families(resp.read().decode())}
+        assert families["sitless_messages_in"].samples[0].value > 0
+        assert families["sitless_desks_online"].samples[0].value == 8
+
         browser.get(url)
         WebDriverWait(browser, 20).until(
             lambda b: len(b.find_elements(By.CSS_SELECTOR, ".desk")) == 8)
@@ -77,6 +86,26 @@ def test_demo_chairs_change_state_and_ctrl_c_stops_it(tmp_path, browser, artifac
         spool = re.search(r"(/\S+sitless-demo-\w+)/", out_path.read_text())
         assert spool
         assert not Path(spool.group(1)).exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_demo_stops_cleanly_on_sigterm(tmp_path):
+    """SIGTERM (how a service manager stops it) ends the demo with exit code 0."""
+    out_path = tmp_path / "demo.out"
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "hub", "demo", "--port", "0",
+                                 "--desks", "2"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "Ctrl-C" not in out_path.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, out_path.read_text()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, out_path.read_text()
+        assert "stopping" in out_path.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -113,6 +142,12 @@ def test_page_follows_the_real_hub(mosquitto, probe, prefix, tmp_path, browser, 
                        "uptime_ms": 1000, "value": 1800.0}, retain=True)
         wait.until(lambda b: state(b) == "seated")
         browser.save_screenshot(str(artifacts / "status-page-real-hub.png"))
+        # The page's pause button reaches the hub, and the hub's new state comes back.
+        browser.find_element(By.CSS_SELECTOR, '.desk[data-desk="desk-7"]').click()
+        wait.until(lambda b: b.find_element(By.ID, "pause").is_displayed())
+        browser.find_element(By.ID, "pause").click()
+        wait.until(lambda b: state(b) == "paused")
+        browser.find_element(By.ID, "sheet-close").click()
         probe.publish(f"{prefix}/desk-7/status", "offline", retain=True)
         wait.until(lambda b: state(b) == "offline")
     finally:
