@@ -74,9 +74,10 @@ class ADC:
     def __init__(self, pin, atten=None):
         self.pin = pin
         self.atten = atten
+        self.name = "adc%d" % pin.number  # built once, so a reading allocates nothing
 
     def read_uv(self):
-        return _input("adc%d" % self.pin.number, 0)
+        return _input(self.name, 0)
 
 
 class PWM:

@@ -2,6 +2,7 @@
 # MicroPython only: MQTT packets byte for byte, the sensor drivers, the
 # button, the actuators and the app's command handling, with fake pins.
 import asyncio
+import gc
 import json
 import os
 
@@ -160,6 +161,22 @@ def test_actuator_patterns_per_level():
         task.cancel()
 
     asyncio.run(main())
+
+
+def test_a_sample_allocates_nothing():
+    cfg = app_config()
+    app = App(cfg, board.Board(cfg), boot="t")
+    machine.INPUTS["adc34"] = 100_000
+    for t in range(0, 20_000, 200):
+        app.sample_once(t)  # the first settled state is reported: that one allocates
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for t in range(20_000, 420_000, 200):
+        app.sample_once(t)
+    after = gc.mem_alloc()
+    gc.enable()
+    assert after == before, after - before
 
 
 def acks(app):
