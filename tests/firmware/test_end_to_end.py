@@ -95,6 +95,14 @@ def test_publishes_obeys_commands_and_replays_the_outbox_in_order(tmp_path, priv
             parsed(prefix, "occupancy", body)
         wait_until(lambda: watcher.payloads(f"{base}/status").count(b"online") >= 2, 20,
                    "status online again")
+
+        # Reboot: ack first, a clean offline, then the reset.
+        watcher.publish(f"{base}/cmd", {"id": "h-9", "action": "reboot"})
+        device.wait_line(lambda line: line == "FAKE reset")
+        assert device.proc.wait(timeout=20) == 0
+        assert {"id": "h-9", "ok": True} in watcher.json(f"{base}/ack")
+        wait_until(lambda: watcher.payloads(f"{base}/status")[-1] == b"offline", 10,
+                   "status offline")
     finally:
         device.stop()
         watcher.close()
