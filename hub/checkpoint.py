@@ -9,9 +9,11 @@ next to the history spool. WAL mode keeps writes cheap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,22 @@ class Checkpoint:
             "seq=excluded.seq, updated=excluded.updated",
             (desk, json.dumps(state, allow_nan=False), boot, seq, now),
         )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make every ``save`` inside one commit: one write per batch of messages, not per message.
+
+        On an error the saves are rolled back and the error goes to the caller.
+        """
+        self._db.execute("BEGIN")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         """Close the file."""

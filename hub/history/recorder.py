@@ -10,11 +10,12 @@ is pruned to ``history.local_retention``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 from hub.config import HubConfig
@@ -46,6 +47,7 @@ class History:
         self._full_since: float | None = None
         self._last_full_log = 0.0
         self._last_prune = 0.0
+        self._held: list[tuple[str, HistoryPoint]] | None = None
 
     @property
     def server_configured(self) -> bool:
@@ -86,6 +88,25 @@ class History:
         points += [zone_point((z.site, z.floor, z.zone), z.occupied, z.desks, ts)
                    for z in zone_counts(self._cfg, samples, self._cfg.history.min_group)]
         self._spool_points(points)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Spool everything recorded inside in one transaction when the block ends.
+
+        An SQLite commit costs far more than an insert, so the hub wraps each
+        batch of messages in this rather than committing once per message. Only
+        the thread that owns desk state may use it.
+        """
+        if self._held is not None:
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                self._insert(held)
 
     def stats(self) -> dict[str, Any]:
         """Spool size and age, dead letters and counts, for the status page and metrics."""
@@ -129,10 +150,17 @@ class History:
         return self._spool
 
     def _spool_points(self, points: Sequence[HistoryPoint]) -> None:
-        spool = self._require_spool()
+        self._require_spool()
         rows = [routed for point in points for routed in self._router.route(point)]
         if not rows:
             return
+        if self._held is not None:
+            self._held.extend(rows)
+            return
+        self._insert(rows)
+
+    def _insert(self, rows: Sequence[tuple[str, HistoryPoint]]) -> None:
+        spool = self._require_spool()
         now = time.monotonic()
         with self._lock:
             try:
