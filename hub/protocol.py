@@ -208,6 +208,8 @@ class _Fields:
             return math.nan
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, "expected a number")
+        if isinstance(value, int) and abs(value) > MAX_SEQ:
+            raise self.fail(key, "expected a finite number")  # float() would overflow
         number = float(value)
         if not math.isfinite(number) or abs(number) > 1e15:
             raise self.fail(key, "expected a finite number")

@@ -108,6 +108,18 @@ def event_time(ts: float | None, received: float) -> float:
     return ts
 
 
+def claimed_desk(payload: bytes) -> str | None:
+    """The desk a payload names itself, if it does (a chair speaking for another desk)."""
+    if b'"desk"' not in payload:
+        return None  # the usual case: no second decode
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None  # the parser will refuse it with its own reason
+    claimed = body.get("desk") if isinstance(body, dict) else None
+    return str(claimed) if claimed is not None else None
+
+
 class Counters:
     """Thread-safe counts for the status page and /metrics."""
 
@@ -400,6 +412,10 @@ class HubService:
             if where.kind == "sitting" and inbound.retain:
                 self._seed(where, inbound)
             return  # our own commands and views coming back
+        claimed = claimed_desk(inbound.payload)
+        if claimed is not None and claimed != where.desk:
+            self._drop("desk_mismatch", f"{inbound.topic} claims desk {claimed[:60]!r}")
+            return
         desk = self.desks.get(where.desk)
         if desk is None:
             if self._per_prefix[where.prefix] >= self.cfg.limits.max_desks_per_prefix:

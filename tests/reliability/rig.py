@@ -24,6 +24,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hub import config
 from hub.config import HubConfig
 from hub.facts import DeskSample, Fact
+from hub.mqtt import Inbound
+from hub.service import HubService
 
 # ---- certificates ---------------------------------------------------------------------
 
@@ -192,6 +194,18 @@ class ListHistory:
 def occupancy(seated: bool, seq: int, ts: float | None, boot: str = "b1") -> bytes:
     return json.dumps({"seated": seated, "seq": seq, "boot": boot, "ts": ts,
                        "uptime_ms": 1000 + seq, "value": 1800.0 if seated else 200.0}).encode()
+
+
+def deliver(service: HubService, clock: FakeClock, topic: str, payload: bytes) -> None:
+    """What the owner thread does with one message, and the deadlines due after it."""
+    service._handle_safely(Inbound(topic, payload, retain=False, received=clock()))
+    service._fire_deadlines(clock())
+
+
+def tick(service: HubService, clock: FakeClock, seconds: float) -> None:
+    """Let the injected clock move on and fire what fell due, as the owner loop does."""
+    clock.advance(seconds)
+    service._fire_deadlines(clock())
 
 
 def wait_until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
