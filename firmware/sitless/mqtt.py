@@ -179,8 +179,10 @@ class MQTTClient:
     async def publish(self, topic, message, retain=False, qos=0, resend=True):
         """Send one message; for QoS 1 returns its packet id (see `wait_ack`).
 
-        With `resend` False a QoS 1 message is not kept for resending (status
-        and info, which are published afresh on every connect anyway).
+        A QoS 1 message is kept until its PUBACK and resent after a reconnect,
+        so once it has an id it is never lost, even if this send failed. With
+        `resend` False it is not kept (status and info, which are published
+        afresh on every connect anyway) and a failed send raises OSError.
         """
         if not qos:
             await self._send(publish_packet(topic, message, 0, retain))
@@ -191,7 +193,13 @@ class MQTTClient:
                 del self.pending[min(self.pending)]
                 self.dropped += 1
             self.pending[pid] = (topic, message, retain)
-        await self._send(publish_packet(topic, message, 1, retain, pid))
+        try:
+            await self._send(publish_packet(topic, message, 1, retain, pid))
+        except OSError:
+            if not resend:
+                raise
+            # Kept in `pending`: it goes out again after the next connect. Raising here
+            # would make the caller publish it a second time under a new id.
         return pid
 
     async def wait_ack(self, pid, timeout_ms=None):

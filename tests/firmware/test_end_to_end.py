@@ -34,6 +34,16 @@ def parsed(prefix, kind, body):
     return protocol.parse(f"{prefix}/d1/{kind}", body, [prefix])[1]
 
 
+def check_reboot(device, watcher, base):
+    """Reboot: ack first, a clean offline, then the reset."""
+    watcher.publish(f"{base}/cmd", {"id": "h-9", "action": "reboot"})
+    device.wait_line(lambda line: line == "FAKE reset")
+    assert device.proc.wait(timeout=20) == 0
+    assert {"id": "h-9", "ok": True} in watcher.json(f"{base}/ack")
+    wait_until(lambda: watcher.payloads(f"{base}/status")[-1] == b"offline", 10,
+               "status offline")
+
+
 def test_publishes_obeys_commands_and_replays_the_outbox_in_order(tmp_path, private_mosquitto,
                                                                   prefix):
     broker = private_mosquitto
@@ -95,14 +105,7 @@ def test_publishes_obeys_commands_and_replays_the_outbox_in_order(tmp_path, priv
             parsed(prefix, "occupancy", body)
         wait_until(lambda: watcher.payloads(f"{base}/status").count(b"online") >= 2, 20,
                    "status online again")
-
-        # Reboot: ack first, a clean offline, then the reset.
-        watcher.publish(f"{base}/cmd", {"id": "h-9", "action": "reboot"})
-        device.wait_line(lambda line: line == "FAKE reset")
-        assert device.proc.wait(timeout=20) == 0
-        assert {"id": "h-9", "ok": True} in watcher.json(f"{base}/ack")
-        wait_until(lambda: watcher.payloads(f"{base}/status")[-1] == b"offline", 10,
-                   "status offline")
+        check_reboot(device, watcher, base)
     finally:
         device.stop()
         watcher.close()

@@ -46,6 +46,23 @@ def test_subscribe_ping_and_disconnect_bytes():
     assert mqtt.DISCONNECT == b"\xe0\x00"
 
 
+def test_a_qos1_publish_while_the_link_is_down_is_kept_for_the_next_connect():
+    client = mqtt.MQTTClient("c", "127.0.0.1", 1)
+
+    async def main():
+        pid = await client.publish("a/b", b"x", False, 1)
+        assert client.pending == {pid: ("a/b", b"x", False)}
+        failed = False
+        try:
+            await client.publish("a/b", b"y", False, 1, False)
+        except OSError:
+            failed = True
+        assert failed  # a message that is not kept must say it was not sent
+        assert len(client.pending) == 1
+
+    asyncio.run(main())
+
+
 class Hx711Pins:
     """DOUT and SCK of a fake HX711 that shifts out `value` on the clock's rising edges."""
 
