@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from hub import config
+from hub import config, protocol
 from hub.config import HubConfig
 from hub.discovery import Discovery
 from hub.embedded_broker import EmbeddedBroker, reachable
@@ -77,10 +77,12 @@ class ClassicTransport(MqttTransport):
         cfg = self.cfg
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
                              protocol=paho.MQTTv311, clean_session=False)
-        client.will_set(f"{cfg.prefixes[0]}/_hub/status", b"offline", qos=1, retain=True)
+        client.will_set(protocol.hub_status_topic(cfg.prefixes[0]), b"offline", qos=1,
+                        retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
