@@ -112,6 +112,13 @@ def test_page_reads_well_on_a_phone(server, browser, artifacts):
     assert tops[0] == tops[1]  # two columns
     assert cards[0].size["width"] > 140
     browser.save_screenshot(str(artifacts / "status-page-phone.png"))
+    # A phone in dark mode gets the dark palette.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+        "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    background = browser.execute_script(
+        "return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 20, 25)"
+    browser.save_screenshot(str(artifacts / "status-page-phone-dark.png"))
 
 
 def test_api_health_and_metrics(server, source):
