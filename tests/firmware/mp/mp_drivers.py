@@ -5,6 +5,7 @@ import asyncio
 import gc
 import json
 import os
+import time
 
 import machine
 from harness import run
@@ -119,7 +120,7 @@ def test_switch_ignores_bounces_shorter_than_50_ms():
 def test_button_short_and_long_press():
     presses = []
     pin = machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP)
-    button = Button(pin, presses.append, __import__("time").ticks_ms)
+    button = Button(pin, presses.append, time.ticks_ms)
 
     async def press(ms):
         machine.INPUTS["pin0"] = 0
@@ -150,6 +151,29 @@ def app_config(**extra):
            "sample_ms": 200}
     cfg.update(extra)
     return cfg
+
+
+def test_board_builds_the_configured_sensor_on_its_pins():
+    adc = board.Board(app_config()).sensor()
+    assert adc.adc.atten == machine.ADC.ATTN_11DB
+    assert adc.adc.pin.number == 34
+    hx = board.Board(app_config(sensor="hx711", sensor_pin=16, sensor_clk_pin=17)).sensor()
+    assert (hx.data.number, hx.clock.number, hx.clock.mode) == (16, 17, machine.Pin.OUT)
+    switch = board.Board(app_config(sensor="switch", sensor_pin=27)).sensor()
+    assert (switch.pin.number, switch.pin.pull) == (27, machine.Pin.PULL_UP)
+
+
+def test_board_clock_mac_and_safe_pin():
+    dev = board.Board(app_config())
+    assert dev.unix_ms() is None  # ts stays null until NTP has run
+    assert dev.sync_time()
+    assert abs(dev.unix_ms() - time.time() * 1000) < 5000
+    assert dev.mac() == "24:0a:c4:12:34:56"
+    machine.INPUTS["pin15"] = 0
+    assert board.safe_mode_requested(15)
+    machine.INPUTS["pin15"] = 1
+    assert not board.safe_mode_requested(15)
+    assert not board.safe_mode_requested(None)
 
 
 def test_actuator_patterns_per_level():
