@@ -3,7 +3,7 @@
 import json
 
 from harness import run
-from sitless import commands, config, payload
+from sitless import calib, commands, config, payload
 from sitless.chair import Chair
 from sitless.fallback import Fallback
 from sitless.outbox import Outbox
@@ -148,6 +148,28 @@ def test_config_update_on_top_of_the_current_one():
     fresh = config.check({"limit_s": 60}, cfg)
     assert fresh["limit_s"] == 60
     assert fresh["desk"] == "d1"
+
+
+def test_saved_baseline_survives_a_reboot_only_for_the_same_calibration():
+    cfg = config.check({"desk": "d1", "transport": "serial", "empty": 100, "occupied": 900})
+    first = calib.from_config(cfg)
+    first.tare(180, False)
+    saved = json.loads(json.dumps(first.to_dict()))  # through the file's format
+    assert calib.from_config(cfg, saved).baseline == 180
+    recalibrated = config.check({"limit_s": 60, "empty": 120, "occupied": 950}, cfg)
+    assert calib.from_config(recalibrated, saved).baseline == 120
+    assert calib.from_config(cfg, {"empty": 100, "occupied": 900, "baseline": "x"}).baseline == 100
+
+
+def test_baseline_is_saved_only_after_a_real_move():
+    cal = calib.Calibration(0, 1000)
+    cal.to_dict()
+    cal.tare(10, False)
+    assert not cal.needs_save()  # 1 % of the span: not worth a flash write
+    cal.tare(30, False)
+    assert cal.needs_save()
+    cal.to_dict()
+    assert not cal.needs_save()
 
 
 def test_payload_times_keep_milliseconds():
