@@ -72,11 +72,17 @@ class Checkpoint:
     def save(self, desk: str, state: dict[str, Any], boot: str | None, seq: int | None,
              now: float) -> None:
         """Replace the desk's row."""
-        self._db.execute(
+        self.save_many([(desk, state, boot, seq, now)])
+
+    def save_many(self, rows: list[tuple[str, dict[str, Any], str | None, int | None, float]],
+                  ) -> None:
+        """Replace several desks' rows, (desk, state, boot, seq, now) each, in one statement."""
+        self._db.executemany(
             "INSERT INTO desk_state (desk, state, boot, seq, updated) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(desk) DO UPDATE SET state=excluded.state, boot=excluded.boot, "
             "seq=excluded.seq, updated=excluded.updated",
-            (desk, json.dumps(state, allow_nan=False), boot, seq, now),
+            [(desk, json.dumps(state, allow_nan=False), boot, seq, now)
+             for desk, state, boot, seq, now in rows],
         )
 
     @contextlib.contextmanager

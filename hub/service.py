@@ -240,6 +240,7 @@ class HubService:
         self._next_sample: float | None = None
         self._held: list[tuple[str, bytes, bool]] | None = None
         self._held_notes: list[alerts.Notification] = []
+        self._unsaved: dict[str, float] = {}
 
     # ---- life cycle -----------------------------------------------------------------
 
@@ -305,9 +306,20 @@ class HubService:
         try:
             with self.checkpoint.transaction(), history_batch():
                 yield
+                unsaved, self._unsaved = self._unsaved, {}
+                self._save_desks(unsaved)
         except sqlite3.Error as exc:
             logger.error("could not save the checkpoint: %s", exc)  # noqa: TRY400 - the reason is enough
             self.counters.drop("checkpoint_failed")
+
+    def _save_desks(self, desks: dict[str, float]) -> None:
+        """Checkpoint each desk's current state (desk id -> time of its last change)."""
+        rows = []
+        for desk_id, when in desks.items():
+            seen = self._seen.get(desk_id, _Seen())
+            state = {"prefix": self._prefix_of[desk_id], "desk": self.desks[desk_id].snapshot()}
+            rows.append((desk_id, state, seen.boot, seen.seq, when))
+        self.checkpoint.save_many(rows)
 
     def _send_held(self) -> None:
         held, self._held = self._held, None
@@ -509,9 +521,10 @@ class HubService:
     def _apply(self, desk: Desk, decisions: list[Decision], now: float) -> None:
         """Checkpoint first, then act: a crash in between loses an action, never repeats one."""
         desk_id = desk.desk_id
-        seen = self._seen.get(desk_id, _Seen())
-        self.checkpoint.save(desk_id, {"prefix": self._prefix_of[desk_id], "desk": desk.snapshot()},
-                             seen.boot, seen.seq, now)
+        if self._held is None:
+            self._save_desks({desk_id: now})
+        else:
+            self._unsaved[desk_id] = now  # saved once, at the end of the batch, before acting
         prefix = self._prefix_of[desk_id]
         for decision in decisions:
             if isinstance(decision, SendAlert):

@@ -29,7 +29,7 @@ The rules, in the words of docs/protocol.md and the README:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
 from hub.config import HubConfig
@@ -152,6 +152,10 @@ class _State:
     paused_until: float = 0.0
     last_ts: float = -math.inf
     bout: Bout | None = None
+
+
+_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(_State))
+_BOUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Bout))
 
 
 class Desk:
@@ -300,7 +304,12 @@ class Desk:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready record of everything needed to carry on after a restart."""
-        data = asdict(self.s)
+        # By hand rather than dataclasses.asdict, which deep-copies generically and
+        # cost more than the rest of a message's handling on the hub's hot path.
+        s = self.s
+        data = {name: getattr(s, name) for name in _STATE_FIELDS}
+        if s.bout is not None:
+            data["bout"] = {name: getattr(s.bout, name) for name in _BOUT_FIELDS}
         if data["last_ts"] == -math.inf:
             data["last_ts"] = None
         return data
