@@ -102,8 +102,19 @@ class App:
             print(serial_link.raw_line(raw, self.chair.value))
 
     async def _sampling(self):
+        """Sample forever; a failing reading is logged (sparingly) and sampling goes on.
+
+        Only good samples count for the watchdog, so a sensor that fails for
+        good still ends in a reset.
+        """
+        errors = 0
         while True:
-            self.sample_once(time.ticks_ms())
+            try:
+                self.sample_once(time.ticks_ms())
+            except Exception as exc:  # noqa: BLE001 - one bad reading must not stop sampling
+                errors += 1
+                if errors & (errors - 1) == 0:  # the 1st, 2nd, 4th, 8th... failure
+                    print("sample: failed %d times, last: %r" % (errors, exc))
             await asyncio.sleep_ms(self.cfg["sample_ms"])
 
     def on_press(self, long_press):
@@ -137,7 +148,9 @@ class App:
             try:
                 pid = await client.publish(self.topics[kind], payload.encode(self.boot, item),
                                            kind == "occupancy", 1)
-            except OSError:
+            except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
+                print("publish: dropped %s: %r" % (kind, exc))
+                self.outbox.pop(item)
                 continue
             await client.wait_ack(pid)  # the client resends it after a reconnect
             self.outbox.pop(item)
@@ -279,7 +292,7 @@ class App:
                     print("mqtt: connected to %s:%d" % (client.host, client.port))
                     await client.down.wait()
                     print("mqtt: link lost:", client.why_down)
-                except OSError as exc:
+                except Exception as exc:  # noqa: BLE001 - any failure means: try again later
                     client.close("failed: %r" % (exc,))
                     print("mqtt:", exc)
             self._set_hub(False)

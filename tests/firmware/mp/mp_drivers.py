@@ -220,6 +220,34 @@ def test_a_sample_allocates_nothing():
     assert after == before, after - before
 
 
+class FlakySensor:
+    """Fails on its 2nd and 3rd readings, as a loose wire might."""
+
+    def __init__(self):
+        self.reads = 0
+
+    def read(self, _now_ms):
+        self.reads += 1
+        if self.reads in (2, 3):
+            raise OSError(5)
+        return 100_000
+
+
+def test_sampling_survives_a_failing_reading():
+    cfg = app_config(sample_ms=10)
+    app = App(cfg, board.Board(cfg), boot="t")
+    app.sensor = FlakySensor()
+
+    async def main():
+        task = asyncio.create_task(app._sampling())
+        await asyncio.sleep_ms(200)
+        task.cancel()
+
+    asyncio.run(main())
+    assert app.sensor.reads > 5
+    assert app.samples == app.sensor.reads - 2  # the watchdog counts only good samples
+
+
 def acks(app):
     out = []
     while len(app.outbox):
