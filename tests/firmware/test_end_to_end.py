@@ -194,3 +194,21 @@ def test_serial_transport_speaks_sl_lines_both_ways(tmp_path):
         device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
     finally:
         device.stop()
+
+
+def test_a_long_time_without_the_broker_reboots_the_board(tmp_path, private_mosquitto):
+    """No broker for longer than the limit (shortened here): the health task resets the board.
+
+    Real: MicroPython running the App, failing to reach a stopped mosquitto.
+    Stood in: the hardware, including machine.reset (it prints and exits).
+    """
+    broker = private_mosquitto
+    broker.stop()
+    device = Device(tmp_path, board_config(broker, "sitless"),
+                    env={"SITLESS_OFFLINE_REBOOT_MS": "1500"})
+    try:
+        device.wait_line(lambda line: line == "health: no broker for too long; rebooting")
+        device.wait_line(lambda line: line == "FAKE reset")
+        assert device.proc.wait(timeout=20) == 0
+    finally:
+        device.stop()
