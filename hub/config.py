@@ -83,6 +83,8 @@ class MqttConfig(Section):
     password_file: str | None = Field(None, description="read the password from this file")
     prefix: str | list[str] = Field("sitless", description="topic prefix, or a list of them")
     client_id: str = Field("sitless-hub", min_length=1, max_length=64)
+    protocol: Literal["5", "3.1.1"] = Field(
+        "5", description="MQTT version; 3.1.1 keeps the session with clean_session = false")
     keepalive: Duration = Field(30.0, ge=5, le=3600)
     session_expiry: Duration = Field(86400.0, ge=0, description="session kept by the broker")
     ca_file: str | None = None
@@ -265,6 +267,18 @@ class DeskConfig(Section):
     schedule: ScheduleConfig | None = None
 
 
+class HomeAssistantConfig(Section):
+    """Home Assistant MQTT discovery, published by the hub for every desk it knows."""
+
+    enabled: bool = False
+    discovery_prefix: str = "homeassistant"
+
+    @field_validator("discovery_prefix")
+    @classmethod
+    def _check_discovery_prefix(cls, value: str) -> str:
+        return check_prefix(value)
+
+
 class LogConfig(Section):
     """How loud the hub is."""
 
@@ -281,6 +295,7 @@ class HubConfig(Section):
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     status: StatusConfig = Field(default_factory=StatusConfig)
+    homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     state_dir: str = Field(".", description="folder for the checkpoint and spool files")

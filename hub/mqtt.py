@@ -1,9 +1,11 @@
-"""The hub's MQTT connection: a persistent MQTT 5 session whose callback only enqueues.
+"""The hub's MQTT connection: a persistent session whose callback only enqueues.
 
 The broker keeps our session (fixed client id, ``clean_start = false`` and a
 session expiry) so events published while the hub restarts are delivered when
 it comes back; paho's default would start clean on the first connect of every
 process and lose them. Subscriptions are QoS 1 on ``P/+/+`` for every prefix.
+MQTT 5 is the default; ``mqtt.protocol = "3.1.1"`` uses ``clean_session = false``
+for brokers without 5 (the demo's embedded broker).
 
 paho runs every callback on its one network thread; anything slow there
 stalls keepalives and acknowledgements. So ``on_message`` only copies the
@@ -66,10 +68,19 @@ class MqttTransport:
         self._tls = tls_context(cfg) if cfg.tls else None
         self._client = self._make_client()
 
+    @property
+    def v5(self) -> bool:
+        """MQTT 5 unless the config asks for 3.1.1 (some brokers, such as amqtt, lack 5)."""
+        return self.cfg.protocol == "5"
+
     def _make_client(self) -> paho.Client:
         cfg = self.cfg
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                             protocol=paho.MQTTv5)
+        if self.v5:
+            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
+                                 protocol=paho.MQTTv5)
+        else:
+            client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
+                                 protocol=paho.MQTTv311, clean_session=False)
         if cfg.username is not None:
             password = cfg.password.get_secret_value() if cfg.password else None
             client.username_pw_set(cfg.username, password)
@@ -88,10 +99,14 @@ class MqttTransport:
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying until the broker answers."""
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = int(self.cfg.session_expiry)
-        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=int(self.cfg.keepalive),
-                                   clean_start=False, properties=props)
+        keepalive = int(self.cfg.keepalive)
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = int(self.cfg.session_expiry)
+            self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=keepalive,
+                                       clean_start=False, properties=props)
+        else:
+            self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=keepalive)
         self._client.loop_start()
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:

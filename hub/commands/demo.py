@@ -18,19 +18,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from hub import config, protocol
+from hub import config
 from hub.config import HubConfig
 from hub.discovery import Discovery
 from hub.embedded_broker import EmbeddedBroker, reachable
 from hub.errors import ConfigError
 from hub.history.recorder import History
-from hub.mqtt import MqttTransport
 from hub.service import HubService
 from hub.simulate import Simulator, desk_names
 from hub.status_source import ServiceSource
@@ -66,34 +63,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-class ClassicTransport(MqttTransport):
-    """The hub's transport over MQTT 3.1.1, because the embedded amqtt broker has no MQTT 5.
-
-    Same callbacks, queue and will; the broker keeps the session through
-    ``clean_session = false`` instead of a session expiry.
-    """
-
-    def _make_client(self) -> paho.Client:
-        cfg = self.cfg
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                             protocol=paho.MQTTv311, clean_session=False)
-        client.will_set(protocol.hub_status_topic(cfg.prefixes[0]), b"offline", qos=1,
-                        retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.max_inflight_messages_set(100)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
-    def start(self) -> None:
-        """Connect in the background, retrying until the broker answers."""
-        self._client.connect_async(self.cfg.host, self.cfg.port,
-                                   keepalive=int(self.cfg.keepalive))
-        self._client.loop_start()
-
-
 class DemoSource:
     """The service as the page sees it, plus the spool's backlog for /metrics."""
 
@@ -117,11 +86,12 @@ class DemoSource:
         self._inner.pause(desk)
 
 
-def demo_config(broker_url: str, state_dir: Path, desks: list[tuple[str, str, str]],
-                host: str, port: int) -> HubConfig:
+def demo_config(broker_url: str, state_dir: Path, desks: list[tuple[str, str, str]],  # noqa: PLR0913 - one argument per demo setting
+                host: str, port: int, *, mqtt_protocol: str = "5") -> HubConfig:
     """The hub's configuration at demo speed."""
     return config.from_mapping({
-        "mqtt": {"url": broker_url, "prefix": "sitless", "client_id": "sitless-demo-hub"},
+        "mqtt": {"url": broker_url, "prefix": "sitless", "client_id": "sitless-demo-hub",
+                 "protocol": mqtt_protocol},
         "sitting": {"limit": DEMO_LIMITS["limit"], "min_break": DEMO_LIMITS["min_break"],
                     "escalate_after": DEMO_LIMITS["escalate_after"],
                     "snooze": DEMO_LIMITS["snooze"], "pause": DEMO_LIMITS["pause"],
@@ -180,13 +150,12 @@ def run(args: argparse.Namespace) -> int:
         url, embedded = _pick_broker(args.broker)
         if embedded is not None:
             stack.append(embedded)
-        cfg = demo_config(url, state_dir, desks, args.host, port)
+        # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
+        cfg = demo_config(url, state_dir, desks, args.host, port,
+                          mqtt_protocol="3.1.1" if embedded is not None else "5")
         history = History(cfg)
         tally = TodayTally(history)
         service = HubService(cfg, history=tally)
-        if embedded is not None:
-            service.transport = ClassicTransport(cfg.mqtt, cfg.limits, service.inbox,
-                                                 service.counters.drop)
         service.start()
         stack.append(service)
         page = StatusServer(TodaySource(DemoSource(service, history), tally),

@@ -11,10 +11,12 @@ from typing import Any
 
 from hub import config
 from hub import log as hublog
+from hub.discovery import Discovery
 from hub.history import History
 from hub.service import HubService
 from hub.status_source import ServiceSource
 from hub.web.server import StatusServer
+from hub.web.today import TodaySource, TodayTally
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +45,25 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service = HubService(cfg, history=History(cfg))
+    # The tally counts today's sitting per desk for the status page on the way to history.
+    tally = TodayTally(History(cfg), cfg.schedule.timezone if cfg.schedule else "UTC")
+    service = HubService(cfg, history=tally)
     service.start()
     web: StatusServer | None = None
+    discovery: Discovery | None = None
     try:
         if cfg.status.enabled:
-            web = StatusServer(ServiceSource(service), cfg.status.host, cfg.status.port).start()
+            source = TodaySource(ServiceSource(service), tally)
+            web = StatusServer(source, cfg.status.host, cfg.status.port).start()
+        if cfg.homeassistant.enabled:
+            discovery = Discovery(cfg, discovery_prefix=cfg.homeassistant.discovery_prefix)
+            discovery.start()
         logger.info("hub running on prefixes %s", ", ".join(cfg.mqtt.prefixes))
         while not stopping.wait(1.0):
             pass
     finally:
+        if discovery is not None:
+            discovery.stop()
         if web is not None:
             web.stop()
         service.stop()
