@@ -248,6 +248,26 @@ def test_sampling_survives_a_failing_reading():
     assert app.samples == app.sensor.reads - 2  # the watchdog counts only good samples
 
 
+def test_watchdog_is_fed_only_while_sampling_runs():
+    cfg = app_config()
+    app = App(cfg, board.Board(cfg), boot="t")
+    watchdog = machine.WDT(timeout=30_000)
+
+    async def main():
+        health = asyncio.create_task(app._health(watchdog))
+        for _ in range(25):  # 2.5 s of sampling
+            app.samples += 1
+            await asyncio.sleep_ms(100)
+        fed = watchdog.feeds
+        await asyncio.sleep_ms(2500)  # sampling has stopped (a hung task)
+        health.cancel()
+        return fed
+
+    fed = asyncio.run(main())
+    assert fed >= 2
+    assert watchdog.feeds <= fed + 1  # at most the feed for the last samples
+
+
 def acks(app):
     out = []
     while len(app.outbox):
