@@ -118,8 +118,10 @@ class Writer(threading.Thread):
                 return
             self._dead_letter(spool, target, rows, exc)
             return
-        spool.delete([row_id for row_id, _ in rows])
+        # Counted as soon as the server has them, so a reader never sees the spool
+        # emptied with the count still short.
         self.written += len(rows)
+        spool.delete([row_id for row_id, _ in rows])
 
     def _dead_letter(self, spool: Spool, target: str, rows: Sequence[tuple[int, str]],
                      exc: SinkRejectedError) -> None:
