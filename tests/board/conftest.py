@@ -12,8 +12,9 @@ import os
 import select
 import subprocess
 import threading
+import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +122,13 @@ def sim_board(pty: Pty) -> Iterator[SimBoard]:
     yield board
     board.done.set()
     board.join(10)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it holds or the deadline passes; returns its last answer."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return predicate()
+        time.sleep(0.02)
+    return True

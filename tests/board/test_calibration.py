@@ -13,6 +13,7 @@ import pytest
 from hub import cli
 from hub.board.calibration import CalibrationError, Calibrator, compute
 from hub.board.link import SerialLink
+from tests.board.conftest import wait_until
 
 
 def test_points_are_the_medians_and_thresholds_lie_between():
@@ -59,6 +60,7 @@ def test_the_flow_measures_both_phases_and_writes_the_points(pty, sim_board):
     assert len(shown) == 16
     assert "empty" in prompts[0]
     assert "Sit" in prompts[1]
+    assert wait_until(lambda: len(sim_board.received) == 3)
     kinds = [m["k"] for m in sim_board.received]
     assert kinds == ["stream", "stream", "cmd"]
     assert [m["p"] for m in sim_board.received[:2]] == [True, False]
@@ -100,4 +102,5 @@ def test_the_command_writes_what_it_measured(pty, sim_board, capsys, monkeypatch
     out = capsys.readouterr().out
     assert code == 0, out
     assert "written to the board" in out
-    assert sim_board.received[-1]["p"]["set"]["occupied"] > 1790
+    cmds = [m["p"] for m in sim_board.received if m["k"] == "cmd"]
+    assert cmds[-1]["set"]["occupied"] > 1790

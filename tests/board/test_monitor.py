@@ -10,6 +10,7 @@ import threading
 
 from hub import cli
 from hub.board.console import describe
+from tests.board.conftest import wait_until
 
 
 def test_lines_are_described_for_a_person():
@@ -58,4 +59,8 @@ def test_stream_asks_for_raw_readings_and_stops_them(pty, sim_board, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()] == ["raw"] * 4
-    assert [m["p"] for m in sim_board.received if m["k"] == "stream"] == [True, False]
+    def streams() -> list[bool]:
+        return [m["p"] for m in sim_board.received if m["k"] == "stream"]
+
+    assert wait_until(lambda: len(streams()) == 2)
+    assert streams() == [True, False]
