@@ -1,0 +1,1 @@
+"""The sitless chair firmware; see firmware/README.md."""
