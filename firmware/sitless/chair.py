@@ -10,13 +10,18 @@ readings, so demo chairs behave exactly like real ones:
         for kind, payload in chair.feed(now_ms, raw):
             ...  # kind "occupancy": payload is the decoded JSON dict
 
+Under CPython, put the `firmware` folder on `sys.path` first.
+
 `sample` (the board's path) returns an event tuple or None and allocates
-nothing when nothing happens; `payload.encode(boot, event)` turns an event into
-the published bytes (the outbox keeps the small tuple until then); `feed`
-wraps it all in a list of decoded dicts for callers that prefer them. Times are milliseconds from one monotonic clock
-(`time.ticks_ms()` on the board); `ts_ms` is unix time in milliseconds, or
-None while the clock is not set. After each call, `alert` holds the local
-fallback timer's new alert level, or None when it did not change.
+nothing when nothing happens; `payload.encode(boot, event)` turns an event
+into the published bytes (the outbox keeps the small tuple until then);
+`feed` wraps it all in a list of decoded dicts for callers that prefer them.
+`press` is the button and `hub` tells the chair whether the hub is online.
+Times are milliseconds from one monotonic clock (`time.ticks_ms()` on the
+board, any increasing integer elsewhere); `ts_ms` is unix time in
+milliseconds, or None while the clock is not set. After each call, `alert`
+holds the local fallback timer's new alert level, or None when it did not
+change.
 """
 
 import json
