@@ -1,0 +1,122 @@
+"""Figure 5: the firmware under the real MicroPython unix port.
+
+* Heap in use after start and after 10 000 sampling iterations: the firmware
+  tests' own heap script (tests/firmware/mp/heap.py), run here for its figures.
+* Time per sampling-loop iteration (``App.sample_once``), beside the bare
+  sensor read as the baseline (bench/mp/loop_time.py).
+* Latency from a simulated sit (the fake ADC turning to a seated level) to the
+  ``occupancy`` message arriving at a subscriber on a private mosquitto,
+  beside the debounce time the firmware waits on purpose.
+
+The hardware (ADC, pins, PWM, WiFi) is the test suite's fake; the interpreter,
+the firmware, its MQTT client and the broker are real. Figures are for the
+64-bit unix port: an ESP32 is slower per iteration and uses 4-byte pointers.
+
+    .venv/bin/python bench/firmware.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, broker, percentile, wait_for, write_result
+from tests.firmware.device import Device, SessionWatcher
+from tests.support.servers import free_port
+from tests.support.upython import run_micropython
+
+HEAP_SCRIPT = ROOT / "tests" / "firmware" / "mp" / "heap.py"
+LOOP_SCRIPT = ROOT / "bench" / "mp" / "loop_time.py"
+SEATED_UV = 1_600_000
+EMPTY_UV = 100_000
+
+
+def tagged(stdout: str, tag: str) -> dict[str, Any]:
+    line = next(x for x in stdout.splitlines() if x.startswith(tag + " "))
+    return dict(json.loads(line[len(tag) + 1:]))
+
+
+def heap() -> dict[str, Any]:
+    result = run_micropython(HEAP_SCRIPT, str(free_port()), timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    return tagged(result.stdout, "HEAP")
+
+
+def loop_time(iterations: int) -> dict[str, Any]:
+    result = run_micropython(LOOP_SCRIPT, str(iterations), str(free_port()), timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    return tagged(result.stdout, "LOOP")
+
+
+def latency(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="sitless-bench-firmware-"))
+    samples: list[float] = []
+    try:
+        with broker(work) as mqtt:
+            prefix = "bench"
+            topic = f"{prefix}/d1/occupancy"
+            watcher = SessionWatcher(mqtt.host, mqtt.port, f"{prefix}/d1/#")
+            cfg = {"desk": "d1", "wifi_ssid": "bench", "mqtt_host": mqtt.host,
+                   "mqtt_port": mqtt.port, "prefix": prefix, "seated_ms": args.seated_ms,
+                   "vacant_ms": args.vacant_ms, "sample_ms": args.sample_ms, "telemetry_s": 60}
+            device = Device(work / "device", cfg)
+            try:
+                wait_for(lambda: watcher.payloads(topic), 30, "the first occupancy")
+                for _ in range(args.cycles):
+                    seen = len(watcher.payloads(topic))
+                    sat = time.time()
+                    device.set_adc(SEATED_UV)
+                    wait_for(lambda n=seen: len(watcher.payloads(topic)) > n, 30, "seated",
+                             every=0.002)
+                    arrived = time.time()
+                    if not watcher.json(topic)[-1]["seated"]:
+                        msg = "expected a seated transition"
+                        raise RuntimeError(msg)
+                    samples.append(arrived - sat)
+                    seen = len(watcher.payloads(topic))
+                    device.set_adc(EMPTY_UV)
+                    wait_for(lambda n=seen: len(watcher.payloads(topic)) > n, 30, "vacant")
+            finally:
+                device.stop()
+                watcher.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ordered = sorted(samples)
+    debounce = args.seated_ms / 1000
+    return {"cycles": args.cycles, "seated_ms": args.seated_ms, "sample_ms": args.sample_ms,
+            "sit_to_broker_ms": {"p50": round(1000 * percentile(ordered, 50), 1),
+                                 "max": round(1000 * ordered[-1], 1)},
+            "over_debounce_ms": {"p50": round(1000 * (percentile(ordered, 50) - debounce), 1),
+                                 "max": round(1000 * (ordered[-1] - debounce), 1)}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=10_000,
+                        help="sampling iterations to time (default 10000)")
+    parser.add_argument("--cycles", type=int, default=5, help="sit/stand cycles (default 5)")
+    parser.add_argument("--seated-ms", type=int, default=2000,
+                        help="the firmware's seated debounce (default 2000)")
+    parser.add_argument("--vacant-ms", type=int, default=1000,
+                        help="the firmware's vacant debounce (default 1000)")
+    parser.add_argument("--sample-ms", type=int, default=200,
+                        help="the firmware's sample period (default 200)")
+    parser.add_argument("--out", help="result file (default bench/results/firmware.json)")
+    args = parser.parse_args()
+    result = {"heap_bytes": heap(), "loop": loop_time(args.iterations), "latency": latency(args)}
+    write_result("firmware", result, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
