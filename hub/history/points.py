@@ -34,6 +34,7 @@ SITTING_BOUT: Final = "sitting_bout"
 ALERT: Final = "alert"
 DEVICE_HEALTH: Final = "device_health"
 ZONE_OCCUPANCY: Final = "zone_occupancy"
+HUB_SPOOL: Final = "hub_spool"
 
 PER_DESK: Final = frozenset({OCCUPANCY, DESK_STATE, SITTING_BOUT, ALERT})
 """Measurements that describe one person's sitting; privacy decides where they may go."""
@@ -163,3 +164,18 @@ def zone_point(where: tuple[str, str, str], occupied: int, desks: int, ts: float
     }
     tags = list(zip(("site", "floor", "zone"), where, strict=True))
     return _point(ZONE_OCCUPANCY, tags, fields, ts)
+
+
+def spool_point(hub_id: str, rows: int, oldest_unsent_s: float | None, dead_letters: int,
+                ts: float) -> HistoryPoint:
+    """The hub's own backlog at a sample instant, for the fleet-health dashboard.
+
+    It reaches InfluxDB only once the backlog has drained, so it shows the
+    history of the backlog; the live figure is on the status page.
+    """
+    fields: dict[str, FieldValue | None] = {
+        "rows": int(rows),
+        "oldest_unsent_s": None if oldest_unsent_s is None else float(oldest_unsent_s),
+        "dead_letters": int(dead_letters),
+    }
+    return _point(HUB_SPOOL, [("hub", hub_id)], fields, ts)

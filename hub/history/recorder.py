@@ -21,7 +21,14 @@ from typing import Any, Final
 from hub.config import HubConfig
 from hub.errors import HistoryError
 from hub.facts import DeskSample, Fact
-from hub.history.points import HistoryPoint, from_fact, from_sample, to_ms, zone_point
+from hub.history.points import (
+    HistoryPoint,
+    from_fact,
+    from_sample,
+    spool_point,
+    to_ms,
+    zone_point,
+)
 from hub.history.privacy import Router, zone_counts
 from hub.history.sinks import READ_TIMEOUT_S, make_sink
 from hub.history.spool import Spool, is_full
@@ -83,10 +90,15 @@ class History:
         self._spool_points(points)
 
     def sample(self, ts: float, samples: Sequence[DeskSample]) -> None:
-        """Spool one desk_state per desk and one zone_occupancy per (merged) zone at ``ts``."""
+        """Spool one desk_state per desk, one zone_occupancy per (merged) zone and the backlog."""
         points = [from_sample(self._cfg, one, ts) for one in samples]
         points += [zone_point((z.site, z.floor, z.zone), z.occupied, z.desks, ts)
                    for z in zone_counts(self._cfg, samples, self._cfg.history.min_group)]
+        if self.server_configured:
+            backlog = self.stats()
+            points.append(spool_point(self._cfg.mqtt.client_id, backlog["spool_rows"] or 0,
+                                      backlog["oldest_unsent_s"], backlog["dead_letters"] or 0,
+                                      ts))
         self._spool_points(points)
 
     @contextlib.contextmanager

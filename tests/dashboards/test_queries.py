@@ -246,3 +246,14 @@ def test_my_day_timeline_and_the_week(influx):
     alerts = dict(zip(alerts_breaks["A"][0].column("time"),
                       alerts_breaks["A"][0].column("alerts"), strict=True))
     assert alerts[(W + 2 * week.DAY) * 1000] == sum(len(b.alert_times) for b in my_bouts(2))
+
+
+def test_hub_backlog_panel_reads_the_hubs_own_samples(influx):
+    """History samples its own spool once per period; the fleet board shows one series per hub."""
+    dash = run(influx, "fleet-health", WEEK)
+    series = dash.results("Hub history backlog")["A"]
+    assert [s.tags["hub"] for s in series] == ["sitless-hub"]
+    rows = [v for v in series[0].column("spooled points") if v is not None]
+    assert len(rows) > 100
+    assert all(v >= 0 for v in rows)
+    assert set(series[0].column("dead letters")) <= {0, None}

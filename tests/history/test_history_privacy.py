@@ -33,7 +33,9 @@ def test_aggregate_mode_keeps_desks_out_of_the_main_database(influxd, tmp_path, 
     day.play(history, t0)
     assert wait_drained(history)["dead_letters"] == 0
 
-    assert _measurements(influxd, "facilities") == {"zone_occupancy", "device_health"}
+    # hub_spool is the hub's own backlog: no desk in it.
+    assert _measurements(influxd, "facilities") == {"zone_occupancy", "device_health",
+                                                     "hub_spool"}
     assert "desk" not in _tag_keys(influxd, "facilities")
     health_fields = {r["fieldKey"] for r in influxd.rows('SHOW FIELD KEYS FROM "device_health"',
                                                         "facilities")}
@@ -64,8 +66,8 @@ def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
     assert history.stats()["spool_rows"] == 0
     history.sample(t0 + 60, [DeskSample(d, t0 + 60, d == "d0", 0.0, True) for d in desks])
     stats = wait_drained(history)
-    assert stats["written"] == 1
-    assert _measurements(influxd, "facilities_only") == {"zone_occupancy"}
+    assert stats["written"] == 2  # the zone, and the hub's own backlog sample
+    assert _measurements(influxd, "facilities_only") == {"zone_occupancy", "hub_spool"}
     row = influxd.rows('SELECT * FROM "zone_occupancy"', "facilities_only")[0]
     assert (row["occupied"], row["desks"], row["zone"]) == (1, 3, "open")
     assert "desk" not in row

@@ -42,7 +42,7 @@ def test_v2_write_reaches_the_server_with_org_bucket_precision_and_token(
         history.sample(T0, [DeskSample("d1", T0, True, 12.5, True)])
         stats = wait_drained(history)
     assert stats["dead_letters"] == 0
-    assert stats["written"] == 12
+    assert stats["written"] == 13  # 11 transitions, one desk_state, one hub_spool
 
     writes = [seen for seen in proxy.seen if seen.path == "/api/v2/write"]
     assert writes
