@@ -132,3 +132,20 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return predicate()
         time.sleep(0.02)
     return True
+
+
+@pytest.fixture
+def micropython_repl(pty: Pty, tmp_path: Path) -> Iterator[Path]:
+    """The real MicroPython unix port's REPL on the pty; its working folder plays the flash.
+
+    mpremote talks to it through the raw REPL exactly as to a board. One thing
+    differs: a soft reset (Ctrl-D in the raw REPL) ends the unix port, so tests
+    keep the REPL's state instead (``--no-soft-reset``).
+    """
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    proc = subprocess.Popen([micropython_binary(), "-i"], stdin=pty.board, stdout=pty.board,
+                            stderr=subprocess.PIPE, cwd=flash)
+    yield flash
+    proc.kill()
+    proc.wait(10)
