@@ -10,10 +10,11 @@ in the given timezone; a bout counts for the day it ended.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -87,6 +88,12 @@ class TodayTally:
     def start(self) -> None:
         """Start the inner sink."""
         self.inner.start()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """The inner sink's batch (one spool commit per batch of messages), when it has one."""
+        with getattr(self.inner, "batch", contextlib.nullcontext)():
+            yield
 
     def close(self) -> None:
         """Close the inner sink."""
