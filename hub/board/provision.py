@@ -89,7 +89,8 @@ def _number_problem(spec: Key, value: Any) -> str | None:
     return None
 
 
-def _key_problem(key: str, value: Any) -> str | None:
+def key_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one key's value on its own, or None."""
     spec = KEYS.get(key)
     if spec is None:
         return "unknown key"
@@ -125,7 +126,7 @@ def _whole_problems(cfg: dict[str, Any]) -> list[str]:
 def validate(values: dict[str, Any]) -> dict[str, Any]:
     """The full config (defaults filled in), or ConfigError with one line per bad key."""
     problems = [f"{key}: {problem}" for key, value in values.items()
-                if (problem := _key_problem(key, value))]
+                if (problem := key_problem(key, value))]
     if problems:
         raise ConfigError(problems)
     cfg = {key: spec.default for key, spec in KEYS.items()} | values

@@ -1,0 +1,109 @@
+"""``sitless fleet``: the desks the broker knows, and config pushes to one desk or all."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hub import config
+from hub.board.fleet import DeskRow, FleetView, PushResult, push_config
+from hub.board.provision import parse_assignment
+from hub.errors import ConfigError
+
+
+def register(sub: Any) -> None:
+    """Add the sub-command and its ``config`` action."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "fleet", help="list the desks seen on the broker, or push config to them",
+        description="Without an action: read the retained info, status and sitting messages "
+                    "(and a few seconds of telemetry) and print one row per desk. "
+                    "'fleet config' sends a config command to one desk or all and reports "
+                    "each desk's ack.",
+    )
+    p.add_argument("--config", "-c", metavar="FILE", help="hub TOML configuration")
+    p.add_argument("--wait", type=float, default=3.0,
+                   help="seconds to listen for desks (default 3)")
+    p.set_defaults(func=show)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    push = actions.add_parser(
+        "config", help="send config keys to desks",
+        description="Send a config command (QoS 1, never retained) and wait for the acks. "
+                    "Values are JSON where they parse as JSON (26, null, 1.5), else text.",
+    )
+    target = push.add_mutually_exclusive_group(required=True)
+    target.add_argument("--desk", action="append", help="desk id (repeatable)")
+    target.add_argument("--all", action="store_true", help="every desk seen on the broker")
+    push.add_argument("--prefix", help="topic prefix of --desk (default: the first configured)")
+    push.add_argument("--config", "-c", dest="push_config", metavar="FILE",
+                      help="hub TOML configuration")
+    push.add_argument("--wait", type=float, default=10.0, dest="ack_wait",
+                      help="seconds to wait for acks (default 10)")
+    push.add_argument("settings", nargs="+", metavar="KEY=VALUE")
+    push.set_defaults(func=push_cmd)
+
+
+def _ago(when: float | None) -> str:
+    if when is None:
+        return "-"
+    seconds = max(0.0, time.time() - when)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def _online(value: bool | None) -> str:
+    return {True: "online", False: "offline", None: "-"}[value]
+
+
+def render(rows: list[DeskRow]) -> Table:
+    """One row per desk, in a table a person can scan."""
+    table = Table(title=f"{len(rows)} desk(s)")
+    for column in ("prefix", "desk", "status", "state", "firmware", "board", "sensor",
+                   "last seen"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.prefix, row.desk, _online(row.online), row.state or "-",
+                      row.fw or "-", row.board or "-", row.sensor or "-", _ago(row.last_seen))
+    return table
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print the table."""
+    cfg = config.load(args.config)
+    rows = FleetView(cfg.mqtt).collect(args.wait)
+    console = Console(highlight=False)
+    if not rows:
+        console.print(f"no desks seen under {', '.join(cfg.mqtt.prefixes)}")
+        return 0
+    console.print(render(rows))
+    return 0
+
+
+def push_cmd(args: argparse.Namespace) -> int:
+    """Validate, choose the desks, send, and report each answer; 1 if any desk failed."""
+    cfg = config.load(args.push_config or args.config)
+    settings = dict(parse_assignment(text) for text in args.settings)
+    if args.all:
+        seen = FleetView(cfg.mqtt).collect(args.wait)
+        targets = [(row.prefix, row.desk) for row in seen]
+        if not targets:
+            raise ConfigError(["--all: no desks seen on the broker"])
+    else:
+        prefix = args.prefix or cfg.mqtt.prefixes[0]
+        targets = [(prefix, desk) for desk in args.desk]
+    results = push_config(cfg.mqtt, targets, settings, args.ack_wait)
+    console = Console(highlight=False, soft_wrap=True)
+    for result in results:
+        console.print(f"{result.prefix}/{result.desk}: {_answer(result)}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _answer(result: PushResult) -> str:
+    if result.ok is None:
+        return "no answer"
+    return "ok" if result.ok else f"refused: {result.error or 'no reason given'}"
