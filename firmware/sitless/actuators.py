@@ -1,25 +1,33 @@
 """The LED, the buzzer (PWM) and an optional vibration motor, played as patterns.
 
-A pattern is a tuple of steps `(ms, led, buzz_hz, motor)` played over and
-over; `buzz_hz` 0 is silence. One task plays whatever pattern is current and
-is woken when it changes, so an alert never blocks sampling or networking.
+A pattern is a bytes string of 3-byte steps: how long in tens of
+milliseconds, what is on (1 the LED, 2 the motor) and the buzzer's pitch in
+hundreds of hertz (0 is silence), played over and over. Bytes, not tuples of
+tuples, because each small tuple would take a heap block of its own. One task
+plays whatever pattern is current and is woken when it changes, so an alert
+never blocks sampling or networking.
 """
 
 import asyncio
 
 from sitless.compat import const
 
-QUIET_DUTY = const(6000)  # level 2: a gentle buzz
-LOUD_DUTY = const(32768)  # level 3 and identify
+_QUIET_DUTY = const(6000)  # level 2: a gentle buzz
+_LOUD_DUTY = const(32768)  # level 3 and identify
+_LED = const(1)
+_MOTOR = const(2)
 
-OFF = ()
-LEVEL_1 = ((1000, 1, 0, 0),)
-LEVEL_2 = ((120, 1, 2000, 1), (120, 1, 0, 0), (120, 1, 2000, 1), (9640, 1, 0, 0))
-LEVEL_3 = ((150, 1, 3000, 1), (100, 0, 0, 0), (150, 1, 3000, 1), (100, 0, 0, 0),
-           (150, 1, 3000, 1), (1350, 0, 0, 0))
-IDENTIFY = ((150, 1, 2500, 0), (150, 0, 0, 0), (150, 1, 0, 0), (150, 0, 0, 0),
-            (150, 1, 2500, 0), (150, 0, 0, 0))
-PATTERNS = (OFF, LEVEL_1, LEVEL_2, LEVEL_3)
+# level 1: the LED on
+# level 2: two gentle 120 ms beeps with the motor, then quiet for 9.64 s (four steps of 2.41 s)
+# level 3: three urgent 150 ms beeps with the motor, 100 ms apart, then 1.35 s dark
+# identify: blink three times, chirping on the first and last blink
+PATTERNS = (
+    b"",
+    b"\x64\x01\x00",
+    b"\x0c\x03\x14\x0c\x01\x00\x0c\x03\x14\xf1\x01\x00\xf1\x01\x00\xf1\x01\x00\xf1\x01\x00",
+    b"\x0f\x03\x1e\x0a\x00\x00\x0f\x03\x1e\x0a\x00\x00\x0f\x03\x1e\x87\x00\x00",
+)
+IDENTIFY = b"\x0f\x01\x19\x0f\x00\x00\x0f\x01\x00\x0f\x00\x00\x0f\x01\x19\x0f\x00\x00"
 
 
 class Actuators:
@@ -28,10 +36,10 @@ class Actuators:
         self.buzzer = buzzer
         self.motor = motor
         self.level = 0
-        self._pattern = OFF
+        self._pattern = b""
         self._once = None
         self._changed = asyncio.Event()
-        self._output(0, 0, 0)
+        self._output(0, 0)
 
     def alert(self, level):
         """Show alert level 0 (none) to 3."""
@@ -44,17 +52,17 @@ class Actuators:
         self._once = IDENTIFY
         self._changed.set()
 
-    def _output(self, led, hz, motor):
+    def _output(self, on, hz):
         if self.led is not None:
-            self.led.value(led)
+            self.led.value(on & _LED)
         if self.buzzer is not None:
             if hz:
                 self.buzzer.freq(hz)
-                self.buzzer.duty_u16(QUIET_DUTY if self.level == 2 else LOUD_DUTY)
+                self.buzzer.duty_u16(_QUIET_DUTY if self.level == 2 else _LOUD_DUTY)
             else:
                 self.buzzer.duty_u16(0)
         if self.motor is not None:
-            self.motor.value(motor)
+            self.motor.value(1 if on & _MOTOR else 0)
 
     async def run(self):
         while True:
@@ -62,13 +70,13 @@ class Actuators:
             pattern = self._once or self._pattern
             self._once = None
             if not pattern:
-                self._output(0, 0, 0)
+                self._output(0, 0)
                 await self._changed.wait()
                 continue
-            for ms, led, hz, motor in pattern:
-                self._output(led, hz, motor)
+            for at in range(0, len(pattern), 3):
+                self._output(pattern[at + 1], pattern[at + 2] * 100)
                 try:
-                    await asyncio.wait_for_ms(self._changed.wait(), ms)
+                    await asyncio.wait_for_ms(self._changed.wait(), pattern[at] * 10)
                     break  # a new pattern: start it now, not after this step
                 except asyncio.TimeoutError:
                     pass

@@ -22,15 +22,15 @@ from sitless.mqtt import MQTTClient
 from sitless.outbox import Outbox
 
 CALIB_FILE = "calib.json"
-KEEPALIVE_S = const(30)
-WATCHDOG_MS = const(30_000)
-HEALTH_MS = const(1000)
-OFFLINE_REBOOT_MS = 15 * 60 * 1000
-CALIB_SAVE_MS = 10 * 60 * 1000
-NTP_RETRY_MS = 10 * 60 * 1000
-NTP_REFRESH_MS = 6 * 3600 * 1000
-BACKOFF_MAX_MS = const(30_000)
-HEALTHY_AFTER_MS = const(60_000)
+_KEEPALIVE_S = const(30)
+_WATCHDOG_MS = const(30_000)
+_HEALTH_MS = const(1000)
+_OFFLINE_REBOOT_MS = const(900_000)  # 15 minutes
+_CALIB_SAVE_MS = const(600_000)  # 10 minutes
+_NTP_RETRY_MS = const(600_000)  # 10 minutes
+_NTP_REFRESH_MS = const(21_600_000)  # 6 hours
+_BACKOFF_MAX_MS = const(30_000)
+_HEALTHY_AFTER_MS = const(60_000)
 
 
 def new_boot_id():
@@ -56,7 +56,7 @@ def load_calib(path=CALIB_FILE):
 
 class App:
     def __init__(self, cfg, board, boot=None, saved_calib=None, calib_path=CALIB_FILE,
-                 config_path="config.json", offline_reboot_ms=OFFLINE_REBOOT_MS,
+                 config_path="config.json", offline_reboot_ms=_OFFLINE_REBOOT_MS,
                  on_healthy=None):
         self.cfg = cfg
         self.board = board
@@ -84,7 +84,7 @@ class App:
         if not self.serial:
             self.client = MQTTClient(
                 "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
-                cfg["mqtt_user"], cfg["mqtt_password"], KEEPALIVE_S,
+                cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
                 (self.topics["status"], "offline", True, 1), self._on_message)
 
     # ----- sampling -------------------------------------------------------
@@ -176,85 +176,22 @@ class App:
             self.command(json.dumps(body))
 
     def command(self, body, retained=False):
-        """Check and carry out one command (the checker is loaded for it and dropped after)."""
+        """Check and carry out one command; that code is loaded for it and dropped after."""
         from sitless import commands
 
-        found, error = commands.parse(body, retained)
-        unload("commands")
-        if found is None:
-            print("cmd: ignored:", error)
-            return
-        if error is not None:
-            self._ack(found, error)
-            return
-        action = found["action"]
-        cmd_id = found["id"]
-        if action == "alert":
-            self.actuators.alert(found["level"])
-        elif action == "clear":
-            self.actuators.alert(0)
-        elif action == "identify":
-            self.actuators.identify()
-        elif action == "tare":
-            if not self.chair.tare():
-                self._ack(cmd_id, "seat is taken; tare only while vacant")
-                return
-            self.save_calib()
-        elif action == "config":
-            error = self._configure(found["set"])
-            if error is not None:
-                self._ack(cmd_id, error)
-                return
-        elif action == "reboot":
-            self._ack(cmd_id)
-            asyncio.create_task(self._reboot())
-            return
-        self._ack(cmd_id)
-
-    def _configure(self, changes):
-        """Validate, apply and persist; None when done, else the reason naming the key.
-
-        The validator is loaded for this only and dropped again: a config
-        change is rare and its checks are the largest code in the firmware.
-        """
-        from sitless import config
-
         try:
-            fresh = config.check(changes, self.cfg)
-            config.save(fresh, self.config_path)
-        except config.ConfigError as exc:
-            return str(exc)
-        except OSError:
-            return "config could not be saved"
+            commands.run(self, body, retained)
         finally:
-            unload("config")
-        self.cfg = fresh
-        self.chair.apply(fresh)
-        return None
-
-    def _ack(self, cmd_id, error=None):
-        self.emit(payload.ack_event(cmd_id, error))
-
-    async def _reboot(self):
-        """Let the ack go out, say goodbye cleanly, then restart."""
-        for _ in range(50):
-            if not len(self.outbox):
-                break
-            await asyncio.sleep_ms(100)
-        if self.client is not None and self.client.connected:
-            try:
-                await self.client.publish(self.topics["status"], "offline", True, 1, False)
-            except OSError:
-                pass
-            await self.client.disconnect()
-        self.board.reset()
+            unload("commands")
 
     def save_calib(self):
+        """Write the baseline (after a tare, or when it drifted); loaded only then."""
+        from sitless import commands
+
         try:
-            with open(self.calib_path, "w") as f:
-                f.write(json.dumps(self.chair.calib.to_dict()))
-        except OSError as exc:
-            print("calib: not saved:", exc)
+            commands.save_calib(self)
+        finally:
+            unload("commands")
 
     # ----- network --------------------------------------------------------
 
@@ -297,7 +234,7 @@ class App:
                     print("mqtt:", exc)
             self._set_hub(False)
             await asyncio.sleep_ms(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_MS)
+            backoff = min(backoff * 2, _BACKOFF_MAX_MS)
 
     async def _telemetry(self):
         while True:
@@ -317,7 +254,7 @@ class App:
         calib_checked = started = ntp_at = time.ticks_ms()
         healthy = False
         while True:
-            await asyncio.sleep_ms(HEALTH_MS)
+            await asyncio.sleep_ms(_HEALTH_MS)
             now = time.ticks_ms()
             if self.samples != seen:  # feed only while sampling is alive
                 seen = self.samples
@@ -329,15 +266,15 @@ class App:
                 elif time.ticks_diff(now, offline_since) >= self.offline_reboot_ms:
                     print("health: no broker for too long; rebooting")
                     self.board.reset()
-            if time.ticks_diff(now, calib_checked) >= CALIB_SAVE_MS:
+            if time.ticks_diff(now, calib_checked) >= _CALIB_SAVE_MS:
                 calib_checked = now
                 if self.chair.calib.needs_save():
                     self.save_calib()
-            ntp_every = NTP_REFRESH_MS if self.board.clock_synced else NTP_RETRY_MS
+            ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
             if time.ticks_diff(now, ntp_at) >= ntp_every and self.client and self.client.connected:
                 ntp_at = now  # the first sync happens at connect; this keeps it fresh
                 self.board.sync_time()
-            if not healthy and time.ticks_diff(now, started) >= HEALTHY_AFTER_MS:
+            if not healthy and time.ticks_diff(now, started) >= _HEALTHY_AFTER_MS:
                 healthy = True
                 if self.on_healthy is not None:
                     self.on_healthy()
@@ -366,6 +303,6 @@ class App:
 
     async def main(self):
         """Run forever (on the board)."""
-        self.tasks(self.board.watchdog(WATCHDOG_MS))
+        self.tasks(self.board.watchdog(_WATCHDOG_MS))
         while True:
             await asyncio.sleep_ms(60_000)

@@ -1,4 +1,4 @@
-"""Check a command from `P/D/cmd` before anything acts on it.
+"""Check a command from `P/D/cmd` before anything acts on it, then carry it out.
 
 `parse` never raises: it returns (command dict, None) when the command may be
 carried out, (id, error) when it must be refused with an ack of `ok: false`,
@@ -37,3 +37,97 @@ def parse(payload, retained=False):
     if action == "config" and not isinstance(obj.get("set"), dict):
         return cmd_id, "config needs a set object"
     return obj, None
+
+
+def run(app, body, retained=False):
+    """Check one command and carry it out on `app`, acking it unless nobody can be answered.
+
+    Lives here, not in the app, so that its code takes RAM only while a
+    command is handled: the app loads this module for it and drops it after.
+    """
+    found, error = parse(body, retained)
+    if found is None:
+        print("cmd: ignored:", error)
+        return
+    if error is not None:
+        _ack(app, found, error)
+        return
+    action = found["action"]
+    cmd_id = found["id"]
+    if action == "alert":
+        app.actuators.alert(found["level"])
+    elif action == "clear":
+        app.actuators.alert(0)
+    elif action == "identify":
+        app.actuators.identify()
+    elif action == "tare":
+        if not app.chair.tare():
+            _ack(app, cmd_id, "seat is taken; tare only while vacant")
+            return
+        save_calib(app)
+    elif action == "config":
+        error = _configure(app, found["set"])
+        if error is not None:
+            _ack(app, cmd_id, error)
+            return
+    elif action == "reboot":
+        _ack(app, cmd_id)
+        import asyncio
+
+        asyncio.create_task(_reboot(app))
+        return
+    _ack(app, cmd_id)
+
+
+def _ack(app, cmd_id, error=None):
+    app.emit(("ack", cmd_id, error is None, error))
+
+
+def _configure(app, changes):
+    """Validate, apply and persist; None when done, else the reason naming the key.
+
+    The validator is loaded for this only and dropped again: a config change
+    is rare and its checks are the largest code in the firmware.
+    """
+    from sitless import config
+    from sitless.app import unload
+
+    try:
+        fresh = config.check(changes, app.cfg)
+        config.save(fresh, app.config_path)
+    except config.ConfigError as exc:
+        return str(exc)
+    except OSError:
+        return "config could not be saved"
+    finally:
+        unload("config")
+    app.cfg = fresh
+    app.chair.apply(fresh)
+    return None
+
+
+def save_calib(app):
+    """Write the calibration baseline to its own file (after a tare, or when it drifted)."""
+    try:
+        with open(app.calib_path, "w") as f:
+            f.write(json.dumps(app.chair.calib.to_dict()))
+    except OSError as exc:
+        print("calib: not saved:", exc)
+
+
+async def _reboot(app):
+    """Let the ack go out, say goodbye cleanly, then restart."""
+    import asyncio
+
+    for _ in range(50):
+        if not len(app.outbox):
+            break
+        await asyncio.sleep_ms(100)
+    client = app.client
+    if client is not None and client.connected:
+        try:
+            await client.publish(app.topics["status"], "offline", True, 1, False)
+        except OSError:
+            pass
+        await client.disconnect()
+    app.board.reset()

@@ -68,17 +68,13 @@ def info(board, sensor, mac, boot, heap_free, config_version=1):
 
 
 def encode(boot, event):
-    """The payload for an event tuple from `Chair` or `ack_event`."""
+    """The payload for an event tuple from `Chair`, or an ack (`("ack", id, ok, error)`)."""
     kind = event[0]
     if kind == "occupancy":
         return occupancy(event[1], event[2], boot, event[3], event[4], event[5])
     if kind == "button":
         return button("long" if event[1] else "short", event[2], boot, event[3], event[4])
     return ack(event[1], event[2], event[3])
-
-
-def ack_event(cmd_id, error=None):
-    return ("ack", cmd_id, error is None, error)
 
 
 def ack(cmd_id, ok, error=None):
