@@ -65,6 +65,15 @@ def test_the_real_firmware_is_found_and_selected():
     assert all(r.endswith(".py") for r in remotes)
 
 
+def test_files_shipped_in_the_package_win_over_a_checkout(tmp_path, monkeypatch):
+    """Real: the locator. Stood in: the installed package's folder (a temporary one)."""
+    packaged = tree(tmp_path / "firmware_files", FAKE)
+    monkeypatch.setattr("hub.board.firmware_files.PACKAGED", packaged)
+    assert locate() == packaged
+    monkeypatch.setattr("hub.board.firmware_files.PACKAGED", tmp_path / "absent")
+    assert locate() == CHECKOUT
+
+
 def test_a_missing_source_folder_is_named(tmp_path):
     """Real: the locator with an explicit folder that has no firmware."""
     with pytest.raises(SitlessError, match=str(tmp_path)):
