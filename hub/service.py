@@ -241,6 +241,7 @@ class HubService:
         self._held: list[tuple[str, bytes, bool]] | None = None
         self._held_notes: list[alerts.Notification] = []
         self._unsaved: dict[str, float] = {}
+        self._shared_rules: Rules | None = None
 
     # ---- life cycle -----------------------------------------------------------------
 
@@ -391,11 +392,19 @@ class HubService:
             logger.info("restored %d desk(s) from the checkpoint", len(self.desks))
 
     def _new_desk(self, desk_id: str, prefix: str) -> Desk:
-        desk = Desk(desk_id, Rules.for_desk(self.cfg, desk_id))
+        desk = Desk(desk_id, self._rules_for(desk_id))
         self.desks[desk_id] = desk
         self._prefix_of[desk_id] = prefix
         self._per_prefix[prefix] += 1
         return desk
+
+    def _rules_for(self, desk_id: str) -> Rules:
+        """Desks without a section of their own share one ``Rules`` (one object, not one each)."""
+        if desk_id in self.cfg.desks:
+            return Rules.for_desk(self.cfg, desk_id)
+        if self._shared_rules is None:
+            self._shared_rules = Rules.for_desk(self.cfg, desk_id)
+        return self._shared_rules
 
     def _drop(self, reason: str, detail: str) -> None:
         self.counters.drop(reason)

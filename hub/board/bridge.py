@@ -176,6 +176,10 @@ class SerialBridge:
             logger.warning("dropped a %s message from the board: %s", message.kind, exc.reason,
                            extra=hublog.desk(desk))
             return
+        named = desk_from_info(message)
+        if named not in (None, desk):
+            logger.warning("the board calls itself %s; publishing as %s (--desk)", named, desk,
+                           extra=hublog.desk(desk))
         if self._client is None:
             return
         qos, retain = rule

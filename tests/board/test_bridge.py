@@ -21,7 +21,9 @@ from hub import cli
 from hub.board.bridge import SerialBridge
 from hub.board.link import SerialLink
 from hub.config import MqttConfig
+from tests.board.conftest import BOARDS
 from tests.support.mqttprobe import MqttProbe
+from tests.support.upython import micropython_binary, micropython_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +115,30 @@ def test_a_killed_bridge_leaves_offline_as_its_will(tmp_path, mosquitto, probe, 
         bridge.kill()
         bridge.communicate(timeout=20)
     probe.wait_topic(f"{prefix}/{desk}/status", 30, where=lambda p: p == "offline")
+
+
+def test_the_firmwares_own_serial_link_speaks_with_the_bridge(tmp_path, mosquitto, probe,
+                                                              prefix, pty):
+    """The firmware's sitless.serial_link (real, under MicroPython) on the far end of the pty.
+
+    Real: the firmware's line encoder and parser, the bridge command, mosquitto.
+    Stood in: the rest of the board (a short script answers hub lines and commands).
+    """
+    board = subprocess.Popen([micropython_binary(), str(BOARDS / "fw_link_board.py")],
+                             stdin=pty.board, stdout=pty.board, stderr=subprocess.PIPE,
+                             env={**os.environ, "MICROPYPATH": micropython_path()})
+    probe.subscribe(f"{prefix}/#")
+    bridge = start_bridge(tmp_path, mosquitto, prefix, pty.path)
+    try:
+        probe.wait_topic(f"{prefix}/desk-5/status", 20, where=lambda p: p == "online")
+        assert probe.wait_topic(f"{prefix}/desk-5/info", 20).json()["sensor"] == "switch"
+        probe.publish(f"{prefix}/desk-5/cmd", {"id": "h-9", "action": "identify"})
+        ack = probe.wait_topic(f"{prefix}/desk-5/ack", 20).json()
+        assert ack == {"id": "h-9", "ok": True}
+    finally:
+        stop(bridge, signal.SIGINT)
+        board.kill()
+        board.wait(10)
 
 
 def test_a_missing_port_is_one_clear_error_with_exit_3(tmp_path, capsys):
