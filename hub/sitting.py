@@ -161,6 +161,9 @@ _BOUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Bout))
 class Desk:
     """One desk's sitting state. Every method takes the time; none reads a clock."""
 
+    # A campus hub holds one of these per desk; slots keep each one small.
+    __slots__ = ("_published", "desk_id", "rules", "s")
+
     def __init__(self, desk_id: str, rules: Rules) -> None:
         self.desk_id = desk_id
         self.rules = rules
