@@ -32,9 +32,17 @@ class Pty:
     board: int
     held: int
     path: str
+    unplugged: bool = False
 
     def write(self, data: bytes) -> None:
         os.write(self.board, data)
+
+    def unplug(self) -> None:
+        """Close both ends, as when the USB cable is pulled: the tool's reads fail."""
+        if not self.unplugged:
+            self.unplugged = True
+            os.close(self.board)
+            os.close(self.held)
 
 
 @pytest.fixture
@@ -44,8 +52,7 @@ def pty() -> Iterator[Pty]:
     tty.setraw(far)
     pair = Pty(board, far, os.ttyname(far))
     yield pair
-    os.close(board)
-    os.close(far)
+    pair.unplug()
 
 
 @pytest.fixture

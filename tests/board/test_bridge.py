@@ -141,6 +141,48 @@ def test_the_firmwares_own_serial_link_speaks_with_the_bridge(tmp_path, mosquitt
         board.wait(10)
 
 
+def test_a_pulled_cable_publishes_offline_and_exits_3(tmp_path, mosquitto, probe, prefix, pty):
+    """Real: mosquitto, the bridge process, pyserial on a pty. Stood in: the cable (the pty
+    closes), the board (silent; --desk names it)."""
+    probe.subscribe(f"{prefix}/#")
+    bridge = start_bridge(tmp_path, mosquitto, prefix, pty.path, "--desk", "desk-4")
+    probe.wait_topic(f"{prefix}/desk-4/status", 20, where=lambda p: p == "online")
+    pty.unplug()
+    _out, err = bridge.communicate(timeout=30)
+    assert bridge.returncode == 3
+    assert "lost the serial port" in err
+    assert "Traceback" not in err
+    probe.wait_topic(f"{prefix}/desk-4/status", 20, where=lambda p: p == "offline")
+
+
+def test_events_during_a_broker_restart_are_not_lost(tmp_path, private_mosquitto, pty):
+    """Real: a mosquitto of the test's own that is stopped and started, the bridge process.
+
+    Stood in: the board (the test writes its SL lines on the pty). The occupancy
+    written while the broker is down arrives once it is back, and the desk is
+    online again without the bridge being restarted.
+    """
+    broker = private_mosquitto
+    bridge = start_bridge(tmp_path, broker, "sitless", pty.path, "--desk", "desk-8")
+    watcher = MqttProbe(broker.host, broker.port)
+    try:
+        watcher.subscribe("sitless/desk-8/#")
+        watcher.wait_topic("sitless/desk-8/status", 20, where=lambda p: p == "online")
+        watcher.close()
+        broker.stop()
+        pty.write(b'SL {"k":"occupancy","p":{"seated":true,"seq":5,"boot":"b2","ts":null,'
+                  b'"uptime_ms":99,"value":1500}}\r\n')
+        broker.start()
+        watcher = MqttProbe(broker.host, broker.port)
+        watcher.subscribe("sitless/desk-8/#")
+        seated = watcher.wait_topic("sitless/desk-8/occupancy", 60, where=lambda p: p["seq"] == 5)
+        assert seated.json()["value"] == 1500
+        watcher.wait_topic("sitless/desk-8/status", 60, where=lambda p: p == "online")
+    finally:
+        watcher.close()
+        stop(bridge, signal.SIGINT)
+
+
 def test_a_missing_port_is_one_clear_error_with_exit_3(tmp_path, capsys):
     """Real: the command's argument handling and pyserial. Nothing stood in: the port is absent."""
     missing = str(tmp_path / "ttyUSB9")
