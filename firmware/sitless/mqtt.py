@@ -14,22 +14,13 @@ from time import ticks_ms
 
 from sitless.compat import const, ticks_diff
 
-MAX_PACKET = const(8192)
-MAX_PENDING = const(16)
-POLL_MS = const(20)
+_MAX_PACKET = const(8192)
+_MAX_PENDING = const(16)
+_POLL_MS = const(20)
+_RESPONSE_MS = const(10_000)
 
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
-
-
-def _length(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | 0x80 if n else byte)
-        if not n:
-            return out
 
 
 def _text(value):
@@ -39,7 +30,15 @@ def _text(value):
 
 
 def _packet(first, body):
-    return bytes([first]) + _length(len(body)) + body
+    """The fixed header (type and flags, then the remaining length in 7-bit groups) and `body`."""
+    out = bytearray((first,))
+    n = len(body)
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out.append(byte | 0x80 if n else byte)
+        if not n:
+            return bytes(out) + body
 
 
 def connect_packet(client_id, keepalive, clean=True, will=None, user=None, password=None):
@@ -82,7 +81,7 @@ class MQTTClient:
     """
 
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=30,
-                 will=None, on_message=None, response_ms=10_000):
+                 will=None, on_message=None):
         self.client_id = client_id
         self.host = host
         self.port = port
@@ -91,12 +90,9 @@ class MQTTClient:
         self.keepalive = keepalive
         self.will = will
         self.on_message = on_message
-        self.response_ms = response_ms
-        self.up = asyncio.Event()
         self.down = asyncio.Event()
         self.down.set()
         self.pending = {}  # pid: (topic, message, retain), QoS 1 without PUBACK yet
-        self.dropped = 0
         self.why_down = "not connected"
         self._stream = None
         self._tasks = ()
@@ -130,11 +126,11 @@ class MQTTClient:
         stream = None
         try:
             stream, _ = await asyncio.wait_for_ms(
-                asyncio.open_connection(self.host, self.port), self.response_ms)
+                asyncio.open_connection(self.host, self.port), _RESPONSE_MS)
             stream.write(connect_packet(self.client_id, self.keepalive, True, self.will,
                                         self.user, self.password))
             await stream.drain()
-            ack = await asyncio.wait_for_ms(stream.readexactly(4), self.response_ms)
+            ack = await asyncio.wait_for_ms(stream.readexactly(4), _RESPONSE_MS)
         except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
             if stream is not None:
                 _close_stream(stream)
@@ -145,7 +141,6 @@ class MQTTClient:
         self._stream = stream
         self._last_rx = self._last_tx = ticks_ms()
         self.down.clear()
-        self.up.set()
         self._tasks = (asyncio.create_task(self._read_loop(stream)),
                        asyncio.create_task(self._ping_loop(stream)))
         for pid in sorted(self.pending):
@@ -159,7 +154,6 @@ class MQTTClient:
             return
         self._stream = None
         self.why_down = why
-        self.up.clear()
         self.down.set()
         current = asyncio.current_task()
         for task in self._tasks:
@@ -189,9 +183,8 @@ class MQTTClient:
             return 0
         pid = self._next_pid()
         if resend:
-            if len(self.pending) >= MAX_PENDING:
-                del self.pending[min(self.pending)]
-                self.dropped += 1
+            if len(self.pending) >= _MAX_PENDING:
+                del self.pending[min(self.pending)]  # the oldest gives way
             self.pending[pid] = (topic, message, retain)
         try:
             await self._send(publish_packet(topic, message, 1, retain, pid))
@@ -208,7 +201,7 @@ class MQTTClient:
         while pid in self.pending:
             if timeout_ms is not None and ticks_diff(ticks_ms(), start) >= timeout_ms:
                 return False
-            await asyncio.sleep_ms(POLL_MS)
+            await asyncio.sleep_ms(_POLL_MS)
         return True
 
     async def subscribe(self, topic, qos=1):
@@ -227,7 +220,7 @@ class MQTTClient:
                 break
             if shift > 21:
                 raise OSError("bad remaining length")
-        if size > MAX_PACKET:
+        if size > _MAX_PACKET:
             raise OSError("packet too large")
         body = await stream.readexactly(size) if size else b""
         self._last_rx = ticks_ms()
@@ -244,7 +237,11 @@ class MQTTClient:
                     at = 2 + size + (2 if qos else 0)
                     if qos:
                         await self._send(b"\x40\x02" + body[at - 2:at])  # PUBACK
-                    self._deliver(body[2:2 + size], body[at:], bool(first & 1))
+                    if self.on_message is not None:
+                        try:
+                            self.on_message(body[2:2 + size].decode(), body[at:], bool(first & 1))
+                        except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
+                            print("mqtt: message handler failed:", repr(exc))
                 elif kind == 0x40 and len(body) >= 2:
                     self.pending.pop(int.from_bytes(body[:2], "big"), None)
         except asyncio.CancelledError:
@@ -252,13 +249,6 @@ class MQTTClient:
         except Exception as exc:  # noqa: BLE001 - EOF, reset or garbage all end the connection
             if stream is self._stream:
                 self.close("read failed: %r" % (exc,))
-
-    def _deliver(self, topic, message, retained):
-        if self.on_message is not None:
-            try:
-                self.on_message(topic.decode(), message, retained)
-            except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
-                print("mqtt: message handler failed:", repr(exc))
 
     async def _ping_loop(self, stream):
         keepalive_ms = self.keepalive * 1000

@@ -15,9 +15,11 @@ import machine
 import network  # noqa: F401 - platform module, loaded before the baseline
 import ntptime  # noqa: F401 - platform module, loaded before the baseline
 
-# asyncio loads its stream and event parts on first use; they are the platform's too.
+# asyncio loads its stream, event and wait_for parts on first use; they are the platform's too
+# (frozen into the board's firmware).
 asyncio.open_connection  # noqa: B018 - touching the name loads the module
 asyncio.ThreadSafeFlag  # noqa: B018 - touching the name loads the module
+asyncio.wait_for_ms  # noqa: B018 - touching the name loads the module
 gc.collect()
 base = gc.mem_alloc()
 
