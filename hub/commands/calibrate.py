@@ -9,6 +9,7 @@ from rich.console import Console
 
 from hub.board.calibration import Calibrator
 from hub.board.link import DEFAULT_BAUD, SerialLink
+from hub.errors import SitlessError
 
 
 def register(sub: Any) -> None:
@@ -34,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
 
     def ask(text: str) -> object:
-        return console.input(f"[bold]{text}[/bold] ")
+        try:
+            return console.input(f"[bold]{text}[/bold] ")
+        except EOFError as exc:
+            raise SitlessError("calibration needs a person at the keyboard to press Enter "
+                               "between the empty and the seated readings") from exc
 
     def show(count: int, total: int, value: float) -> None:
         console.print(f"  reading {count:>3}/{total}: {value:10.1f}", end="\r")

@@ -70,7 +70,11 @@ def _secret(key: str, label: str, has_one: bool, *, interactive: bool) -> str | 
     if from_env is not None or not interactive:
         return from_env
     hint = " (Enter keeps the current one)" if has_one else ""
-    typed = getpass.getpass(f"{label}{hint}: ")
+    try:
+        typed = getpass.getpass(f"{label}{hint}: ")
+    except EOFError as exc:
+        env = PASSWORD_ENV[key]
+        raise ConfigError([f"{key}: no answer (set {env} and use --no-input)"]) from exc
     return typed or None
 
 

@@ -104,3 +104,16 @@ def test_the_command_writes_what_it_measured(pty, sim_board, capsys, monkeypatch
     assert "written to the board" in out
     cmds = [m["p"] for m in sim_board.received if m["k"] == "cmd"]
     assert cmds[-1]["set"]["occupied"] > 1790
+
+
+def test_without_a_keyboard_the_command_says_so(pty, sim_board, capsys, monkeypatch):
+    """Stdin at its end (a script, a service): one clear line, exit 1, streaming stopped."""
+    def no_keyboard(*_a: object) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_keyboard)
+    code = cli.main(["calibrate", "--port", pty.path])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "needs a person at the keyboard" in err
+    assert wait_until(lambda: [m["p"] for m in sim_board.received] == [True, False])

@@ -166,3 +166,18 @@ def test_bad_values_are_refused_by_key_and_nothing_is_written(pty, micropython_r
     assert code == 2
     assert "led_pin: must be an integer" in err
     assert (micropython_repl / "config.json").read_text() == before
+
+
+def test_a_password_nobody_can_type_is_a_clear_error(pty, micropython_repl, capsys, monkeypatch):
+    """Real mpremote and MicroPython REPL; no terminal to type on (getpass hits the end)."""
+    def no_terminal(_prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", no_terminal)
+    monkeypatch.delenv("SITLESS_WIFI_PASSWORD", raising=False)
+    code = cli.main(["provision", "--port", pty.path, "--no-soft-reset", "--desk", "desk-2",
+                     "--transport", "wifi", "--wifi-ssid", "office", "--broker", "hub.local",
+                     "--sensor", "adc", "--sensor-pin", "34"])
+    assert code == 2
+    assert "wifi_password: no answer (set SITLESS_WIFI_PASSWORD" in capsys.readouterr().err
+    assert not (micropython_repl / "config.json").exists()
