@@ -24,7 +24,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--port", "-p", required=True, help="serial port, e.g. /dev/ttyUSB0")
     p.add_argument("--mpy", action="store_true",
-                   help="compile modules to .mpy with mpy-cross first (smaller, faster import)")
+                   help="compile modules to .mpy with mpy-cross first (smaller, faster import; "
+                        "the board needs MicroPython v1.23 or newer for these .mpy files)")
     p.add_argument("--force", action="store_true", help="send every file, changed or not")
     p.add_argument("--source", metavar="DIR",
                    help="firmware folder (default: the files shipped with sitless)")
