@@ -247,9 +247,10 @@ class HubService:
 
     def start(self) -> None:
         """Restore desks from the checkpoint, connect, and run the owner thread."""
-        self._restore()
+        # History first: restoring may end a bout or send an alert, which is recorded.
         self.history.start()
         self.notifier.start()
+        self._restore()
         self.transport.start()
         self._thread = threading.Thread(target=self.run, name="sitless-hub", daemon=True)
         self._thread.start()
