@@ -200,12 +200,14 @@ def deliver(service: HubService, clock: FakeClock, topic: str, payload: bytes) -
     """What the owner thread does with one message, and the deadlines due after it."""
     service._handle_safely(Inbound(topic, payload, retain=False, received=clock()))
     service._fire_deadlines(clock())
+    service._maybe_sample(clock())
 
 
 def tick(service: HubService, clock: FakeClock, seconds: float) -> None:
     """Let the injected clock move on and fire what fell due, as the owner loop does."""
     clock.advance(seconds)
     service._fire_deadlines(clock())
+    service._maybe_sample(clock())
 
 
 def wait_until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
