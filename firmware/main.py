@@ -11,6 +11,10 @@ if hasattr(micropython, "alloc_emergency_exception_buf"):  # the unix port has n
     # Room for a traceback raised inside an interrupt handler.
     micropython.alloc_emergency_exception_buf(100)
 
+# Compile the firmware without line numbers (the level `mpy-cross -O3` uses): over 1 KB less
+# RAM for the bytecode; a traceback still names the module and the function.
+micropython.opt_level(3)
+
 import asyncio  # noqa: E402
 import json  # noqa: E402
 

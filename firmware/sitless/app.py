@@ -76,8 +76,7 @@ class App:
         self.samples = 0
         self.connects = 0
         base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
-        self.topics = {kind: base + kind for kind in
-                       ("status", "occupancy", "telemetry", "button", "info", "ack")}
+        self.base = base  # + kind is the topic; built per publish instead of kept per kind
         self.cmd_topic = base + "cmd"
         self.hub_topic = "%s/_hub/status" % cfg["prefix"]
         self.client = None
@@ -85,7 +84,7 @@ class App:
             self.client = MQTTClient(
                 "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
                 cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
-                (self.topics["status"], "offline", True, 1), self._on_message)
+                (self.base + "status", "offline", True, 1), self._on_message)
 
     # ----- sampling -------------------------------------------------------
 
@@ -146,7 +145,7 @@ class App:
                 continue
             kind = item[0]
             try:
-                pid = await client.publish(self.topics[kind], payload.encode(self.boot, item),
+                pid = await client.publish(self.base + kind, payload.encode(self.boot, item),
                                            kind == "occupancy", 1)
             except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
                 print("publish: dropped %s: %r" % (kind, exc))
@@ -220,8 +219,8 @@ class App:
                     await client.connect()
                     await client.subscribe(self.hub_topic, 1)
                     await client.subscribe(self.cmd_topic, 1)
-                    await client.publish(self.topics["status"], "online", True, 1, False)
-                    await client.publish(self.topics["info"], self.info(), True, 1, False)
+                    await client.publish(self.base + "status", "online", True, 1, False)
+                    await client.publish(self.base + "info", self.info(), True, 1, False)
                     self.connects += 1
                     backoff = 1000
                     if not self.board.clock_synced:
@@ -243,7 +242,7 @@ class App:
             serial_link.send("telemetry", body)
             if self.client is not None and self.client.connected:
                 try:
-                    await self.client.publish(self.topics["telemetry"], body)
+                    await self.client.publish(self.base + "telemetry", body)
                 except OSError:
                     pass
 
@@ -293,6 +292,7 @@ class App:
         button = self.board.button(self.on_press)
         if button is not None:
             started.append(asyncio.create_task(button.run()))
+        unload("parts")  # the board's start-up code: every part is built by now
         if self.serial:
             serial_link.send("status", "online")
             serial_link.send("info", self.info())

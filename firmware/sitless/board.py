@@ -11,12 +11,10 @@ import time
 import machine
 import network
 
-from sitless.actuators import Actuators
-from sitless.sensors import AdcSensor, Button
+from sitless.compat import const
 
 BOARD = "ESP32_GENERIC"
-WIFI_TIMEOUT_MS = 20_000
-BUZZER_HZ = 2000
+_WIFI_TIMEOUT_MS = const(20_000)
 # time.time() counts from 2000-01-01 on some ports; unix time is then this much larger.
 EPOCH_2000_MS = 946_684_800_000
 
@@ -38,41 +36,22 @@ class Board:
         self.clock_synced = False
         self._epoch_ms = EPOCH_2000_MS if time.gmtime(0)[0] == 2000 else 0
 
+    # The parts are built by `parts`, loaded for start-up only (the app drops it after).
+
     def sensor(self):
-        cfg = self.cfg
-        kind = cfg["sensor"]
-        if kind == "hx711":
-            from sitless.hx711 import HX711
+        from sitless import parts
 
-            data = machine.Pin(cfg["sensor_pin"], machine.Pin.IN)
-            clock = machine.Pin(cfg["sensor_clk_pin"], machine.Pin.OUT)
-            return HX711(data, clock, machine.disable_irq, machine.enable_irq)
-        if kind == "switch":
-            from sitless.switch import SwitchSensor
-
-            return SwitchSensor(machine.Pin(cfg["sensor_pin"], machine.Pin.IN,
-                                            machine.Pin.PULL_UP))
-        adc = machine.ADC(machine.Pin(cfg["sensor_pin"]), atten=machine.ADC.ATTN_11DB)
-        return AdcSensor(adc)
+        return parts.sensor(machine, self.cfg)
 
     def actuators(self):
-        cfg = self.cfg
-        led = buzzer = motor = None
-        if cfg["led_pin"] is not None:
-            led = machine.Pin(cfg["led_pin"], machine.Pin.OUT, value=0)
-        if cfg["buzzer_pin"] is not None:
-            buzzer = machine.PWM(machine.Pin(cfg["buzzer_pin"]), freq=BUZZER_HZ, duty_u16=0)
-        if cfg["motor_pin"] is not None:
-            motor = machine.Pin(cfg["motor_pin"], machine.Pin.OUT, value=0)
-        return Actuators(led, buzzer, motor)
+        from sitless import parts
+
+        return parts.actuators(machine, self.cfg)
 
     def button(self, on_press):
-        if self.cfg["button_pin"] is None:
-            return None
-        pin = machine.Pin(self.cfg["button_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
-        button = Button(pin, on_press, time.ticks_ms)
-        pin.irq(button.irq, machine.Pin.IRQ_FALLING)
-        return button
+        from sitless import parts
+
+        return parts.button(machine, self.cfg, on_press)
 
     def watchdog(self, timeout_ms):
         return machine.WDT(timeout=timeout_ms)
@@ -98,7 +77,7 @@ class Board:
             print("wifi: connect failed:", exc)
             return False
         start = time.ticks_ms()
-        while time.ticks_diff(time.ticks_ms(), start) < WIFI_TIMEOUT_MS:
+        while time.ticks_diff(time.ticks_ms(), start) < _WIFI_TIMEOUT_MS:
             if self.wlan.isconnected():
                 return True
             await asyncio.sleep_ms(250)

@@ -126,7 +126,7 @@ async def _reboot(app):
     client = app.client
     if client is not None and client.connected:
         try:
-            await client.publish(app.topics["status"], "offline", True, 1, False)
+            await client.publish(app.base + "status", "offline", True, 1, False)
         except OSError:
             pass
         await client.disconnect()

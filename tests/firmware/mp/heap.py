@@ -7,6 +7,7 @@ import asyncio
 import binascii  # noqa: F401 - platform module, loaded before the baseline
 import gc
 import json
+import micropython
 import os  # noqa: F401 - platform module, loaded before the baseline
 import sys
 import time
@@ -20,6 +21,7 @@ import ntptime  # noqa: F401 - platform module, loaded before the baseline
 asyncio.open_connection  # noqa: B018 - touching the name loads the module
 asyncio.ThreadSafeFlag  # noqa: B018 - touching the name loads the module
 asyncio.wait_for_ms  # noqa: B018 - touching the name loads the module
+micropython.opt_level(3)  # as firmware/main.py sets it before importing the firmware
 gc.collect()
 base = gc.mem_alloc()
 
