@@ -8,21 +8,15 @@ another: each sleeps on its own schedule.
 """
 
 import asyncio
-import binascii
 import gc
 import json
-import os
 import sys
 import time
 
 from sitless import payload, serial_link
-from sitless.chair import Chair
 from sitless.compat import const
-from sitless.mqtt import MQTTClient
-from sitless.outbox import Outbox
 
 CALIB_FILE = "calib.json"
-_KEEPALIVE_S = const(30)
 _WATCHDOG_MS = const(30_000)
 _HEALTH_MS = const(1000)
 _OFFLINE_REBOOT_MS = const(900_000)  # 15 minutes
@@ -31,10 +25,6 @@ _NTP_RETRY_MS = const(600_000)  # 10 minutes
 _NTP_REFRESH_MS = const(21_600_000)  # 6 hours
 _BACKOFF_MAX_MS = const(30_000)
 _HEALTHY_AFTER_MS = const(60_000)
-
-
-def new_boot_id():
-    return binascii.hexlify(os.urandom(4)).decode()
 
 
 def unload(name):
@@ -55,36 +45,15 @@ def load_calib(path=CALIB_FILE):
 
 
 class App:
+    """The running firmware; `start` builds it and starts its tasks (code needed once only)."""
+
     def __init__(self, cfg, board, boot=None, saved_calib=None, calib_path=CALIB_FILE,
                  config_path="config.json", offline_reboot_ms=_OFFLINE_REBOOT_MS,
                  on_healthy=None):
-        self.cfg = cfg
-        self.board = board
-        self.boot = boot or new_boot_id()
-        self.calib_path = calib_path
-        self.config_path = config_path
-        self.offline_reboot_ms = offline_reboot_ms
-        self.on_healthy = on_healthy
-        self.chair = Chair(cfg, self.boot, saved_calib, time.ticks_ms())
-        self.chair.wall = board.unix_ms
-        self.outbox = Outbox()
-        self.sensor = board.sensor()
-        self.actuators = board.actuators()
-        self.serial = cfg["transport"] == "serial"
-        self.streaming = False
-        self.hub_status = False
-        self.samples = 0
-        self.connects = 0
-        base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
-        self.base = base  # + kind is the topic; built per publish instead of kept per kind
-        self.cmd_topic = base + "cmd"
-        self.hub_topic = "%s/_hub/status" % cfg["prefix"]
-        self.client = None
-        if not self.serial:
-            self.client = MQTTClient(
-                "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
-                cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
-                (self.base + "status", "offline", True, 1), self._on_message)
+        from sitless import start
+
+        start.app(self, cfg, board, boot, saved_calib, calib_path, config_path,
+                  offline_reboot_ms, on_healthy)
 
     # ----- sampling -------------------------------------------------------
 
@@ -281,25 +250,13 @@ class App:
     # ----- start ----------------------------------------------------------
 
     def tasks(self, watchdog=None):
-        """Start every task; returns them (the tests cancel them)."""
-        started = [
-            asyncio.create_task(self._sampling()),
-            asyncio.create_task(self.actuators.run()),
-            asyncio.create_task(self._telemetry()),
-            asyncio.create_task(self._health(watchdog)),
-            asyncio.create_task(serial_link.listen(self._on_line)),
-        ]
-        button = self.board.button(self.on_press)
-        if button is not None:
-            started.append(asyncio.create_task(button.run()))
-        unload("parts")  # the board's start-up code: every part is built by now
-        if self.serial:
-            serial_link.send("status", "online")
-            serial_link.send("info", self.info())
-        else:
-            started.append(asyncio.create_task(self._network()))
-            started.append(asyncio.create_task(self._publisher()))
-        return started
+        """Start every task; returns them (the tests cancel them). Drops the start-up code."""
+        from sitless import start
+
+        try:
+            return start.tasks(self, watchdog)
+        finally:
+            unload("start")
 
     async def main(self):
         """Run forever (on the board)."""

@@ -36,22 +36,22 @@ class Board:
         self.clock_synced = False
         self._epoch_ms = EPOCH_2000_MS if time.gmtime(0)[0] == 2000 else 0
 
-    # The parts are built by `parts`, loaded for start-up only (the app drops it after).
+    # The parts are built by `start`, loaded for start-up only (the app drops it after).
 
     def sensor(self):
-        from sitless import parts
+        from sitless import start
 
-        return parts.sensor(machine, self.cfg)
+        return start.sensor(machine, self.cfg)
 
     def actuators(self):
-        from sitless import parts
+        from sitless import start
 
-        return parts.actuators(machine, self.cfg)
+        return start.actuators(machine, self.cfg)
 
     def button(self, on_press):
-        from sitless import parts
+        from sitless import start
 
-        return parts.button(machine, self.cfg, on_press)
+        return start.button(machine, self.cfg, on_press)
 
     def watchdog(self, timeout_ms):
         return machine.WDT(timeout=timeout_ms)

@@ -1,16 +1,79 @@
-"""The board's parts, built once at start from the config's pins: the sensor, the outputs, the button.
+"""What runs once, at start: the board's parts from the config's pins, the app's objects, its tasks.
 
-`board` loads this module for start-up only and the app drops it once its
-tasks run, so this code takes no RAM while the chair is in use. It never
-imports `machine`: the board passes its own in, and stays the one module that
-touches the hardware.
+`board` and `app` load this module for start-up only, and the app drops it
+once its tasks run, so this code takes no RAM while the chair is in use. It
+never imports `machine`: the board passes its own in, and stays the one module
+that touches the hardware.
 """
 
+import asyncio
+import binascii
+import os
 import time
 
 from sitless.compat import const
 
 _BUZZER_HZ = const(2000)
+_KEEPALIVE_S = const(30)
+
+
+def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_reboot_ms,
+        on_healthy):
+    """Fill in a new `App` (`self`): the chair, the outbox, the parts and the MQTT client."""
+    from sitless.chair import Chair
+    from sitless.mqtt import MQTTClient
+    from sitless.outbox import Outbox
+
+    self.cfg = cfg
+    self.board = board
+    self.boot = boot or binascii.hexlify(os.urandom(4)).decode()
+    self.calib_path = calib_path
+    self.config_path = config_path
+    self.offline_reboot_ms = offline_reboot_ms
+    self.on_healthy = on_healthy
+    self.chair = Chair(cfg, self.boot, saved_calib, time.ticks_ms())
+    self.chair.wall = board.unix_ms
+    self.outbox = Outbox()
+    self.sensor = board.sensor()
+    self.actuators = board.actuators()
+    self.serial = cfg["transport"] == "serial"
+    self.streaming = False
+    self.hub_status = False
+    self.samples = 0
+    self.connects = 0
+    base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
+    self.base = base  # + kind is the topic; built per publish instead of kept per kind
+    self.cmd_topic = base + "cmd"
+    self.hub_topic = "%s/_hub/status" % cfg["prefix"]
+    self.client = None
+    if not self.serial:
+        self.client = MQTTClient(
+            "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
+            cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
+            (base + "status", "offline", True, 1), self._on_message)
+
+
+def tasks(self, watchdog):
+    """Start every task of the app `self`; returns them (the tests cancel them)."""
+    from sitless import serial_link
+
+    started = [
+        asyncio.create_task(self._sampling()),
+        asyncio.create_task(self.actuators.run()),
+        asyncio.create_task(self._telemetry()),
+        asyncio.create_task(self._health(watchdog)),
+        asyncio.create_task(serial_link.listen(self._on_line)),
+    ]
+    button = self.board.button(self.on_press)
+    if button is not None:
+        started.append(asyncio.create_task(button.run()))
+    if self.serial:
+        serial_link.send("status", "online")
+        serial_link.send("info", self.info())
+    else:
+        started.append(asyncio.create_task(self._network()))
+        started.append(asyncio.create_task(self._publisher()))
+    return started
 
 
 def sensor(machine, cfg):
