@@ -5,7 +5,10 @@ is up with no desks, then after every one of ``--desks`` desks has sat down
 and sent telemetry (so each has a state machine, a deadline, a dedupe entry
 and a checkpoint row). Per desk = the growth divided by the desk count. The
 baseline in the same run is the empty hub itself. History goes to the local
-spool (no server) so InfluxDB's client is not part of the figure.
+spool (no server) so InfluxDB's client is not part of the figure. Messages
+are paced (``--rate``) below the hub's ingest rate so its inbox stays short:
+a backlog of queued messages would leave allocator high-water in the RSS
+that has nothing to do with the desks.
 
     .venv/bin/python bench/memory.py --desks 1000 100000
 """
@@ -56,7 +59,7 @@ def messages(desks: int, ts: float) -> list[tuple[str, bytes]]:
     return out
 
 
-def one(desks: int, timeout: float) -> dict[str, Any]:
+def one(desks: int, timeout: float, rate: float) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="sitless-bench-memory-"))
     try:
         with broker(work) as mqtt:
@@ -72,7 +75,11 @@ def one(desks: int, timeout: float) -> dict[str, Any]:
                 empty = rss_kb(hub.pid)
                 publisher = RawPublisher(mqtt.host, mqtt.port, "bench-memory-publisher")
                 batch = messages(desks, round(time.time(), 3))
-                for first in range(0, len(batch), CHUNK):
+                start = time.monotonic()
+                for n, first in enumerate(range(0, len(batch), CHUNK)):
+                    delay = start + n * CHUNK / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
                     publisher.send([publish_packet(topic, body, publisher.packet_id())
                                     for topic, body in batch[first:first + CHUNK]])
                 publisher.wait_acked()
@@ -85,7 +92,7 @@ def one(desks: int, timeout: float) -> dict[str, Any]:
                 hub.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"desks": desks, "rss_empty_kb": empty, "rss_with_desks_kb": full,
+    return {"desks": desks, "publish_rate": rate, "rss_empty_kb": empty, "rss_with_desks_kb": full,
             "bytes_per_desk": round((full - empty) * 1024 / desks)}
 
 
@@ -95,9 +102,11 @@ def main() -> int:
                         help="desk counts, one fresh hub each (default 1000 100000)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds to wait for the hub to take every desk")
+    parser.add_argument("--rate", type=float, default=3000.0,
+                        help="messages/s to publish, below the hub's ingest (default 3000)")
     parser.add_argument("--out", help="result file (default bench/results/memory.json)")
     args = parser.parse_args()
-    runs = [one(desks, args.timeout) for desks in args.desks]
+    runs = [one(desks, args.timeout, args.rate) for desks in args.desks]
     write_result("memory", {"runs": runs}, args.out)
     return 0
 
