@@ -16,6 +16,7 @@ if hasattr(micropython, "alloc_emergency_exception_buf"):  # the unix port has n
 micropython.opt_level(3)
 
 import asyncio  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 
 from sitless import board  # noqa: E402
@@ -73,6 +74,7 @@ def run():
 
     del config
     unload("config")  # the validator is loaded again only for a config command
+    gc.collect()  # its code goes before the app's objects are laid out
 
     app = App(cfg, board.Board(cfg), saved_calib=load_calib(),
               on_healthy=lambda: _write_boot_count(0))

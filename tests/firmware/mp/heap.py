@@ -25,8 +25,24 @@ micropython.opt_level(3)  # as firmware/main.py sets it before importing the fir
 gc.collect()
 base = gc.mem_alloc()
 
+# As firmware/main.py does: check the config (the validator is then dropped, but the names
+# it interned stay), then import the app.
+CFG = {
+    "desk": "d1", "transport": "wifi", "wifi_ssid": "x", "wifi_password": None,
+    "mqtt_host": "127.0.0.1", "mqtt_port": int(sys.argv[1]), "mqtt_user": None,
+    "mqtt_password": None, "prefix": "sitless", "sensor": "adc", "sensor_pin": 34,
+    "sensor_clk_pin": None, "empty": None, "occupied": None, "seated_ms": 2000,
+    "vacant_ms": 5000, "buzzer_pin": 25, "led_pin": 2, "button_pin": 0, "motor_pin": None,
+    "safe_pin": 15, "limit_s": 60, "min_break_s": 10, "telemetry_s": 1, "sample_ms": 200,
+}
 from sitless import board  # noqa: E402
-from sitless.app import App  # noqa: E402
+from sitless import config  # noqa: E402
+
+CFG = config.check(CFG)
+del config
+from sitless.app import App, unload  # noqa: E402
+
+unload("config")
 
 # Everything the running app keeps loaded (some of it is loaded by the start-up code, which is
 # dropped again), so that "imported" is all the firmware's code; config, commands and start
@@ -40,14 +56,6 @@ import sitless.sensors  # noqa: E402, F401
 gc.collect()
 imported = gc.mem_alloc() - base
 
-CFG = {
-    "desk": "d1", "transport": "wifi", "wifi_ssid": "x", "wifi_password": None,
-    "mqtt_host": "127.0.0.1", "mqtt_port": int(sys.argv[1]), "mqtt_user": None,
-    "mqtt_password": None, "prefix": "sitless", "sensor": "adc", "sensor_pin": 34,
-    "sensor_clk_pin": None, "empty": None, "occupied": None, "seated_ms": 2000,
-    "vacant_ms": 5000, "buzzer_pin": 25, "led_pin": 2, "button_pin": 0, "motor_pin": None,
-    "safe_pin": 15, "limit_s": 60, "min_break_s": 10, "telemetry_s": 1, "sample_ms": 200,
-}
 figures = {"imported": imported}
 
 
@@ -83,6 +91,7 @@ async def main():
     figures["after_10000"] = gc.mem_alloc() - base
     figures["transitions"] = app.chair.seq
     figures["outbox"] = len(app.outbox)
+    figures["modules"] = sorted(name for name in sys.modules if name.startswith("sitless."))
     for task in tasks:
         task.cancel()
 
