@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--desks", type=int, default=10_000)
     parser.add_argument("--minutes", type=float, default=30.0, help="simulated minutes")
-    parser.add_argument("--limit", default="30m", help="sitting.limit for the run")
+    parser.add_argument("--limit", default="10m",
+                        help="sitting.limit for the run (short, so alerts happen within it)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-influx", dest="influx", action="store_false",
                         help="keep history in the local spool only (it then grows by design)")
