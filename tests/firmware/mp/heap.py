@@ -7,12 +7,12 @@ import asyncio
 import binascii  # noqa: F401 - platform module, loaded before the baseline
 import gc
 import json
-import micropython
 import os  # noqa: F401 - platform module, loaded before the baseline
 import sys
 import time
 
 import machine
+import micropython
 import network  # noqa: F401 - platform module, loaded before the baseline
 import ntptime  # noqa: F401 - platform module, loaded before the baseline
 
@@ -35,8 +35,7 @@ CFG = {
     "vacant_ms": 5000, "buzzer_pin": 25, "led_pin": 2, "button_pin": 0, "motor_pin": None,
     "safe_pin": 15, "limit_s": 60, "min_break_s": 10, "telemetry_s": 1, "sample_ms": 200,
 }
-from sitless import board  # noqa: E402
-from sitless import config  # noqa: E402
+from sitless import board, config  # noqa: E402
 
 CFG = config.check(CFG)
 del config
@@ -47,10 +46,10 @@ unload("config")
 # Everything the running app keeps loaded (some of it is loaded by the start-up code, which is
 # dropped again), so that "imported" is all the firmware's code; config, commands and start
 # are loaded only for a moment.
-import sitless.actuators  # noqa: E402, F401
-import sitless.chair  # noqa: E402, F401
-import sitless.mqtt  # noqa: E402, F401
-import sitless.outbox  # noqa: E402, F401
+import sitless.actuators  # noqa: E402
+import sitless.chair  # noqa: E402
+import sitless.mqtt  # noqa: E402
+import sitless.outbox  # noqa: E402
 import sitless.sensors  # noqa: E402, F401
 
 gc.collect()
