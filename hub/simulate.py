@@ -281,12 +281,11 @@ class Simulator:
             msg = f"the MQTT broker at {self.host}:{self.port} did not accept the simulator"
             raise SitlessError(msg)
         fw = self.firmware
-        for sim in self.chairs.values():
+        for desk, sim in self.chairs.items():
             mac = f"02:00:00:{sim.rng.randrange(256):02x}:{sim.rng.randrange(256):02x}:01"
             self._publish(sim.topics["status"], b"online", retain=True)
-            self._publish(sim.topics["info"], fw.payload.info("simulated", "adc", mac,
-                                                              sim.chair.boot, 120_000),
-                          retain=True)
+            body = fw.payload.info("simulated", "adc", mac, sim.chair.boot, 120_000, desk)
+            self._publish(sim.topics["info"], body, retain=True)
         self._started_mono = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="sitless-sim", daemon=True)
         self._thread.start()

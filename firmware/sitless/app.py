@@ -140,6 +140,8 @@ class App:
             self.streaming = body is True
         elif kind == "hub":
             self._set_hub(body == "online")
+            if self.serial:  # the serial form of connecting: say who this board is
+                serial_link.send("info", self.info())
         elif kind == "cmd":
             self.command(json.dumps(body))
 
@@ -165,7 +167,7 @@ class App:
 
     def info(self):
         return payload.info(self.board.name, self.cfg["sensor"], self.board.mac(), self.boot,
-                            gc.mem_free())
+                            gc.mem_free(), self.cfg["desk"])
 
     def telemetry(self):
         chair = self.chair

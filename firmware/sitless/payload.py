@@ -58,12 +58,13 @@ def telemetry(ts_ms, uptime_ms, value, baseline, rssi, heap_free, reconnects, ex
     return (text + "}").encode()
 
 
-def info(board, sensor, mac, boot, heap_free, config_version=1):
+def info(board, sensor, mac, boot, heap_free, desk, config_version=1):
+    # `desk` lets a serial bridge learn which desk it speaks for.
     return (
         '{"fw":%s,"board":%s,"sensor":%s,"mac":%s,"boot":%s,"heap_free":%d,'
-        '"config_version":%d}'
+        '"config_version":%d,"desk":%s}'
         % (json.dumps(FW_VERSION), json.dumps(board), json.dumps(sensor), json.dumps(mac),
-           json.dumps(boot), heap_free, config_version)
+           json.dumps(boot), heap_free, config_version, json.dumps(desk))
     ).encode()
 
 

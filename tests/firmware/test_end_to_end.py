@@ -169,8 +169,11 @@ def test_serial_transport_speaks_sl_lines_both_ways(tmp_path):
         wait_until(lambda: "online" in device.sl("status"), 20, "status online")
         info = device.sl("info")[0]
         protocol.parse_payload("d1", "info", json.dumps(info).encode())
+        assert info["desk"] == "d1"
         wait_until(lambda: device.sl("occupancy"), 10, "first occupancy")
         device.send_line("hub", "online")
+        # A bridge that opened the port late learns the desk: every hub line gets an info.
+        wait_until(lambda: len(device.sl("info")) >= 2, 10, "info in answer to the hub line")
         device.send_line("stream", True)
         raw = wait_until(lambda: device.sl("raw"), 10, "raw lines")[0]
         assert raw["raw"] == EMPTY_UV

@@ -29,7 +29,8 @@ def encode(kind, v):
         return payload.telemetry(ms(v["ts"]), v["uptime_ms"], v["value"], v["baseline"],
                                  v["rssi"], v["heap_free"], v["reconnects"])
     if kind == "info":
-        return payload.info(v["board"], v["sensor"], v["mac"], v["boot"], v["heap_free"])
+        return payload.info(v["board"], v["sensor"], v["mac"], v["boot"], v["heap_free"],
+                            v["desk"])
     return payload.ack(v["id"], v["ok"], v.get("error"))
 
 
