@@ -1,8 +1,9 @@
 """Facts and desk samples as history points, following the schema in docs/history.md.
 
 A point is kept as plain data (measurement, tags, fields, time) until it is
-spooled, so the spool can also answer local reports; the line protocol text is
-made by influxdb-client's ``Point`` so escaping is never written by hand.
+spooled, so the spool can also answer local reports; the line protocol text
+follows influxdb-client's ``Point`` step for step with the client's own
+escaping tables (``point_line`` keeps ``Point`` itself as the reference).
 Field types are fixed per field (counts are integers, durations and readings
 floats) because InfluxDB refuses a field whose type changes within a shard.
 """
@@ -10,11 +11,16 @@ floats) because InfluxDB refuses a field whose type changes within a shard.
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-from influxdb_client.client.write.point import Point
+from influxdb_client.client.write.point import (  # the client's own escaping tables
+    _ESCAPE_KEY,
+    _ESCAPE_MEASUREMENT,
+    Point,
+)
 from influxdb_client.domain.write_precision import WritePrecision
 
 from hub.config import HubConfig
@@ -66,7 +72,41 @@ class HistoryPoint:
         return json.dumps(dict(self.fields))
 
     def line(self) -> str:
-        """Line protocol through influxdb-client, which does all the escaping."""
+        """Line protocol, byte for byte what influxdb-client's ``Point`` writes, made directly.
+
+        ``Point`` costs about 25 us a point (a dict per point, numpy checks, a date
+        helper for the time); a sample of 10 000 desks spent a quarter of a second
+        there while the hub's owner thread waited. This does the same steps with
+        the client's own escaping tables; ``point_line`` is the reference, and a
+        test holds the two equal over arbitrary tags and values.
+        """
+        tags = []
+        for key, text in sorted(dict(self.tags).items()):
+            name = key.translate(_ESCAPE_KEY)
+            value = text.translate(_ESCAPE_KEY)
+            if value.endswith("\\"):
+                value += " "
+            if name and value:
+                tags.append(f"{name}={value}")
+        fields = []
+        for key, number in sorted(dict(self.fields).items()):
+            name = key.translate(_ESCAPE_KEY)
+            if isinstance(number, bool):
+                fields.append(f"{name}={str(number).lower()}")
+            elif isinstance(number, int):
+                fields.append(f"{name}={number}i")
+            elif math.isfinite(number):
+                text = str(number)
+                fields.append(f"{name}={text.removesuffix('.0')}")
+        if not fields:
+            return ""
+        series = self.measurement.translate(_ESCAPE_MEASUREMENT)
+        if tags:
+            series += "," + ",".join(tags)
+        return f"{series} {','.join(fields)} {self.ts_ms}"
+
+    def point_line(self) -> str:
+        """Line protocol through influxdb-client's ``Point`` (the reference ``line`` matches)."""
         # influxdb-client's Point carries no type hints, hence the ignores.
         point = Point(self.measurement)  # type: ignore[no-untyped-call]
         for tag, text in self.tags:
