@@ -109,7 +109,7 @@ def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]:
              f'[sitting]\nlimit = "{args.limit}s"\n{sections}')
     config = hub_config(work, mqtt.url, PREFIX, extra=extra)
     watcher = Watcher(mqtt.host, mqtt.port)
-    hub = HubProcess(config, work / "hub.log")
+    hub = HubProcess(config, work / "hub.log", profile=Path(args.profile) if args.profile else None)
     deadlines: dict[str, float] = {}
     sent_at: dict[str, float] = {}
     try:
@@ -165,6 +165,8 @@ def main() -> int:
                         help="seconds over which the desks sit down (default 20)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for alerts after the last deadline")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the hub under py-spy and write a speedscope profile")
     parser.add_argument("--out", help="result file (default bench/results/alerts.json)")
     args = parser.parse_args()
     result = run(args)
