@@ -242,6 +242,8 @@ class HubService:
         self._held_notes: list[alerts.Notification] = []
         self._unsaved: dict[str, float] = {}
         self._shared_rules: Rules | None = None
+        self._samples: queue.Queue[tuple[float, list[DeskSample] | None]] = queue.Queue(maxsize=2)
+        self._sampler: threading.Thread | None = None
 
     # ---- life cycle -----------------------------------------------------------------
 
@@ -252,6 +254,9 @@ class HubService:
         self.notifier.start()
         self._restore()
         self.transport.start()
+        self._sampler = threading.Thread(target=self._write_samples, name="sitless-sampler",
+                                         daemon=True)
+        self._sampler.start()
         self._thread = threading.Thread(target=self.run, name="sitless-hub", daemon=True)
         self._thread.start()
 
@@ -261,6 +266,10 @@ class HubService:
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._sampler is not None:
+            with contextlib.suppress(queue.Full):
+                self._samples.put((0.0, None), timeout=timeout)
+            self._sampler.join(timeout)
         self.transport.stop()
         self.notifier.stop()
         self.history.close()
@@ -526,7 +535,31 @@ class HubService:
         self._next_sample = at + period
         samples = [DeskSample(d.desk_id, at, d.s.seated, d.bout_time(at), d.s.online)
                    for d in self.desks.values()]
-        self.history.sample(at, samples)
+        if self._sampler is None:
+            self.history.sample(at, samples)
+            return
+        try:
+            self._samples.put_nowait((at, samples))
+        except queue.Full:
+            logger.warning("history sample at %.0f skipped: earlier samples are still being "
+                           "written", at)
+
+    def _write_samples(self) -> None:
+        """Turn samples into points on a thread of their own.
+
+        A sample of every desk costs milliseconds per thousand desks; on the
+        owner thread it delayed every alert due meanwhile. Here the owner
+        thread only snapshots the desks, and gets the interpreter back within
+        one switch interval whenever it has work.
+        """
+        while True:
+            at, samples = self._samples.get()
+            if samples is None:
+                return
+            try:
+                self.history.sample(at, samples)
+            except Exception:
+                logger.exception("could not record the history sample at %.0f", at)
 
     def _apply(self, desk: Desk, decisions: list[Decision], now: float) -> None:
         """Checkpoint first, then act: a crash in between loses an action, never repeats one."""

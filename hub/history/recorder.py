@@ -55,6 +55,7 @@ class History:
         self._last_full_log = 0.0
         self._last_prune = 0.0
         self._held: list[tuple[str, HistoryPoint]] | None = None
+        self._held_by = 0
 
     @property
     def server_configured(self) -> bool:
@@ -107,12 +108,13 @@ class History:
 
         An SQLite commit costs far more than an insert, so the hub wraps each
         batch of messages in this rather than committing once per message. Only
-        the thread that owns desk state may use it.
+        the calling thread's records are held; another thread's go in at once.
         """
         if self._held is not None:
             yield
             return
         self._held = []
+        self._held_by = threading.get_ident()
         try:
             yield
         finally:
@@ -166,10 +168,10 @@ class History:
         rows = [routed for point in points for routed in self._router.route(point)]
         if not rows:
             return
-        if self._held is not None:
+        if self._held is not None and self._held_by == threading.get_ident():
             self._held.extend(rows)
             return
-        self._insert(rows)
+        self._insert(rows)  # outside a batch, or another thread (samples): at once
 
     def _insert(self, rows: Sequence[tuple[str, HistoryPoint]]) -> None:
         spool = self._require_spool()
