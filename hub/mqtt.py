@@ -30,6 +30,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub import protocol
 from hub.config import LimitsConfig, MqttConfig
@@ -141,7 +142,14 @@ class MqttTransport:
             return
         self.connects += 1
         logger.info("connected to the broker (session present: %s)", flags.session_present)
-        client.subscribe([(f"{p}/+/+", 1) for p in self.cfg.prefixes])
+        if self.v5:
+            # No Local: the broker does not echo the hub's own commands and views back
+            # (two extra messages per alert). Retained views from an earlier run still
+            # arrive on subscribe, which the hub needs to seed desks without a checkpoint.
+            local = SubscribeOptions(qos=1, noLocal=True)
+            client.subscribe([(f"{p}/+/+", local) for p in self.cfg.prefixes])
+        else:
+            client.subscribe([(f"{p}/+/+", 1) for p in self.cfg.prefixes])
         for prefix in self.cfg.prefixes:
             client.publish(protocol.hub_status_topic(prefix), HUB_ONLINE, qos=1, retain=True)
         self.connected.set()
