@@ -80,7 +80,8 @@ class Chair:
             self.raw = raw
             value = self.smoother.add(raw)
             cal = self.calib
-            if self.debouncer.update(now_ms, cal.load(value), cal.upper, cal.lower):
+            if self.debouncer.update(now_ms, cal.load(raw), cal.load(self.smoother.median),
+                                     cal.load(value), cal.upper, cal.lower):
                 seated = self.debouncer.state
                 self.alert = self.fallback.occupancy(seated, now_ms)
                 return self._event("occupancy", seated, ts_ms, value)

@@ -27,6 +27,7 @@ class Smoother:
         self._median_at = 0
         self._sum = 0
         self._primed = False
+        self.median = 0
         self.value = 0
 
     def reset(self, raw):
@@ -37,6 +38,7 @@ class Smoother:
             self._medians[i] = raw
         self._sum = raw * AVERAGE_N
         self._primed = True
+        self.median = raw
         self.value = raw
 
     def add(self, raw):
@@ -50,6 +52,7 @@ class Smoother:
             scratch[i] = self._raw[i]
         scratch.sort()
         median = scratch[MEDIAN_N // 2]
+        self.median = median
         self._sum += median - self._medians[self._median_at]
         self._medians[self._median_at] = median
         self._median_at = (self._median_at + 1) % AVERAGE_N
@@ -57,38 +60,59 @@ class Smoother:
         return self.value
 
 
+def _side(load, was, upper, lower):
+    """Hysteresis: at or above `upper` taken, at or below `lower` free, between as it was."""
+    if load >= upper:
+        return True
+    if load <= lower:
+        return False
+    return was
+
+
 class Debouncer:
     """Hysteresis on the load, then a hold time before a change is believed.
 
     Above `upper` the seat looks taken, below `lower` it looks free, and in
-    between it keeps its last look, so leaning back does not flap. A look must
-    then hold for `seated_ms` (or `vacant_ms`) before `state` follows it, so a
-    fidget or a brief lift never becomes a vacant event. `state` starts as
-    None: the first settled look is reported too, so the hub learns the seat
-    after every boot.
+    between it keeps its last look, so leaning back does not flap. A change
+    must then hold for `seated_ms` (or `vacant_ms`) before `state` follows it,
+    so a fidget or a brief lift never becomes a vacant event. `state` starts
+    as None: the first settled look is reported too, so the hub learns the
+    seat after every boot.
+
+    Three views of the load are fed in: the raw reading, the median (which no
+    single-sample spike moves) and the smoothed value. The hold is counted
+    from the raw reading that first crossed, once the median has confirmed it
+    was no spike, so the filters' lag is not added on top of the hold; the
+    median must stay across for the whole hold (a return resets it), and the
+    raw reading and the smoothed value must agree when the change is
+    reported, so a lift shorter than the hold is still no vacancy.
     """
 
     def __init__(self, seated_ms, vacant_ms):
         self.seated_ms = seated_ms
         self.vacant_ms = vacant_ms
         self.state = None
-        self.looks_seated = False
-        self._look_since = None
+        self.looks_seated = False  # the smoothed value's side
+        self._raw = False
+        self._raw_since = None  # when the raw reading crossed to its side
+        self._median = False
+        self._since = None  # when the median's side began, backdated to the raw crossing
 
-    def update(self, now_ms, load, upper, lower):
-        """Feed one filtered load; True when `state` changed with this sample."""
-        look = self.looks_seated
-        if load >= upper:
-            look = True
-        elif load <= lower:
-            look = False
-        if look != self.looks_seated or self._look_since is None:
-            self.looks_seated = look
-            self._look_since = now_ms
-        if look == self.state:
+    def update(self, now_ms, raw, median, smoothed, upper, lower):
+        """Feed one sample's loads; True when `state` changed with this sample."""
+        look = _side(raw, self._raw, upper, lower)
+        if look != self._raw or self._raw_since is None:
+            self._raw = look
+            self._raw_since = now_ms
+        look = _side(median, self._median, upper, lower)
+        if look != self._median or self._since is None:
+            self._median = look
+            self._since = self._raw_since if look == self._raw else now_ms
+        self.looks_seated = _side(smoothed, self.looks_seated, upper, lower)
+        if look == self.state or look != self._raw or look != self.looks_seated:
             return False
         hold = self.seated_ms if look else self.vacant_ms
-        if ticks_diff(now_ms, self._look_since) >= hold:
+        if ticks_diff(now_ms, self._since) >= hold:
             self.state = look
             return True
         return False

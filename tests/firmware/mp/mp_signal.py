@@ -40,6 +40,36 @@ def test_sit_down_is_reported_after_the_seated_debounce():
     assert 2000 <= delay <= 3000, delay  # 2 s debounce plus the filters' lag
 
 
+def test_reports_come_one_sample_after_the_debounce_at_most():
+    # The hold counts from the first raw reading across the threshold, so the
+    # median and the average add no lag of their own on top of it.
+    chair = make_chair()
+    events = play(chair, [(10_000, EMPTY), (20_000, PERSON), (20_000, EMPTY)])
+    assert [s for _t, s in events] == [False, True, False], events
+    sat_at, stood_at = 10_000, 30_000
+    seated_delay = events[1][0] - sat_at
+    vacant_delay = events[2][0] - stood_at
+    assert 2000 <= seated_delay <= 2000 + STEP, seated_delay
+    assert 5000 <= vacant_delay <= 5000 + STEP, vacant_delay
+
+
+def test_a_lift_one_sample_shorter_than_the_vacant_hold_is_no_vacancy():
+    chair = make_chair()
+    events = play(chair, [(10_000, EMPTY), (10_000, PERSON), (5000 - STEP, EMPTY),
+                          (20_000, PERSON), (10_000, EMPTY)])
+    assert [s for _t, s in events] == [False, True, False], events
+    assert events[2][0] > 44_800, events  # the last stand, not the lift
+
+
+def test_single_and_double_sample_presses_never_report_seated():
+    chair = make_chair(seated_ms=400)
+    segments = [(10_000, EMPTY)]
+    for _ in range(20):
+        segments += [(STEP, PERSON), (1000, EMPTY), (2 * STEP, PERSON), (1000, EMPTY)]
+    events = play(chair, segments)
+    assert [s for _t, s in events] == [False], events
+
+
 def test_fidgeting_and_shifting_weight_never_report_vacant():
     chair = make_chair()
     fidget = []
