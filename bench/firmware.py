@@ -109,8 +109,8 @@ def main() -> int:
                         help="the firmware's seated debounce (default 2000)")
     parser.add_argument("--vacant-ms", type=int, default=1000,
                         help="the firmware's vacant debounce (default 1000)")
-    parser.add_argument("--sample-ms", type=int, default=200,
-                        help="the firmware's sample period (default 200)")
+    parser.add_argument("--sample-ms", type=int, default=50,
+                        help="the firmware's sample period (default 50, as on a board)")
     parser.add_argument("--out", help="result file (default bench/results/firmware.json)")
     args = parser.parse_args()
     result = {"heap_bytes": heap(), "loop": loop_time(args.iterations), "latency": latency(args)}

@@ -16,8 +16,8 @@ from sitless.compat import const
 UPPER_PERCENT = const(60)
 LOWER_PERCENT = const(40)
 SPIKE_SPANS = const(4)
-SPIKE_PATIENCE = const(50)  # consecutive out-of-range samples before they count
-TRACK_SHIFT = const(8)  # baseline moves 1/256 of the gap per vacant sample
+SPIKE_PATIENCE = const(200)  # consecutive out-of-range samples (10 s at 50 ms) before they count
+TRACK_SHIFT = const(10)  # baseline moves 1/1024 of the gap per vacant sample (about 50 s)
 SAVE_DRIFT_PERCENT = const(2)
 
 # Used when the config has no calibration yet, per sensor kind.

@@ -41,7 +41,7 @@ KEYS = {
     "limit_s": (INT, 1800, False, 1, 86_400),
     "min_break_s": (INT, 120, False, 1, 86_400),
     "telemetry_s": (INT, 60, False, 1, 86_400),
-    "sample_ms": (INT, 200, False, 10, 10_000),
+    "sample_ms": (INT, 50, False, 10, 10_000),
 }
 CHOICES = {"transport": ("wifi", "serial"), "sensor": ("adc", "hx711", "switch")}
 ADC1_PINS = (32, 33, 34, 35, 36, 37, 38, 39)

@@ -65,7 +65,7 @@ KEYS: Final = {
     "limit_s": Key("int", 1800, False, 1, 86_400),
     "min_break_s": Key("int", 120, False, 1, 86_400),
     "telemetry_s": Key("int", 60, False, 1, 86_400),
-    "sample_ms": Key("int", 200, False, 10, 10_000),
+    "sample_ms": Key("int", 50, False, 10, 10_000),
 }
 
 

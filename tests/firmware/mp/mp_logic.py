@@ -104,7 +104,7 @@ def test_config_defaults_follow_the_serial_table():
     assert (cfg["buzzer_pin"], cfg["led_pin"], cfg["button_pin"]) == (25, 2, 0)
     assert (cfg["motor_pin"], cfg["safe_pin"]) == (None, 15)
     assert (cfg["limit_s"], cfg["min_break_s"]) == (1800, 120)
-    assert (cfg["telemetry_s"], cfg["sample_ms"]) == (60, 200)
+    assert (cfg["telemetry_s"], cfg["sample_ms"]) == (60, 50)
     assert sorted(cfg) == sorted(config.KEYS)
 
 

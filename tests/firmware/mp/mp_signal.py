@@ -7,7 +7,7 @@ from sitless.compat import ticks_add
 
 EMPTY = 150_000  # the ADC defaults: microvolts of an FSR divider
 PERSON = 1_500_000
-STEP = 200
+STEP = 50  # the default sample period
 
 
 def make_chair(**extra):
