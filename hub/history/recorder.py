@@ -67,7 +67,7 @@ class History:
         path = self._cfg.state_path(self._cfg.history.spool)
         max_bytes = int(self._cfg.history.max_spool_mb * MEGABYTE)
         try:
-            self._spool = Spool(path, max_bytes)
+            self._spool = Spool(path, max_bytes, sends=self.server_configured)
         except Exception as exc:
             raise HistoryError(f"cannot open the history spool {path}: {exc}") from exc
         sink = make_sink(self._cfg.history)
@@ -178,7 +178,10 @@ class History:
         now = time.monotonic()
         with self._lock:
             try:
-                spool.add(rows, time.time())
+                if self.server_configured:
+                    spool.add(rows, time.time())
+                else:
+                    spool.keep([point for _, point in rows])
             except sqlite3.Error as exc:
                 self._refuse(len(rows), exc, now)
                 return

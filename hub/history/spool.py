@@ -6,10 +6,22 @@ commit costs no fsync, so recording stays cheap. Each thread opens its own
 ``Spool``; SQLite's locking keeps the hub's inserts and the writer's deletes
 apart.
 
-Ids only ever grow (AUTOINCREMENT), and a point recorded again with the same
-series and time replaces the older row under a new id. The writer deletes
-exactly the ids it sent, so a point replaced while its older copy was in
-flight is still sent afterwards, and the server keeps the newer values.
+Two kinds of table, because the two jobs want different shapes:
+
+* one send queue per target (``queue_1``, ``queue_2`` ..., named in
+  ``targets``): just the line protocol and when it was spooled, keyed by an
+  ever-growing rowid and without a secondary index. Reading the oldest rows
+  is a range scan and forgetting them is a range delete, so draining a
+  backlog costs little more than the POST itself. A point recorded twice is
+  queued twice, in order: the server keeps the later values, since both copies
+  carry the same series and time.
+* ``points``, the local store used when no server is configured: the fields
+  as JSON for ``sitless report``, indexed by time for reports and pruning,
+  and unique by series and time so a replayed point replaces the older row.
+
+Deletes from a queue only ever remove its oldest rows (the writer sends and
+forgets in id order), so a queue's live ids form one unbroken run and its
+length is ``max(id) - min(id) + 1``: two index seeks instead of a count.
 
 The size cap is SQLite's own ``max_page_count``: beyond it an insert fails
 with the same "database or disk is full" error as a full disk, so both cases
@@ -20,29 +32,43 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from hub.errors import HistoryError
 from hub.history.points import HistoryPoint
 
+logger = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS: Final = 10_000
+CACHE_KIB: Final = 16 * 1024
+"""Page cache per connection: a 5 000-row batch and the pages its delete touches fit easily."""
+FORMAT_VERSION: Final = 2
+"""``PRAGMA user_version`` of this layout; 0 is the one table of before, also named ``points``."""
+MIGRATE_CHUNK: Final = 5000
+LEGACY_TABLE: Final = "points_format0"
+TARGET_BITS: Final = 6
+"""A handle is ``rowid << TARGET_BITS | slot``, so one integer names the row and its queue."""
+MAX_TARGETS: Final = (1 << TARGET_BITS) - 1
+
 _SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS targets (
+    slot INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS points (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    target TEXT NOT NULL,
-    key TEXT NOT NULL,
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
     measurement TEXT NOT NULL,
     desk TEXT,
     ts_ms INTEGER NOT NULL,
-    fields TEXT NOT NULL,
-    line TEXT NOT NULL,
-    spooled REAL NOT NULL,
-    UNIQUE (target, key)
+    fields TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS points_by_target ON points (target, id);
 CREATE INDEX IF NOT EXISTS points_by_time ON points (ts_ms);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -52,6 +78,13 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason TEXT NOT NULL,
     at REAL NOT NULL
 );
+"""
+_QUEUE: Final = """
+CREATE TABLE IF NOT EXISTS queue_{slot} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    line TEXT NOT NULL,
+    spooled REAL NOT NULL
+)
 """
 
 
@@ -81,9 +114,15 @@ class StoredPoint:
 
 
 class Spool:
-    """One connection to the spool file."""
+    """One connection to the spool file.
 
-    def __init__(self, path: Path, max_bytes: int) -> None:
+    ``sends`` says whether this hub sends its points to a server. It only
+    matters when the file still has the old single-table layout: its rows then
+    move to the send queues (to be delivered) or, without a server, to the
+    local store (to stay readable by reports).
+    """
+
+    def __init__(self, path: Path, max_bytes: int, *, sends: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         if not path.exists():
@@ -95,7 +134,14 @@ class Spool:
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        self._slots: dict[str, int] = {}
+        old = int(self._db.execute("PRAGMA user_version").fetchone()[0]) < FORMAT_VERSION
+        if old:
+            self._set_legacy_aside()
         self._db.executescript(_SCHEMA)
+        if old:
+            self._migrate(sends=sends)
         page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._db.execute(f"PRAGMA max_page_count = {max(1, max_bytes // page_size)}")
 
@@ -107,41 +153,43 @@ class Spool:
         self._db.close()
 
     def add(self, rows: Sequence[tuple[str, HistoryPoint]], now: float) -> None:
-        """Insert in one transaction: all rows are durable when this returns, or none are."""
-        records = [
-            (target, point.key(), point.measurement, point.desk, point.ts_ms,
-             point.fields_json(), point.line(), now)
-            for target, point in rows
-        ]
+        """Queue points for sending in one transaction: durable when this returns, or none are."""
+        by_slot: dict[int, list[tuple[str, float]]] = defaultdict(list)
+        for target, point in rows:
+            by_slot[self._slot(target)].append((point.line(), now))
+        with self._transaction():
+            for slot, records in by_slot.items():
+                self._db.executemany(
+                    f"INSERT INTO queue_{slot} (line, spooled) VALUES (?, ?)",  # noqa: S608 - slot is an integer
+                    records)
+
+    def keep(self, points: Sequence[HistoryPoint]) -> None:
+        """Keep points in the local store in one transaction; a replayed point replaces its twin."""
+        records = [(point.key(), point.measurement, point.desk, point.ts_ms, point.fields_json())
+                   for point in points]
         with self._transaction():
             self._db.executemany(
-                "INSERT OR REPLACE INTO points "
-                "(target, key, measurement, desk, ts_ms, fields, line, spooled) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                records,
-            )
+                "INSERT OR REPLACE INTO points (key, measurement, desk, ts_ms, fields) "
+                "VALUES (?, ?, ?, ?, ?)", records)
 
     def pending_targets(self) -> list[str]:
         """Targets that have rows waiting."""
-        # One index seek per target instead of DISTINCT's scan of the whole index,
-        # which cost tens of milliseconds per batch while a large backlog drained.
-        found = self._db.execute(
-            "WITH RECURSIVE t(v) AS (SELECT MIN(target) FROM points UNION ALL "
-            "SELECT (SELECT MIN(target) FROM points WHERE target > v) FROM t WHERE v IS NOT NULL) "
-            "SELECT v FROM t WHERE v IS NOT NULL").fetchall()
-        return sorted(str(row[0]) for row in found)
+        return sorted(name for name, slot in self._queues()
+                      if self._db.execute(f"SELECT 1 FROM queue_{slot} LIMIT 1").fetchone())  # noqa: S608 - slot is an integer
 
     def batch(self, target: str, limit: int) -> list[tuple[int, str]]:
-        """The oldest rows for a target, as (id, line protocol)."""
+        """The oldest rows for a target, as (handle, line protocol); handles go to ``delete``."""
+        slot = dict(self._queues()).get(target)
+        if slot is None:
+            return []
         found = self._db.execute(
-            "SELECT id, line FROM points WHERE target = ? ORDER BY id LIMIT ?", (target, limit)
-        ).fetchall()
-        return [(int(row[0]), str(row[1])) for row in found]
+            f"SELECT id, line FROM queue_{slot} ORDER BY id LIMIT ?", (limit,)).fetchall()  # noqa: S608 - slot is an integer
+        return [(int(row_id) << TARGET_BITS | slot, str(line)) for row_id, line in found]
 
-    def delete(self, ids: Sequence[int]) -> None:
+    def delete(self, handles: Sequence[int]) -> None:
         """Forget rows the server has accepted."""
         with self._transaction():
-            self._db.executemany("DELETE FROM points WHERE id = ?", [(i,) for i in ids])
+            self._delete(handles)
 
     def dead_letter(self, target: str, rows: Sequence[tuple[int, str]], status: int,
                     reason: str, now: float) -> None:
@@ -152,7 +200,7 @@ class Spool:
                 "VALUES (?, ?, ?, ?, ?)",
                 [(target, line, status, reason, now) for _, line in rows],
             )
-            self._db.executemany("DELETE FROM points WHERE id = ?", [(i,) for i, _ in rows])
+            self._delete([handle for handle, _ in rows])
 
     def dead_letters(self) -> list[tuple[str, str, int, str]]:
         """Every dead letter as (target, line, status, reason)."""
@@ -161,21 +209,29 @@ class Spool:
         return [(str(a), str(b), int(c), str(d)) for a, b, c, d in found]
 
     def prune(self, before_ms: int) -> int:
-        """Drop points older than the local retention; returns how many went."""
+        """Drop stored points older than the local retention; returns how many went."""
         with self._transaction():
             cursor = self._db.execute("DELETE FROM points WHERE ts_ms < ?", (before_ms,))
         return int(cursor.rowcount)
 
     def size(self) -> SpoolSize:
-        """Rows, bytes in use (free pages not counted), oldest spool time, dead letters."""
+        """Rows queued and stored, bytes in use (not free pages), oldest queued, dead letters."""
         rows = int(self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
-        oldest = self._db.execute("SELECT spooled FROM points ORDER BY id LIMIT 1").fetchone()
+        oldest: float | None = None
+        for _, slot in self._queues():
+            # One statement, so one snapshot even while the writer deletes.
+            head = self._db.execute(
+                f"SELECT id, (SELECT MAX(id) FROM queue_{slot}), spooled "  # noqa: S608 - slot is an integer
+                f"FROM queue_{slot} ORDER BY id LIMIT 1").fetchone()
+            if head is None:
+                continue
+            rows += int(head[1]) - int(head[0]) + 1
+            oldest = float(head[2]) if oldest is None else min(oldest, float(head[2]))
         dead = int(self._db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
         pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
         free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
         page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
-        return SpoolSize(rows, (pages - free) * page_size,
-                         None if oldest is None else float(oldest[0]), dead)
+        return SpoolSize(rows, (pages - free) * page_size, oldest, dead)
 
     def read(self, measurements: Sequence[str], start_ms: int, end_ms: int,
              desk: str | None = None) -> Iterator[StoredPoint]:
@@ -191,8 +247,110 @@ class Spool:
             yield StoredPoint(str(row[0]), None if row[1] is None else str(row[1]), int(row[2]),
                               json.loads(row[3]))
 
+    def _queues(self) -> list[tuple[str, int]]:
+        """Every target that ever had a queue, as (name, slot); another connection may add one."""
+        found = self._db.execute("SELECT name, slot FROM targets ORDER BY slot").fetchall()
+        return [(str(name), int(slot)) for name, slot in found]
+
+    def _slot(self, target: str) -> int:
+        """The target's queue, created (in its own transaction) the first time it is used."""
+        slot = self._slots.get(target)
+        if slot is not None:
+            return slot
+        with self._transaction():
+            slot = _queue_slot(self._db, target)
+        self._slots[target] = slot
+        return slot
+
+    def _delete(self, handles: Sequence[int]) -> None:
+        """Delete by runs of consecutive ids per queue: one range delete for a whole batch."""
+        by_slot: dict[int, list[int]] = defaultdict(list)
+        for handle in handles:
+            by_slot[handle & MAX_TARGETS].append(handle >> TARGET_BITS)
+        for slot, ids in by_slot.items():
+            for first, last in _runs(sorted(ids)):
+                self._db.execute(f"DELETE FROM queue_{slot} WHERE id BETWEEN ? AND ?",  # noqa: S608 - slot is an integer
+                                 (first, last))
+
+    def _set_legacy_aside(self) -> None:
+        """Rename the old single table out of the way of the new ``points`` (the local store).
+
+        Its secondary indexes go first: they made every delete three times
+        dearer, and one of them has the name the new layout uses.
+        """
+        with self._transaction():
+            columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(points)")}
+            if "line" in columns:
+                self._db.execute("DROP INDEX IF EXISTS points_by_target")
+                self._db.execute("DROP INDEX IF EXISTS points_by_time")
+                self._db.execute(f"ALTER TABLE points RENAME TO {LEGACY_TABLE}")
+
+    def _migrate(self, *, sends: bool) -> None:
+        """Move the rows of an old single-table spool (format 0) into this layout.
+
+        Rows move a chunk per transaction, oldest first, so an interrupted
+        conversion resumes where it stopped and the file grows by one chunk at
+        most (the cap is applied only afterwards).
+        """
+        moved = 0
+        while True:
+            with self._transaction():
+                legacy = self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (LEGACY_TABLE,)).fetchone()
+                rows = [] if legacy is None else self._db.execute(
+                    "SELECT id, target, key, measurement, desk, ts_ms, fields, line, spooled "  # noqa: S608 - a constant name
+                    f"FROM {LEGACY_TABLE} ORDER BY id LIMIT ?", (MIGRATE_CHUNK,)).fetchall()
+                if not rows:
+                    self._db.execute(f"DROP TABLE IF EXISTS {LEGACY_TABLE}")
+                    self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+                    break
+                if sends:
+                    by_slot: dict[int, list[tuple[str, float]]] = defaultdict(list)
+                    for row in rows:
+                        by_slot[_queue_slot(self._db, str(row[1]))].append((row[7], row[8]))
+                    for slot, records in by_slot.items():
+                        self._db.executemany(
+                            f"INSERT INTO queue_{slot} (line, spooled) VALUES (?, ?)",  # noqa: S608 - slot is an integer
+                            records)
+                else:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO points (key, measurement, desk, ts_ms, fields) "
+                        "VALUES (?, ?, ?, ?, ?)", [row[2:7] for row in rows])
+                self._db.execute(f"DELETE FROM {LEGACY_TABLE} WHERE id BETWEEN ? AND ?",  # noqa: S608 - a constant name
+                                 (rows[0][0], rows[-1][0]))
+                moved += len(rows)
+        if moved:
+            logger.warning("history spool %s converted to format %d: %d points moved to the %s",
+                           self.path, FORMAT_VERSION, moved,
+                           "send queues" if sends else "local store")
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+def _runs(ids: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Sorted ids as (first, last) runs of consecutive integers."""
+    if not ids:
+        return
+    first = last = ids[0]
+    for row_id in ids[1:]:
+        if row_id != last + 1:
+            yield first, last
+            first = row_id
+        last = row_id
+    yield first, last
+
+
+def _queue_slot(db: sqlite3.Connection, target: str) -> int:
+    """The target's slot, registering it and creating its queue; call inside a transaction."""
+    db.execute("INSERT OR IGNORE INTO targets (name) VALUES (?)", (target,))
+    slot = int(db.execute("SELECT slot FROM targets WHERE name = ?", (target,)).fetchone()[0])
+    if slot > MAX_TARGETS:
+        msg = f"the spool holds at most {MAX_TARGETS} targets; {target!r} is one too many"
+        raise HistoryError(msg)
+    db.execute(_QUEUE.format(slot=slot))
+    return slot
 
 
 class _Transaction:

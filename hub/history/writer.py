@@ -56,7 +56,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         """Drain, back off, repeat until stopped; one bad turn never ends the thread."""
-        spool = Spool(self._spool_path, self._max_bytes)
+        spool = Spool(self._spool_path, self._max_bytes, sends=True)
         backoff = 0.0
         try:
             while not self._stopping.is_set():
