@@ -11,6 +11,13 @@ paho runs every callback on its one network thread; anything slow there
 stalls keepalives and acknowledgements. So ``on_message`` only copies the
 message onto a bounded queue for the thread that owns desk state, and counts
 what it has to drop. paho reconnects by itself with a backoff.
+
+A message is acknowledged (PUBACK) only once the owner thread has applied it
+and committed the checkpoint and the history spool for its batch: until then
+the broker keeps it in the session, so a hub killed with a full inbox gets it
+again after the restart (and drops what it had already applied by its
+``(boot, seq)``). The hub announces a receive maximum of half its inbox, so
+the broker keeps a flood instead of the hub dropping it.
 """
 
 from __future__ import annotations
@@ -42,16 +49,25 @@ HUB_ONLINE = b"online"
 HUB_OFFLINE = b"offline"
 FAIL_LOG_EVERY_S = 60.0
 DIAGNOSE_TIMEOUT_S = 5.0
+MQTT_RECEIVE_MAXIMUM_CAP = 65535  # the largest value the MQTT 5 property can carry
 
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One message as it came off the wire, with the hub's receive time."""
+    """One message as it came off the wire, with the hub's receive time.
+
+    ``mid`` and ``qos`` are what its acknowledgement needs; ``link`` names the
+    connection it came on, because an acknowledgement is only meaningful on
+    that connection (after a reconnect the broker sends it again anyway).
+    """
 
     topic: str
     payload: bytes
     retain: bool
     received: float
+    mid: int = 0
+    qos: int = 0
+    link: int = 0
 
 
 class MqttTransport:
@@ -66,6 +82,11 @@ class MqttTransport:
         self.connected = threading.Event()
         self.connects = 0
         self._last_fail_log = -FAIL_LOG_EVERY_S
+        # Bumped on every connect and disconnect; guarded so that an acknowledgement
+        # is never queued for a connection other than the one its message came on.
+        self._link = 0
+        self._link_lock = threading.Lock()
+        self._refused: list[Inbound] = []  # dropped on arrival, acknowledged with the next batch
         self._tls = tls_context(cfg) if cfg.tls else None
         self._client = self._make_client()
 
@@ -78,10 +99,11 @@ class MqttTransport:
         cfg = self.cfg
         if self.v5:
             client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                                 protocol=paho.MQTTv5)
+                                 protocol=paho.MQTTv5, manual_ack=True)
         else:
             client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                                 protocol=paho.MQTTv311, clean_session=False)
+                                 protocol=paho.MQTTv311, clean_session=False,
+                                 manual_ack=True)
         if cfg.username is not None:
             password = cfg.password.get_secret_value() if cfg.password else None
             client.username_pw_set(cfg.username, password)
@@ -104,11 +126,42 @@ class MqttTransport:
         if self.v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = int(self.cfg.session_expiry)
+            # Unacknowledged messages wait in the inbox until their batch is committed;
+            # allow many (mosquitto's own default for 3.1.1 is 20), but fewer than it holds.
+            props.ReceiveMaximum = self.receive_maximum
             self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=keepalive,
                                        clean_start=False, properties=props)
         else:
             self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=keepalive)
         self._client.loop_start()
+
+    @property
+    def receive_maximum(self) -> int:
+        """Unacknowledged messages the broker may send at once: half of what the inbox holds.
+
+        Half, not all: the inbox also takes the owner thread's wake-ups, and
+        the headroom keeps a broker that miscounts off ``queue_full``.
+        """
+        return max(1, min(MQTT_RECEIVE_MAXIMUM_CAP, self.limits.queue_size // 2))
+
+    def ack(self, messages: list[Inbound]) -> None:
+        """Acknowledge messages whose effects are committed; safe from any thread.
+
+        paho's ``ack`` only appends a PUBACK to its outgoing deque and wakes
+        the network loop, the same path ``publish`` takes from other threads.
+        Messages from an earlier connection are skipped: the broker sends them
+        again on the new one, and their message ids may already mean others.
+        """
+        with self._link_lock:
+            link = self._link
+            refused, self._refused = self._refused, []
+            for message in (*refused, *messages):
+                if message.qos > 0 and message.link == link:
+                    self._client.ack(message.mid, message.qos)
+
+    def _new_link(self) -> None:
+        with self._link_lock:
+            self._link += 1
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Queue a QoS 1 publish; paho sends it now or after the next reconnect."""
@@ -140,6 +193,7 @@ class MqttTransport:
         if reason.is_failure:
             logger.warning("broker refused the connection: %s", reason)
             return
+        self._new_link()
         self.connects += 1
         logger.info("connected to the broker (session present: %s)", flags.session_present)
         if self.v5:
@@ -185,6 +239,7 @@ class MqttTransport:
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any,
                        reason: Any, _props: Any) -> None:
+        self._new_link()
         self.connected.clear()
         logger.info("disconnected from the broker: %s", reason)
 
@@ -192,12 +247,28 @@ class MqttTransport:
         payload = msg.payload
         if len(payload) > self.limits.max_payload:
             self.on_drop("too_large")
+            self._refuse(msg)  # refused for good: unacknowledged it would come back
             return
+        inbound = Inbound(msg.topic, bytes(payload), bool(msg.retain), time.time(),
+                          msg.mid, msg.qos, self._link)
         try:
-            self.inbox.put_nowait(Inbound(msg.topic, bytes(payload), bool(msg.retain),
-                                          time.time()))
+            self.inbox.put_nowait(inbound)
         except queue.Full:
+            # Only when the broker sends beyond the receive maximum (or, over 3.1.1,
+            # beyond a max_inflight_messages set too high); the count says so.
             self.on_drop("queue_full")
+            self._refuse(msg)
+
+    def _refuse(self, msg: paho.MQTTMessage) -> None:
+        """Acknowledge a dropped message with the owner thread's next batch.
+
+        Acknowledging it here, at once, let mosquitto 2.0 exceed the receive
+        maximum (seen in the flood test); all acknowledgements now go out from
+        one thread, after a batch.
+        """
+        with self._link_lock:
+            self._refused.append(Inbound(msg.topic, b"", retain=False, received=0.0,
+                                         mid=msg.mid, qos=msg.qos, link=self._link))
 
 
 def tls_context(cfg: MqttConfig) -> ssl.SSLContext:

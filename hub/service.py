@@ -21,10 +21,10 @@ import queue
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
 
 from hub import alerts, protocol
 from hub import log as hublog
@@ -52,6 +52,7 @@ MAX_AGE_S = 86400.0
 MAX_WAIT_S = 0.5
 DRAIN_BATCH = 1000
 DROP_LOG_EVERY_S = 60.0
+RECENT_COMMANDS = 4096
 
 
 class HistorySink(Protocol):
@@ -101,6 +102,14 @@ class Transport(Protocol):
         """Say goodbye and disconnect."""
 
 
+@runtime_checkable
+class Acknowledger(Protocol):
+    """A transport that acknowledges messages only when told (``MqttTransport`` is one)."""
+
+    def ack(self, messages: list[Inbound]) -> None:
+        """Acknowledge messages whose effects are committed."""
+
+
 def event_time(ts: float | None, received: float) -> float:
     """The device's time when sane (not >30 s ahead, not >24 h old), else the receive time."""
     if ts is None or ts > received + MAX_FUTURE_S or ts < received - MAX_AGE_S:
@@ -129,6 +138,8 @@ class Counters:
         self.dropped: Counter[str] = Counter()
         self.alerts_out = 0
         self.clears_out = 0
+        self.alerts_acked = 0
+        self.acks_unknown = 0
         self.notifications: Counter[str] = Counter()
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -154,6 +165,8 @@ class Counters:
                 "dropped": dict(self.dropped),
                 "alerts_out": self.alerts_out,
                 "clears_out": self.clears_out,
+                "alerts_acked": self.alerts_acked,
+                "acks_unknown": self.acks_unknown,
                 "notifications": dict(self.notifications),
             }
 
@@ -201,6 +214,36 @@ class _Seen:
         return True
 
 
+class RecentCommands:
+    """The last few thousand commands sent, so a device's ack can be matched to its alert.
+
+    An alert maps to the fact recorded when it was sent; a clear maps to
+    None (its ack is expected, not worth recording). Bounded: the oldest
+    entries go first, and an ack that old is simply not matched.
+    """
+
+    def __init__(self, size: int = RECENT_COMMANDS) -> None:
+        self.size = size
+        self._sent: OrderedDict[str, tuple[str, AlertSent | None]] = OrderedDict()
+
+    def remember(self, cmd_id: str, desk_id: str, alert: AlertSent | None) -> None:
+        """Keep one command id, forgetting the oldest beyond the bound."""
+        self._sent[cmd_id] = (desk_id, alert)
+        while len(self._sent) > self.size:
+            self._sent.popitem(last=False)
+
+    def acked(self, cmd_id: str, desk_id: str) -> tuple[bool, AlertSent | None]:
+        """Whether the id is one we sent to this desk, and its alert the first time it is acked."""
+        found = self._sent.get(cmd_id)
+        if found is None or found[0] != desk_id:
+            return False, None
+        self._sent[cmd_id] = (desk_id, None)  # a redelivered ack records nothing more
+        return True, found[1]
+
+    def __len__(self) -> int:
+        return len(self._sent)
+
+
 @dataclass(frozen=True, slots=True)
 class _Pause:
     desk: str
@@ -226,6 +269,9 @@ class HubService:
                                         send=notify_send or alerts.send_with_apprise)
         self.moves = alerts.MoveRotation()
         self.ids = alerts.CommandIds()
+        self.recent = RecentCommands()
+        # Stand-in transports (tests, benchmarks) have nothing to acknowledge.
+        self._acknowledger = self.transport if isinstance(self.transport, Acknowledger) else None
         self.checkpoint = Checkpoint(cfg.state_path(CHECKPOINT_FILE))
         self.desks: dict[str, Desk] = {}
         self._prefix_of: dict[str, str] = {}
@@ -303,6 +349,11 @@ class HubService:
                         self._maybe_sample(self.clock())
                 finally:
                     self._send_held()
+                # Only now, with the batch's checkpoint and spool committed, may the
+                # broker forget these messages; a crash before this gets them again.
+                # (Called with an empty batch too: dropped messages wait for it.)
+                if self._acknowledger is not None:
+                    self._acknowledger.ack(batch)
 
     @contextlib.contextmanager
     def _batch_writes(self) -> Iterator[None]:
@@ -486,10 +537,24 @@ class HubService:
             ts = event_time(message.ts, received)
             self.history.record(TelemetryReceived(desk_id, ts, message))
             return desk.on_telemetry(ts)
-        if isinstance(message, protocol.Ack) and not message.ok:
-            logger.info("device refused command %s: %s", message.id, message.error,
-                        extra=hublog.desk(desk_id))
+        if isinstance(message, protocol.Ack):
+            self._on_ack(message)
         return []
+
+    def _on_ack(self, ack: protocol.Ack) -> None:
+        """Record that a chair took an alert: the same point again, now ``acked``."""
+        if not ack.ok:
+            logger.info("device refused command %s: %s", ack.id, ack.error,
+                        extra=hublog.desk(ack.desk))
+            return
+        known, alert = self.recent.acked(ack.id, ack.desk)
+        if not known:
+            self.counters.add("acks_unknown")
+            return
+        if alert is not None:
+            # Same desk, time and level: the history store overwrites the point.
+            self.history.record(replace(alert, acked=True))
+            self.counters.add("alerts_acked")
 
     def _seed(self, where: protocol.Topic, inbound: Inbound) -> None:
         """No checkpoint for this desk: take the bout from our own retained view."""
@@ -569,12 +634,15 @@ class HubService:
         else:
             self._unsaved[desk_id] = now  # saved once, at the end of the batch, before acting
         prefix = self._prefix_of[desk_id]
+        alert_id: str | None = None
         for decision in decisions:
             if isinstance(decision, SendAlert):
-                self._send_alert(prefix, decision)
+                alert_id = self._send_alert(prefix, decision)
             elif isinstance(decision, SendClear):
+                clear_id = self.ids.next()
+                self.recent.remember(clear_id, desk_id, None)
                 self._publish(protocol.device_topic(prefix, desk_id, "cmd"),
-                              alerts.clear_command(self.ids.next()))
+                              alerts.clear_command(clear_id))
                 self.counters.add("clears_out")
             elif isinstance(decision, PublishState):
                 view = decision.view
@@ -584,14 +652,19 @@ class HubService:
                                            view.ts),
                     retain=True)
             elif isinstance(decision, BoutEnded | AlertSent | Snoozed):
+                if isinstance(decision, AlertSent) and alert_id is not None:
+                    self.recent.remember(alert_id, desk_id, decision)  # its SendAlert's id
+                    alert_id = None
                 self.history.record(decision)
         self._deadlines.set(desk_id, desk.next_deadline(now))
 
-    def _send_alert(self, prefix: str, alert: SendAlert) -> None:
+    def _send_alert(self, prefix: str, alert: SendAlert) -> str:
+        """Command the chair (and notify people); the command id, to match its ack."""
         desk_id = alert.desk
         move = self.moves.next(desk_id)
+        cmd_id = self.ids.next()
         self._publish(protocol.device_topic(prefix, desk_id, "cmd"),
-                      alerts.alert_command(self.ids.next(), alert.level, move))
+                      alerts.alert_command(cmd_id, alert.level, move))
         self.counters.add("alerts_out")
         logger.info("alert level %d after %.0f s seated", alert.level, alert.seated_s,
                     extra=hublog.desk(desk_id))
@@ -603,3 +676,4 @@ class HubService:
                 self.notifier.submit(note)
             else:
                 self._held_notes.append(note)
+        return cmd_id

@@ -74,7 +74,7 @@ class TodayTally:
                 self._desks[fact.desk] = replace(
                     now, seated_s=now.seated_s + fact.duration_s, bouts=now.bouts + 1,
                     longest_s=max(now.longest_s, fact.duration_s))
-        elif isinstance(fact, AlertSent):
+        elif isinstance(fact, AlertSent) and not fact.acked:  # an ack is the same alert again
             day = self._day(fact.ts)
             with self._lock:
                 now = self._current(fact.desk, day)
