@@ -36,6 +36,8 @@ class ServiceSource:
             "messages_in": counts["messages_in"],
             "messages_dropped": sum(dropped.values()),
             "alerts_out": counts["alerts_out"],
+            "alerts_acked": counts["alerts_acked"],
+            "acks_unknown": counts["acks_unknown"],
         }
         out.update({f"dropped_{reason}": n for reason, n in dropped.items()})
         return out

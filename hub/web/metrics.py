@@ -23,6 +23,10 @@ _FROM_COUNTERS = (
      "Device messages dropped as invalid, duplicate or over a limit."),
     ("alerts_out", "sitless_alerts_out_total", "counter",
      "Alert commands the hub sent to chairs."),
+    ("alerts_acked", "sitless_alerts_acked_total", "counter",
+     "Alert commands a chair acknowledged."),
+    ("acks_unknown", "sitless_acks_unknown_total", "counter",
+     "Acks naming no recent command of that desk."),
     ("spool_backlog", "sitless_spool_backlog", "gauge",
      "History points in the local spool not yet written to the history server."),
 )

@@ -13,6 +13,8 @@ from typing import Any
 from hub.history import History
 from hub.history.spool import Spool
 from hub.service import HubService
+from hub.status_source import ServiceSource
+from hub.web import metrics
 from tests.hub.hubrig import Chair, alerts_on, hub_config
 from tests.reliability.rig import wait_until
 
@@ -71,5 +73,8 @@ def test_an_acked_alert_overwrites_its_point_with_acked_and_strangers_are_ignore
                    what="the later stranger counted")
         assert service.counters.snapshot()["acks_unknown"] == 3
         assert service.counters.snapshot()["alerts_acked"] == 1
+        page = metrics.render([], ServiceSource(service).counters())
+        assert "sitless_alerts_acked_total 1\n" in page
+        assert "sitless_acks_unknown_total 3\n" in page
     finally:
         service.stop()
