@@ -18,6 +18,7 @@ import pytest
 
 from hub import config
 from hub.service import HubService
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +33,6 @@ def hub_for(broker_url: str, prefix: str, state: Path) -> HubService:
         "state_dir": str(state),
     })
     return HubService(cfg)
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(0.05)
-    return found
 
 
 def test_each_desk_is_handled_by_the_hub_of_its_prefix_only(mosquitto, probe, prefix, tmp_path):

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,21 +20,10 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.upython import micropython_binary, micropython_path
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "run_app.py"
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy, bounded by `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"gave up waiting for {what} after {timeout} s")
-        time.sleep(0.02)
 
 
 class Device:

@@ -14,7 +14,8 @@ import json
 import pytest
 
 from hub import protocol
-from tests.firmware.device import Device, SessionWatcher, wait_until
+from tests.firmware.device import Device, SessionWatcher
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

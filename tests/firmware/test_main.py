@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.firmware.device import wait_until
+from tests.support.waiting import wait_until
 from tests.support.upython import FIRMWARE, micropython_binary, micropython_path
 
 MAIN = FIRMWARE / "main.py"

@@ -79,13 +79,3 @@ def alerts_on(probe: Any, topic: str) -> list[dict[str, Any]]:
     return out
 
 
-def wait_until(predicate: Any, timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll predicate until it returns something truthy, bounded by timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    msg = f"{what} not met within {timeout} s"
-    raise TimeoutError(msg)

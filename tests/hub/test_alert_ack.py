@@ -16,7 +16,7 @@ from hub.service import HubService
 from hub.status_source import ServiceSource
 from hub.web import metrics
 from tests.hub.hubrig import Chair, alerts_on, hub_config
-from tests.reliability.rig import wait_until
+from tests.support.waiting import wait_until
 
 
 def alert_points(state: Path, desk: str) -> list[tuple[dict[str, Any], int]]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hubrig import wait_until
 
 from hub import alerts
+from tests.support.waiting import wait_until
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hub" / "schemas"
 

@@ -16,10 +16,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hubrig import Chair, wait_until
+from hubrig import Chair
 
 from tests.support.mqttprobe import MqttProbe
 from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hubrig import Chair, alerts_on, wait_until
+from hubrig import Chair, alerts_on
+
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

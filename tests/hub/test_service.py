@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from hubrig import Chair, alerts_on, hub_config, wait_until
+from hubrig import Chair, alerts_on, hub_config
 
 from hub.alerts import MOVES
 from hub.facts import AlertSent, BoutEnded, DeskSample, Fact, OccupancyChanged, Snoozed
@@ -23,6 +23,7 @@ from hub.service import HubService
 from hub.status_source import ServiceSource
 from hub.web.source import StatusSource
 from tests.support.mqttprobe import MqttProbe
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 
 import pytest
-from hubrig import Chair, hub_config, wait_until
+from hubrig import Chair, hub_config
 
 from hub.checkpoint import Checkpoint
 from hub.service import DropLog, HubService, event_time
@@ -20,6 +20,7 @@ from hub.sitting import Desk, Rules
 from hub.timers import Deadlines
 from tests.support.mqttprobe import MqttProbe
 from tests.support.servers import Mosquitto, stop_all
+from tests.support.waiting import wait_until
 
 PASSWORD = "s3cret-pw"  # noqa: S105 - a throwaway password for a private test broker
 WRONG_PASSWORD = "not-it"  # noqa: S105 - same

@@ -10,7 +10,6 @@ import datetime as dt
 import ipaddress
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,13 +209,3 @@ def tick(service: HubService, clock: FakeClock, seconds: float) -> None:
     service._maybe_sample(clock())
 
 
-def wait_until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll until the predicate returns something truthy, bounded by timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    msg = f"{what} not met within {timeout} s"
-    raise TimeoutError(msg)

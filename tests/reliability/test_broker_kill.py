@@ -23,7 +23,8 @@ from paho.mqtt.properties import Properties
 
 from hub.facts import OccupancyChanged
 from hub.service import HubService
-from tests.reliability.rig import ListHistory, hub_cfg, occupancy, wait_until
+from tests.reliability.rig import ListHistory, hub_cfg, occupancy
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

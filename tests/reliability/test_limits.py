@@ -17,8 +17,9 @@ import pytest
 
 from hub.config import LimitsConfig
 from hub.mqtt import Inbound, MqttTransport
-from tests.reliability.rig import hub_cfg, occupancy, wait_until
+from tests.reliability.rig import hub_cfg, occupancy
 from tests.support.mqttprobe import MqttProbe
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

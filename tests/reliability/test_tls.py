@@ -17,8 +17,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.errors import ConfigError
 from hub.service import HubService
-from tests.reliability.rig import ThrowawayCA, hub_cfg, occupancy, wait_until
+from tests.reliability.rig import ThrowawayCA, hub_cfg, occupancy
 from tests.support.servers import Mosquitto, stop_all
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
