@@ -26,6 +26,7 @@ import logging
 import queue
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,7 @@ HUB_OFFLINE = b"offline"
 FAIL_LOG_EVERY_S = 60.0
 DIAGNOSE_TIMEOUT_S = 5.0
 MQTT_RECEIVE_MAXIMUM_CAP = 65535  # the largest value the MQTT 5 property can carry
+_PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, message id
 RECV_CHUNK = 65536  # bytes asked of the socket at once; many small publishes fit
 
 
@@ -101,6 +103,17 @@ class _BufferedClient(paho.Client):
         out = bytes(self._rbuf[:bufsize])
         del self._rbuf[:bufsize]
         return out
+
+    def ack_many(self, mids: list[int]) -> None:
+        """Queue the PUBACKs of several QoS 1 messages as one write.
+
+        ``ack`` per message wakes the network thread once and sends one tiny
+        packet per message; these are the same PUBACKs, in the same order,
+        queued together and sent with one ``send``.
+        """
+        if mids:
+            packet = b"".join([_PUBACK.pack(paho.PUBACK, 2, mid) for mid in mids])
+            self._packet_queue(paho.PUBACK, packet, 0, 1)
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
@@ -194,9 +207,15 @@ class MqttTransport:
         with self._link_lock:
             link = self._link
             refused, self._refused = self._refused, []
+            mids = []
             for message in (*refused, *messages):
-                if message.qos > 0 and message.link == link:
+                if message.link != link:
+                    continue
+                if message.qos == 1:
+                    mids.append(message.mid)
+                elif message.qos > 1:
                     self._client.ack(message.mid, message.qos)
+            self._client.ack_many(mids)
 
     def _new_link(self) -> None:
         with self._link_lock:
