@@ -23,7 +23,7 @@ from influxdb_client.client.write.point import (  # the client's own escaping ta
 )
 from influxdb_client.domain.write_precision import WritePrecision
 
-from hub.config import HubConfig
+from hub.config import DeskConfig, HubConfig
 from hub.facts import (
     AlertSent,
     BoutEnded,
@@ -47,6 +47,7 @@ PER_DESK: Final = frozenset({OCCUPANCY, DESK_STATE, SITTING_BOUT, ALERT})
 
 FieldValue = int | float
 PRECISION: Final = WritePrecision.MS
+_DEFAULT_DESK: Final = DeskConfig()  # where a desk without a section of its own is
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +81,6 @@ class HistoryPoint:
         the client's own escaping tables; ``point_line`` is the reference, and a
         test holds the two equal over arbitrary tags and values.
         """
-        tags = []
-        for key, text in sorted(dict(self.tags).items()):
-            name = key.translate(_ESCAPE_KEY)
-            value = text.translate(_ESCAPE_KEY)
-            if value.endswith("\\"):
-                value += " "
-            if name and value:
-                tags.append(f"{name}={value}")
         fields = []
         for key, number in sorted(dict(self.fields).items()):
             name = key.translate(_ESCAPE_KEY)
@@ -100,10 +93,7 @@ class HistoryPoint:
                 fields.append(f"{name}={text.removesuffix('.0')}")
         if not fields:
             return ""
-        series = self.measurement.translate(_ESCAPE_MEASUREMENT)
-        if tags:
-            series += "," + ",".join(tags)
-        return f"{series} {','.join(fields)} {self.ts_ms}"
+        return f"{_series(self.measurement, self.tags)} {','.join(fields)} {self.ts_ms}"
 
     def point_line(self) -> str:
         """Line protocol through influxdb-client's ``Point`` (the reference ``line`` matches)."""
@@ -117,6 +107,37 @@ class HistoryPoint:
         return str(point.to_line_protocol())  # type: ignore[no-untyped-call]
 
 
+_SERIES_CACHE_MAX: Final = 20_000  # a few series per desk; about 3 MB when full
+_series_cache: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
+def _series(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
+    """The escaped measurement and sorted tags of a line, built once per series.
+
+    A desk's points share their series, so escaping and sorting the same tags
+    again for every message was wasted work. The cache is plain data shared
+    by the threads that make lines (each entry is computed the same way by
+    any of them) and is emptied, not evicted, when it reaches its size cap.
+    """
+    key = (measurement, tags)
+    series = _series_cache.get(key)
+    if series is not None:
+        return series
+    parts = [measurement.translate(_ESCAPE_MEASUREMENT)]
+    for name, text in sorted(dict(tags).items()):
+        escaped_name = name.translate(_ESCAPE_KEY)
+        value = text.translate(_ESCAPE_KEY)
+        if value.endswith("\\"):
+            value += " "
+        if escaped_name and value:
+            parts.append(f"{escaped_name}={value}")
+    series = ",".join(parts)
+    if len(_series_cache) >= _SERIES_CACHE_MAX:
+        _series_cache.clear()
+    _series_cache[key] = series
+    return series
+
+
 def to_ms(ts: float) -> int:
     """Seconds since the epoch to whole milliseconds, the precision every point is written at."""
     return round(ts * 1000)
@@ -124,7 +145,8 @@ def to_ms(ts: float) -> int:
 
 def desk_tags(cfg: HubConfig, desk_id: str) -> list[tuple[str, str]]:
     """Where the desk is (from its config section, or the defaults) plus the desk id itself."""
-    where = cfg.desk(desk_id)
+    # cfg.desk() builds a fresh default section for every desk without one of its own.
+    where = cfg.desks.get(desk_id) or _DEFAULT_DESK
     return [("site", where.site), ("floor", where.floor), ("zone", where.zone), ("desk", desk_id)]
 
 
