@@ -6,21 +6,17 @@ SQLite checkpoint. Stood in: the chair, by a real MQTT client.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from hubrig import Chair, alerts_on
 
+from tests.support.hubproc import HubProcess
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_config(path: Path, url: str, prefix: str, state: Path, escalate: float) -> Path:
@@ -39,35 +35,6 @@ escalate_after = "{escalate}s"
 pause = "3s"
 """)
     return path
-
-
-class HubProcess:
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub", "-v", "hub", "--config",
-                                          str(self.config)], stdout=out, stderr=out, env=env,
-                                         cwd=ROOT)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return None
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.hubproc import HubProcess
 from tests.reliability.rig import occupancy
+from tests.support.hubproc import HubProcess
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -24,8 +24,8 @@ import pytest
 
 from bench.common import RawPublisher, publish_packet
 from hub.history.spool import Spool
-from tests.reliability.hubproc import HubProcess
 from tests.reliability.rig import occupancy
+from tests.support.hubproc import HubProcess
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
