@@ -9,13 +9,10 @@ Grafana (tests/dashboards/grafana_runner.py) and the hub core
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Any
 
 import pytest
 
-from hub.config import from_mapping
-from hub.history import History
 from tests.dashboards import week_script as week
 from tests.dashboards.expected import (
     BOARDS,
@@ -35,22 +32,8 @@ NEEDS_DESKS = {"Desks never used in the range"}  # documented: per-desk history 
 @pytest.fixture(scope="module")
 def aggregate(influxd, tmp_path_factory: pytest.TempPathFactory) -> Any:
     influxd.create_database(DATABASE)
-    cfg = from_mapping({
-        "state_dir": str(tmp_path_factory.mktemp("dash-aggregate")),
-        "history": {"api": "v1", "url": influxd.url, "database": DATABASE,
-                    "privacy": "aggregate"},
-        "desks": week.DESKS,
-    })
-    history = History(cfg)
-    history.start()
-    try:
-        week.play(history)
-        deadline = time.monotonic() + 120
-        while (stats := history.stats())["spool_rows"] != 0:
-            assert time.monotonic() < deadline, f"the spool did not drain: {stats}"
-            time.sleep(0.1)
-    finally:
-        history.close()
+    week.record(influxd.url, DATABASE, str(tmp_path_factory.mktemp("dash-aggregate")),
+                privacy="aggregate")
     body = influxd.query("SHOW MEASUREMENTS", DATABASE)
     names = {row[0] for row in body["results"][0]["series"][0]["values"]}
     assert "desk_state" not in names  # the premise: no per-desk data in this database

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from hub.config import from_mapping
 from hub.grafana.expand import TimeRange
-from hub.history import History
 from tests.dashboards import week_script as week
 from tests.dashboards.expected import (
     BOARDS,
@@ -47,23 +44,9 @@ ME = "n1"
 def influx(influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The session influxd with the week written by History, drained completely."""
     influxd.create_database(DATABASE)
-    cfg = from_mapping({
-        "state_dir": str(tmp_path_factory.mktemp("dash-week")),
-        "history": {"api": "v1", "url": influxd.url, "database": DATABASE,
-                    "sample_period": week.STEP},
-        "desks": week.DESKS,
-    })
-    history = History(cfg)
-    history.start()
-    try:
-        week.play(history)
-        deadline = time.monotonic() + 120
-        while (stats := history.stats())["spool_rows"] != 0:
-            assert time.monotonic() < deadline, f"the spool did not drain: {stats}"
-            time.sleep(0.1)
-        assert stats["dead_letters"] == 0
-    finally:
-        history.close()
+    stats = week.record(influxd.url, DATABASE, str(tmp_path_factory.mktemp("dash-week")),
+                        sample_period=week.STEP)
+    assert stats["dead_letters"] == 0
     return influxd
 
 

@@ -13,10 +13,12 @@ newer firmware. Desks are sampled and send telemetry every five minutes.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from hub.config import from_mapping
 from hub.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged, TelemetryReceived
 from hub.history import History
 from hub.protocol import Telemetry
@@ -164,3 +166,28 @@ def play(history: History) -> None:
                                       90_000, firmware(desk), 2)
                 history.record(TelemetryReceived(desk, ts, telemetry))
         history.sample(ts, samples)
+
+
+def record(influx_url: str, database: str, state_dir: str, **history: object) -> dict[str, object]:
+    """Play the week through a real History writing to InfluxDB, and wait for the spool to drain.
+
+    Returns the final spool stats; extra keyword arguments go to ``[history]``.
+    """
+    cfg = from_mapping({
+        "state_dir": state_dir,
+        "history": {"api": "v1", "url": influx_url, "database": database, **history},
+        "desks": DESKS,
+    })
+    recorder = History(cfg)
+    recorder.start()
+    try:
+        play(recorder)
+        deadline = time.monotonic() + 120
+        while (stats := recorder.stats())["spool_rows"] != 0:
+            if time.monotonic() > deadline:
+                msg = f"the spool did not drain: {stats}"
+                raise TimeoutError(msg)
+            time.sleep(0.1)
+    finally:
+        recorder.close()
+    return stats

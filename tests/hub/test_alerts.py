@@ -8,45 +8,14 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import jsonschema
-import pytest
 
 from hub import alerts
 from tests.support.waiting import wait_until
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hub" / "schemas"
-
-
-class Hook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.gate.wait(10)  # type: ignore[attr-defined]
-        self.server.posts.append(json.loads(body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    server.posts = []  # type: ignore[attr-defined]
-    server.gate = threading.Event()  # type: ignore[attr-defined]
-    server.gate.set()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.gate.set()  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
 
 
 def closed_port() -> int:
