@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hub.errors import SitlessError
 
 logger = logging.getLogger(__name__)
@@ -81,7 +83,7 @@ class Checkpoint:
             "INSERT INTO desk_state (desk, state, boot, seq, updated) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(desk) DO UPDATE SET state=excluded.state, boot=excluded.boot, "
             "seq=excluded.seq, updated=excluded.updated",
-            [(desk, json.dumps(state, allow_nan=False), boot, seq, now)
+            [(desk, orjson.dumps(state).decode(), boot, seq, now)
              for desk, state, boot, seq, now in rows],
         )
 

@@ -8,11 +8,12 @@ keep the two in agreement.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+import orjson
 
 from hub.errors import ProtocolError
 
@@ -153,22 +154,34 @@ def _depth(obj: Any, limit: int) -> bool:
 
 
 def decode_json(payload: bytes, topic: str = "") -> dict[str, Any]:
-    """Bytes to a JSON object, refusing invalid UTF-8, non-objects and deep nesting."""
+    """Bytes to a JSON object, refusing invalid UTF-8, non-objects and deep nesting.
+
+    orjson rather than the standard library: decoding is a fixed cost of
+    every message, and orjson takes a third of the time. It is also stricter
+    (no NaN, no integers beyond 64 bits), which the contract allows.
+    """
     try:
-        obj = json.loads(payload.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ProtocolError("payload is not valid UTF-8", topic) from exc
-    except RecursionError as exc:
-        raise ProtocolError("payload nests too deeply", topic) from exc
-    except json.JSONDecodeError as exc:
-        raise ProtocolError(f"payload is not JSON ({exc.msg})", topic) from exc
-    except ValueError as exc:  # e.g. an integer with too many digits
-        raise ProtocolError("payload is not JSON", topic) from exc
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(_not_json(payload, exc), topic) from exc
     if not isinstance(obj, dict):
         raise ProtocolError("payload must be a JSON object", topic)
-    if not _depth(obj, MAX_JSON_DEPTH):
+    # Depth can only exceed the limit if there are more brackets than the limit.
+    if (payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH
+            and not _depth(obj, MAX_JSON_DEPTH)):
         raise ProtocolError("payload nests too deeply", topic)
     return obj
+
+
+def _not_json(payload: bytes, exc: orjson.JSONDecodeError) -> str:
+    """Why a payload was refused, in the words the contract uses."""
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return "payload is not valid UTF-8"
+    if "depth" in exc.msg:
+        return "payload nests too deeply"
+    return f"payload is not JSON ({exc.msg})"
 
 
 class _Fields:
@@ -300,7 +313,7 @@ def command(action: str, cmd_id: str, **fields: Any) -> bytes:
         msg = f"unknown action {action!r}"
         raise ValueError(msg)
     body = {"id": cmd_id, "action": action, **fields}
-    return json.dumps(body, separators=(",", ":")).encode()
+    return orjson.dumps(body)
 
 
 def sitting_state(state: str, seated_s: float, level: int, since: float | None,
@@ -311,4 +324,4 @@ def sitting_state(state: str, seated_s: float, level: int, since: float | None,
         raise ValueError(msg)
     body = {"state": state, "seated_s": int(seated_s), "level": level, "since": since,
             "ts": round(ts, 3)}
-    return json.dumps(body, separators=(",", ":")).encode()
+    return orjson.dumps(body)

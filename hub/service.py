@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+import orjson
+
 from hub import alerts, protocol
 from hub import log as hublog
 from hub.checkpoint import Checkpoint
@@ -122,8 +124,8 @@ def claimed_desk(payload: bytes) -> str | None:
     if b'"desk"' not in payload:
         return None  # the usual case: no second decode
     try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError):
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
         return None  # the parser will refuse it with its own reason
     claimed = body.get("desk") if isinstance(body, dict) else None
     return str(claimed) if claimed is not None else None

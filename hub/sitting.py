@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, Literal, Protocol
 
 from hub.config import HubConfig
@@ -156,6 +157,10 @@ class _State:
 
 _STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(_State))
 _BOUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Bout))
+# attrgetter of many names reads them all in one C call: the snapshot is taken for every
+# desk a batch of messages changed.
+_state_values = attrgetter(*_STATE_FIELDS)
+_bout_values = attrgetter(*_BOUT_FIELDS)
 
 
 class Desk:
@@ -310,9 +315,9 @@ class Desk:
         # By hand rather than dataclasses.asdict, which deep-copies generically and
         # cost more than the rest of a message's handling on the hub's hot path.
         s = self.s
-        data = {name: getattr(s, name) for name in _STATE_FIELDS}
+        data = dict(zip(_STATE_FIELDS, _state_values(s), strict=True))
         if s.bout is not None:
-            data["bout"] = {name: getattr(s.bout, name) for name in _BOUT_FIELDS}
+            data["bout"] = dict(zip(_BOUT_FIELDS, _bout_values(s.bout), strict=True))
         if data["last_ts"] == -math.inf:
             data["last_ts"] = None
         return data
@@ -469,9 +474,11 @@ class Desk:
         out.append(AlertSent(self.desk_id, now, bout.level, bout_s))
 
     def _publish(self, now: float) -> list[Decision]:
-        view = self.view(now)
-        key = (view.state, view.level, view.since, view.online)
+        # Called after every event and tick; the view itself is only built when it changed.
+        bout = self.s.bout
+        key = (self.state(now), bout.level if bout else 0, bout.start if bout else None,
+               self.s.online)
         if key == self._published:
             return []
         self._published = key
-        return [PublishState(view)]
+        return [PublishState(self.view(now))]

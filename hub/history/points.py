@@ -83,7 +83,7 @@ class HistoryPoint:
         """
         fields = []
         for key, number in sorted(dict(self.fields).items()):
-            name = key.translate(_ESCAPE_KEY)
+            name = _field_names.get(key) or _field_name(key)
             if isinstance(number, bool):
                 fields.append(f"{name}={str(number).lower()}")
             elif isinstance(number, int):
@@ -107,6 +107,16 @@ class HistoryPoint:
         return str(point.to_line_protocol())  # type: ignore[no-untyped-call]
 
 
+def _field_name(key: str) -> str:
+    """A field name escaped for line protocol; there are a dozen, so each is kept."""
+    name = key.translate(_ESCAPE_KEY)
+    if len(_field_names) < _FIELD_NAMES_MAX:
+        _field_names[key] = name
+    return name
+
+
+_FIELD_NAMES_MAX: Final = 256
+_field_names: dict[str, str] = {}
 _SERIES_CACHE_MAX: Final = 20_000  # a few series per desk; about 3 MB when full
 _series_cache: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
@@ -143,11 +153,26 @@ def to_ms(ts: float) -> int:
     return round(ts * 1000)
 
 
-def desk_tags(cfg: HubConfig, desk_id: str) -> list[tuple[str, str]]:
-    """Where the desk is (from its config section, or the defaults) plus the desk id itself."""
-    # cfg.desk() builds a fresh default section for every desk without one of its own.
+def desk_tags(cfg: HubConfig, desk_id: str) -> tuple[tuple[str, str], ...]:
+    """Where the desk is (from its config section, or the defaults) plus the desk id, cleaned.
+
+    Built once per desk and place: every point of a desk carries the same four
+    tags, and cleaning them again for each message was a measurable share of
+    the hub's work per message.
+    """
+    # cfg.desks.get, not cfg.desk(): the latter builds a fresh default section each call.
     where = cfg.desks.get(desk_id) or _DEFAULT_DESK
-    return [("site", where.site), ("floor", where.floor), ("zone", where.zone), ("desk", desk_id)]
+    key = (where.site, where.floor, where.zone, desk_id)
+    tags = _desk_tags_cache.get(key)
+    if tags is None:
+        tags = tuple(zip(("site", "floor", "zone", "desk"), map(clean_tag, key), strict=True))
+        if len(_desk_tags_cache) >= _SERIES_CACHE_MAX:
+            _desk_tags_cache.clear()
+        _desk_tags_cache[key] = tags
+    return tags
+
+
+_desk_tags_cache: dict[tuple[str, str, str, str], tuple[tuple[str, str], ...]] = {}
 
 
 def clean_tag(value: str) -> str:
@@ -164,13 +189,18 @@ def clean_tag(value: str) -> str:
 
 def _point(
     measurement: str,
-    tags: list[tuple[str, str]],
+    tags: tuple[tuple[str, str], ...],
     fields: dict[str, FieldValue | None],
     ts: float,
 ) -> HistoryPoint:
-    kept = tuple((name, value) for name, value in fields.items() if value is not None)
-    return HistoryPoint(measurement, tuple((name, clean_tag(text)) for name, text in tags), kept,
-                        to_ms(ts))
+    """A point from tags already cleaned (``desk_tags``, ``_tag``) and fields that may be None."""
+    kept = tuple([(name, value) for name, value in fields.items() if value is not None])
+    return HistoryPoint(measurement, tags, kept, to_ms(ts))
+
+
+def _tag(name: str, text: str) -> tuple[tuple[str, str]]:
+    """One more tag, cleaned, to add to a desk's."""
+    return ((name, clean_tag(text)),)
 
 
 def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
@@ -180,7 +210,7 @@ def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
                        {"seated": int(fact.seated), "seq": int(fact.seq)}, fact.ts)]
     if isinstance(fact, BoutEnded):
         responded = None if fact.responded_s is None else float(fact.responded_s)
-        tags = [*desk_tags(cfg, fact.desk), ("ended_by", fact.ended_by)]
+        tags = desk_tags(cfg, fact.desk) + _tag("ended_by", fact.ended_by)
         fields: dict[str, FieldValue | None] = {
             "duration_s": float(fact.duration_s),
             "alerts": int(fact.alerts),
@@ -190,12 +220,12 @@ def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
         }
         return [_point(SITTING_BOUT, tags, fields, fact.start)]
     if isinstance(fact, AlertSent):
-        tags = [*desk_tags(cfg, fact.desk), ("level", str(fact.level))]
+        tags = desk_tags(cfg, fact.desk) + _tag("level", str(fact.level))
         return [_point(ALERT, tags,
                        {"seated_s": float(fact.seated_s), "acked": int(fact.acked)}, fact.ts)]
     if isinstance(fact, TelemetryReceived):
         tel = fact.telemetry
-        tags = [*desk_tags(cfg, fact.desk), ("fw", tel.fw)]
+        tags = desk_tags(cfg, fact.desk) + _tag("fw", tel.fw)
         fields = {
             "rssi": None if tel.rssi is None else int(tel.rssi),
             "heap_free": int(tel.heap_free),
@@ -224,7 +254,7 @@ def zone_point(where: tuple[str, str, str], occupied: int, desks: int, ts: float
         "desks": int(desks),
         "utilisation": occupied / desks if desks else 0.0,
     }
-    tags = list(zip(("site", "floor", "zone"), where, strict=True))
+    tags = tuple(zip(("site", "floor", "zone"), map(clean_tag, where), strict=True))
     return _point(ZONE_OCCUPANCY, tags, fields, ts)
 
 
@@ -240,4 +270,4 @@ def spool_point(hub_id: str, rows: int, oldest_unsent_s: float | None, dead_lett
         "oldest_unsent_s": None if oldest_unsent_s is None else float(oldest_unsent_s),
         "dead_letters": int(dead_letters),
     }
-    return _point(HUB_SPOOL, [("hub", hub_id)], fields, ts)
+    return _point(HUB_SPOOL, _tag("hub", hub_id), fields, ts)
