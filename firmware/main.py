@@ -54,7 +54,9 @@ def _safe_pin():
 
 def run():
     failed_boots = _read_boot_count()
-    if board.safe_mode_requested(_safe_pin()):
+    from sitless import start  # start-up code: the app drops it once its tasks run
+
+    if start.safe_mode_requested(_safe_pin()):
         print("sitless: safe mode (safe pin held low); the app is not started")
         return
     if failed_boots >= MAX_FAILED_BOOTS:
@@ -70,13 +72,15 @@ def run():
         print("sitless: not started:", exc)
         _write_boot_count(0)
         return
-    from sitless.app import App, load_calib, unload
+    from sitless.app import App, unload
 
     del config
     unload("config")  # the validator is loaded again only for a config command
     gc.collect()  # its code goes before the app's objects are laid out
 
-    app = App(cfg, board.Board(cfg), saved_calib=load_calib(),
+    saved_calib = start.load_calib()
+    del start  # so that the app can drop it
+    app = App(cfg, board.Board(cfg), saved_calib=saved_calib,
               on_healthy=lambda: _write_boot_count(0))
     asyncio.run(app.main())
 

@@ -10,14 +10,12 @@ another: each sleeps on its own schedule.
 import asyncio
 import gc
 import json
-import sys
 import time
 
-from sitless import payload, serial_link
+from sitless import payload, serial_link, unload
 from sitless.compat import const
 
 CALIB_FILE = "calib.json"
-_WATCHDOG_MS = const(30_000)
 _HEALTH_MS = const(1000)
 _OFFLINE_REBOOT_MS = const(900_000)  # 15 minutes
 _CALIB_SAVE_MS = const(600_000)  # 10 minutes
@@ -25,23 +23,6 @@ _NTP_RETRY_MS = const(600_000)  # 10 minutes
 _NTP_REFRESH_MS = const(21_600_000)  # 6 hours
 _BACKOFF_MAX_MS = const(30_000)
 _HEALTHY_AFTER_MS = const(60_000)
-
-
-def unload(name):
-    """Forget a module used only now and then (the config validator), to give its RAM back."""
-    sys.modules.pop("sitless." + name, None)
-    package = sys.modules.get("sitless")
-    if package is not None and hasattr(package, name):
-        delattr(package, name)
-
-
-def load_calib(path=CALIB_FILE):
-    try:
-        with open(path) as f:
-            saved = json.loads(f.read())
-        return saved if isinstance(saved, dict) else None
-    except (OSError, ValueError):
-        return None
 
 
 class App:
@@ -98,30 +79,45 @@ class App:
     def emit(self, event):
         """Hand one event to the link: the console always, the outbox over WiFi.
 
-        The outbox keeps the small tuple; it is encoded again when sent.
+        The outbox keeps the event's numbers; it is encoded again when sent.
         """
         serial_link.send(event[0], payload.encode(self.boot, event))
         if not self.serial:
             self.outbox.push(event)
+            self.wake.set()
 
     async def _publisher(self):
-        """Send the outbox in order, one acknowledged message at a time."""
+        """Send the outbox in order, one acknowledged message at a time, and the telemetry.
+
+        It sleeps until there is something to send and a link to send it on:
+        `emit`, the health task (telemetry) and the network task (connected) wake it.
+        """
         client = self.client
+        outbox = self.outbox
         while True:
-            item = self.outbox.peek()
-            if item is None or not client.connected:
-                await asyncio.sleep_ms(50)
+            self.wake.clear()
+            if not client.connected or not (len(outbox) or self.heartbeat):
+                await self.wake.wait()
                 continue
+            body = self.heartbeat
+            if body is not None:
+                self.heartbeat = None
+                try:
+                    await client.publish(self.base + "telemetry", body)
+                except OSError:
+                    pass
+                continue
+            item = outbox.peek()
             kind = item[0]
             try:
                 pid = await client.publish(self.base + kind, payload.encode(self.boot, item),
                                            kind == "occupancy", 1)
             except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
                 print("publish: dropped %s: %r" % (kind, exc))
-                self.outbox.pop(item)
+                outbox.pop(item)
                 continue
             await client.wait_ack(pid)  # the client resends it after a reconnect
-            self.outbox.pop(item)
+            outbox.pop(item)
 
     def _set_hub(self, online):
         level = self.chair.hub(online, time.ticks_ms())
@@ -141,7 +137,7 @@ class App:
         elif kind == "hub":
             self._set_hub(body == "online")
             if self.serial:  # the serial form of connecting: say who this board is
-                serial_link.send("info", self.info())
+                serial_link.send("info", self.link("info", self))
         elif kind == "cmd":
             self.command(json.dumps(body))
 
@@ -165,9 +161,14 @@ class App:
 
     # ----- network --------------------------------------------------------
 
-    def info(self):
-        return payload.info(self.board.name, self.cfg["sensor"], self.board.mac(), self.boot,
-                            gc.mem_free(), self.cfg["desk"])
+    def link(self, name, arg):
+        """Call `sitless.link`'s `name` (info, NTP), loaded for it and dropped after."""
+        from sitless import link
+
+        try:
+            return getattr(link, name)(arg)
+        finally:
+            unload("link")
 
     def telemetry(self):
         chair = self.chair
@@ -175,57 +176,49 @@ class App:
                  "drift": chair.calib.drift}
         return payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
                                  chair.calib.baseline, self.board.rssi(), gc.mem_free(),
-                                 self.reconnects, extra)
-
-    @property
-    def reconnects(self):
-        return self.connects - 1 if self.connects > 1 else 0
+                                 max(self.connects - 1, 0), extra)
 
     async def _network(self):
+        """Bring the link up, wait while it is up, and again after a back-off when it is not.
+
+        The code to bring it up is loaded for each attempt and dropped after.
+        """
         client = self.client
         backoff = 1000
         while True:
-            if await self.board.wifi_up():
-                try:
-                    await client.connect()
-                    await client.subscribe(self.hub_topic, 1)
-                    await client.subscribe(self.cmd_topic, 1)
-                    await client.publish(self.base + "status", "online", True, 1, False)
-                    await client.publish(self.base + "info", self.info(), True, 1, False)
-                    self.connects += 1
-                    backoff = 1000
-                    if not self.board.clock_synced:
-                        self.board.sync_time()
-                    print("mqtt: connected to %s:%d" % (client.host, client.port))
-                    await client.down.wait()
-                    print("mqtt: link lost:", client.why_down)
-                except Exception as exc:  # noqa: BLE001 - any failure means: try again later
-                    client.close("failed: %r" % (exc,))
-                    print("mqtt:", exc)
+            from sitless import link
+
+            try:
+                up = await link.up(self)
+            finally:
+                del link
+                unload("link")
+            if up:
+                self.connects += 1
+                self.wake.set()  # the publisher has a link again
+                backoff = 1000
+                await client.down.wait()
+                print("mqtt: link lost:", client.why_down)
             self._set_hub(False)
             await asyncio.sleep_ms(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
 
-    async def _telemetry(self):
-        while True:
-            await asyncio.sleep_ms(self.cfg["telemetry_s"] * 1000)
-            body = self.telemetry()
-            serial_link.send("telemetry", body)
-            if self.client is not None and self.client.connected:
-                try:
-                    await self.client.publish(self.base + "telemetry", body)
-                except OSError:
-                    pass
-
     async def _health(self, watchdog):
-        """Watchdog, reboot without a broker, saving the drifted baseline, NTP refresh."""
+        """Watchdog, telemetry, reboot without a broker, saving the drifted baseline, NTP refresh."""
         seen = -1
         offline_since = time.ticks_ms()
-        calib_checked = started = ntp_at = time.ticks_ms()
+        calib_checked = started = ntp_at = beat_at = time.ticks_ms()
         healthy = False
         while True:
             await asyncio.sleep_ms(_HEALTH_MS)
             now = time.ticks_ms()
+            if time.ticks_diff(now, beat_at) >= self.cfg["telemetry_s"] * 1000:
+                beat_at = now
+                body = self.telemetry()
+                serial_link.send("telemetry", body)
+                if self.client is not None:
+                    self.heartbeat = body  # the publisher sends it (the latest only) when it can
+                    self.wake.set()
             if self.samples != seen:  # feed only while sampling is alive
                 seen = self.samples
                 if watchdog is not None:
@@ -243,7 +236,7 @@ class App:
             ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
             if time.ticks_diff(now, ntp_at) >= ntp_every and self.client and self.client.connected:
                 ntp_at = now  # the first sync happens at connect; this keeps it fresh
-                self.board.sync_time()
+                self.link("sync_time", self.board)
             if not healthy and time.ticks_diff(now, started) >= _HEALTHY_AFTER_MS:
                 healthy = True
                 if self.on_healthy is not None:
@@ -252,7 +245,10 @@ class App:
     # ----- start ----------------------------------------------------------
 
     def tasks(self, watchdog=None):
-        """Start every task; returns them (the tests cancel them). Drops the start-up code."""
+        """Start every task; returns them (the tests cancel them). Drops the start-up code.
+
+        `watchdog`: an object to feed, True for the board's own (30 s), or None.
+        """
         from sitless import start
 
         try:
@@ -262,6 +258,6 @@ class App:
 
     async def main(self):
         """Run forever (on the board)."""
-        self.tasks(self.board.watchdog(_WATCHDOG_MS))
+        self.tasks(True)
         while True:
             await asyncio.sleep_ms(60_000)

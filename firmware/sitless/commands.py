@@ -90,7 +90,7 @@ def _configure(app, changes):
     is rare and its checks are the largest code in the firmware.
     """
     from sitless import config
-    from sitless.app import unload
+    from sitless import unload
 
     try:
         fresh = config.check(changes, app.cfg)

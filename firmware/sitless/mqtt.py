@@ -7,6 +7,10 @@ keepalive as dead and closes that socket itself, and keeps every QoS 1 publish
 until its PUBACK arrives, resending the unacknowledged ones (DUP set) after a
 reconnect. QoS 2 is not supported. Packet builders are plain functions so the
 tests can compare them byte for byte.
+
+This module is the running connection; the handshake (CONNECT and CONNACK,
+the resend) and SUBSCRIBE are needed once per connection and live in
+`sitless.link`, which is loaded for them and dropped again.
 """
 
 import asyncio
@@ -23,13 +27,13 @@ PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
 
 
-def _text(value):
+def text(value):
     if isinstance(value, str):
         value = value.encode()
     return len(value).to_bytes(2, "big") + value
 
 
-def _packet(first, body):
+def packet(first, body):
     """The fixed header (type and flags, then the remaining length in 7-bit groups) and `body`."""
     out = bytearray((first,))
     n = len(body)
@@ -41,36 +45,14 @@ def _packet(first, body):
             return bytes(out) + body
 
 
-def connect_packet(client_id, keepalive, clean=True, will=None, user=None, password=None):
-    """CONNECT; `will` is (topic, message, retain, qos)."""
-    flags = 0x02 if clean else 0
-    body = _text(client_id)
-    if will:
-        topic, message, retain, qos = will
-        flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)
-        body += _text(topic) + _text(message)
-    if user is not None:
-        flags |= 0x80
-        body += _text(user)
-        if password is not None:
-            flags |= 0x40
-            body += _text(password)
-    head = b"\x00\x04MQTT\x04" + bytes([flags]) + keepalive.to_bytes(2, "big")
-    return _packet(0x10, head + body)
-
-
 def publish_packet(topic, message, qos=0, retain=False, pid=0, dup=False):
     if isinstance(message, str):
         message = message.encode()
     first = 0x30 | (qos << 1) | (1 if retain else 0) | (0x08 if dup else 0)
-    body = _text(topic)
+    body = text(topic)
     if qos:
         body += pid.to_bytes(2, "big")
-    return _packet(first, body + message)
-
-
-def subscribe_packet(pid, topic, qos=1):
-    return _packet(0x82, pid.to_bytes(2, "big") + _text(topic) + bytes([qos]))
+    return packet(first, body + message)
 
 
 class MQTTClient:
@@ -104,11 +86,11 @@ class MQTTClient:
     def connected(self):
         return self._stream is not None
 
-    def _next_pid(self):
+    def next_pid(self):
         self._pid = self._pid % 65535 + 1
         return self._pid
 
-    async def _send(self, packet):
+    async def send(self, packet):
         stream = self._stream
         if stream is None:
             raise OSError("not connected")
@@ -121,31 +103,24 @@ class MQTTClient:
         self._last_tx = ticks_ms()
 
     async def connect(self):
-        """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged."""
-        self.close("reconnecting")
-        stream = None
+        """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged.
+
+        The handshake's code is loaded for it and dropped again (see `sitless.link`).
+        """
+        from sitless import link, unload
+
         try:
-            stream, _ = await asyncio.wait_for_ms(
-                asyncio.open_connection(self.host, self.port), _RESPONSE_MS)
-            stream.write(connect_packet(self.client_id, self.keepalive, True, self.will,
-                                        self.user, self.password))
-            await stream.drain()
-            ack = await asyncio.wait_for_ms(stream.readexactly(4), _RESPONSE_MS)
-        except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
-            if stream is not None:
-                _close_stream(stream)
-            raise OSError("connect failed: %r" % (exc,)) from None
-        if ack[0] != 0x20 or ack[3] != 0:
-            _close_stream(stream)
-            raise OSError("broker refused the connection (code %d)" % ack[3])
+            await link.handshake(self)
+        finally:
+            unload("link")
+
+    def opened(self, stream):
+        """The handshake is done on `stream`: start reading and pinging on it."""
         self._stream = stream
         self._last_rx = self._last_tx = ticks_ms()
         self.down.clear()
         self._tasks = (asyncio.create_task(self._read_loop(stream)),
                        asyncio.create_task(self._ping_loop(stream)))
-        for pid in sorted(self.pending):
-            topic, message, retain = self.pending[pid]
-            await self._send(publish_packet(topic, message, 1, retain, pid, dup=True))
 
     def close(self, why="closed"):
         """Close the socket now, without DISCONNECT (the broker will send the last will)."""
@@ -160,12 +135,12 @@ class MQTTClient:
             if task is not current:
                 task.cancel()
         self._tasks = ()
-        _close_stream(stream)
+        close_stream(stream)
 
     async def disconnect(self):
         """A clean goodbye: DISCONNECT, so the broker drops the last will."""
         try:
-            await self._send(DISCONNECT)
+            await self.send(DISCONNECT)
         except OSError:
             pass
         self.close("disconnected")
@@ -179,15 +154,15 @@ class MQTTClient:
         afresh on every connect anyway) and a failed send raises OSError.
         """
         if not qos:
-            await self._send(publish_packet(topic, message, 0, retain))
+            await self.send(publish_packet(topic, message, 0, retain))
             return 0
-        pid = self._next_pid()
+        pid = self.next_pid()
         if resend:
             if len(self.pending) >= _MAX_PENDING:
                 del self.pending[min(self.pending)]  # the oldest gives way
             self.pending[pid] = (topic, message, retain)
         try:
-            await self._send(publish_packet(topic, message, 1, retain, pid))
+            await self.send(publish_packet(topic, message, 1, retain, pid))
         except OSError:
             if not resend:
                 raise
@@ -203,10 +178,6 @@ class MQTTClient:
                 return False
             await asyncio.sleep_ms(_POLL_MS)
         return True
-
-    async def subscribe(self, topic, qos=1):
-        """Ask for a topic; the SUBACK is not awaited (a refusal would only show as silence)."""
-        await self._send(subscribe_packet(self._next_pid(), topic, qos))
 
     async def _read_packet(self, stream):
         first = (await stream.readexactly(1))[0]
@@ -236,7 +207,7 @@ class MQTTClient:
                     size = int.from_bytes(body[:2], "big")
                     at = 2 + size + (2 if qos else 0)
                     if qos:
-                        await self._send(b"\x40\x02" + body[at - 2:at])  # PUBACK
+                        await self.send(b"\x40\x02" + body[at - 2:at])  # PUBACK
                     if self.on_message is not None:
                         try:
                             self.on_message(body[2:2 + size].decode(), body[at:], bool(first & 1))
@@ -260,12 +231,12 @@ class MQTTClient:
                 return
             if ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
                 try:
-                    await self._send(PINGREQ)
+                    await self.send(PINGREQ)
                 except OSError:
                     return
 
 
-def _close_stream(stream):
+def close_stream(stream):
     try:
         stream.s.close()
     except Exception:  # noqa: BLE001, S110 - closing a dead socket may fail; it is gone either way

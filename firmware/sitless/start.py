@@ -1,20 +1,41 @@
 """What runs once, at start: the board's parts from the config's pins, the app's objects, its tasks.
 
-`board` and `app` load this module for start-up only, and the app drops it
+`main.py` and `app` load this module for start-up only, and the app drops it
 once its tasks run, so this code takes no RAM while the chair is in use. It
-never imports `machine`: the board passes its own in, and stays the one module
-that touches the hardware.
+never imports `machine` itself: it uses the one `board` imported, and `board`
+stays the one module that touches the hardware.
 """
 
 import asyncio
 import binascii
+import json
 import os
 import time
 
+from sitless.board import machine
 from sitless.compat import const
 
 _BUZZER_HZ = const(2000)
 _KEEPALIVE_S = const(30)
+_WATCHDOG_MS = const(30_000)
+
+
+def safe_mode_requested(pin_number):
+    """True while the safe-mode pin is held low at boot."""
+    if pin_number is None:
+        return False
+    pin = machine.Pin(pin_number, machine.Pin.IN, machine.Pin.PULL_UP)
+    return pin.value() == 0
+
+
+def load_calib(path="calib.json"):
+    """The saved calibration baseline (a dict), or None."""
+    try:
+        with open(path) as f:
+            saved = json.loads(f.read())
+        return saved if isinstance(saved, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_reboot_ms,
@@ -34,8 +55,10 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
     self.chair = Chair(cfg, self.boot, saved_calib, time.ticks_ms())
     self.chair.wall = board.unix_ms
     self.outbox = Outbox()
-    self.sensor = board.sensor()
-    self.actuators = board.actuators()
+    self.wake = asyncio.Event()  # wakes the publisher
+    self.heartbeat = None  # the telemetry waiting for the publisher
+    self.sensor = sensor(cfg)
+    self.actuators = actuators(cfg)
     self.serial = cfg["transport"] == "serial"
     self.streaming = False
     self.hub_status = False
@@ -54,29 +77,33 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
 
 
 def tasks(self, watchdog):
-    """Start every task of the app `self`; returns them (the tests cancel them)."""
+    """Start every task of the app `self`; returns them (the tests cancel them).
+
+    `watchdog` is fed by the health task: True starts the board's own.
+    """
     from sitless import serial_link
 
+    if watchdog is True:
+        watchdog = machine.WDT(timeout=_WATCHDOG_MS)
     started = [
         asyncio.create_task(self._sampling()),
         asyncio.create_task(self.actuators.run()),
-        asyncio.create_task(self._telemetry()),
         asyncio.create_task(self._health(watchdog)),
         asyncio.create_task(serial_link.listen(self._on_line)),
     ]
-    button = self.board.button(self.on_press)
-    if button is not None:
-        started.append(asyncio.create_task(button.run()))
+    found = button(self.cfg, self.on_press)
+    if found is not None:
+        started.append(asyncio.create_task(found.run()))
     if self.serial:
         serial_link.send("status", "online")
-        serial_link.send("info", self.info())
+        serial_link.send("info", self.link("info", self))
     else:
         started.append(asyncio.create_task(self._network()))
         started.append(asyncio.create_task(self._publisher()))
     return started
 
 
-def sensor(machine, cfg):
+def sensor(cfg):
     kind = cfg["sensor"]
     if kind == "hx711":
         from sitless.hx711 import HX711
@@ -93,7 +120,7 @@ def sensor(machine, cfg):
     return AdcSensor(machine.ADC(machine.Pin(cfg["sensor_pin"]), atten=machine.ADC.ATTN_11DB))
 
 
-def actuators(machine, cfg):
+def actuators(cfg):
     from sitless.actuators import Actuators
 
     led = buzzer = motor = None
@@ -106,7 +133,7 @@ def actuators(machine, cfg):
     return Actuators(led, buzzer, motor)
 
 
-def button(machine, cfg, on_press):
+def button(cfg, on_press):
     if cfg["button_pin"] is None:
         return None
     from sitless.sensors import Button

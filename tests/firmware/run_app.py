@@ -5,18 +5,19 @@ import asyncio
 import os
 import sys
 
-from sitless import board, config
-from sitless.app import App, load_calib
+from sitless import board, config, start
+from sitless.app import App
 
 cfg = config.load(sys.argv[1])
 offline_reboot_ms = int(os.getenv("SITLESS_OFFLINE_REBOOT_MS") or "900000")
-app = App(cfg, board.Board(cfg), saved_calib=load_calib(), config_path=sys.argv[1],
+app = App(cfg, board.Board(cfg), saved_calib=start.load_calib(), config_path=sys.argv[1],
           offline_reboot_ms=offline_reboot_ms)
+del start  # the app drops the start-up code once its tasks run, as on the board
 print("READY boot", app.boot)
 
 
 async def main():
-    app.tasks(app.board.watchdog(30000))
+    app.tasks(True)  # the (fake) board watchdog, as on the board
     await asyncio.Event().wait()  # run until the test kills the process
 
 

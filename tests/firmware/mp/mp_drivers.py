@@ -9,7 +9,7 @@ import time
 
 import machine
 from harness import run
-from sitless import board, mqtt
+from sitless import board, link, mqtt, start
 from sitless.app import App
 from sitless.hx711 import HX711
 from sitless.sensors import Button
@@ -19,11 +19,11 @@ TMP = os.getenv("SITLESS_TEST_TMP") or "."  # the test's own temporary folder
 
 
 def test_connect_packet_bytes():
-    assert mqtt.connect_packet("c1", 30) == b"\x10\x0e\x00\x04MQTT\x04\x02\x00\x1e\x00\x02c1"
+    assert link.connect_packet("c1", 30) == b"\x10\x0e\x00\x04MQTT\x04\x02\x00\x1e\x00\x02c1"
 
 
 def test_connect_packet_with_will_and_credentials():
-    packet = mqtt.connect_packet("c1", 30, True, ("p/d/status", "offline", True, 1), "u", "pw")
+    packet = link.connect_packet("c1", 30, True, ("p/d/status", "offline", True, 1), "u", "pw")
     assert packet == (b"\x10\x2a\x00\x04MQTT\x04\xee\x00\x1e\x00\x02c1"
                       b"\x00\x0ap/d/status\x00\x07offline\x00\x01u\x00\x02pw")
 
@@ -42,7 +42,7 @@ def test_remaining_length_takes_two_bytes_past_127():
 
 
 def test_subscribe_ping_and_disconnect_bytes():
-    assert mqtt.subscribe_packet(5, "p/d/cmd", 1) == b"\x82\x0c\x00\x05\x00\x07p/d/cmd\x01"
+    assert link.subscribe_packet(5, "p/d/cmd", 1) == b"\x82\x0c\x00\x05\x00\x07p/d/cmd\x01"
     assert mqtt.PINGREQ == b"\xc0\x00"
     assert mqtt.DISCONNECT == b"\xe0\x00"
 
@@ -153,27 +153,27 @@ def app_config(**extra):
     return cfg
 
 
-def test_board_builds_the_configured_sensor_on_its_pins():
-    adc = board.Board(app_config()).sensor()
+def test_start_builds_the_configured_sensor_on_its_pins():
+    adc = start.sensor(app_config())
     assert adc.adc.atten == machine.ADC.ATTN_11DB
     assert adc.adc.pin.number == 34
-    hx = board.Board(app_config(sensor="hx711", sensor_pin=16, sensor_clk_pin=17)).sensor()
+    hx = start.sensor(app_config(sensor="hx711", sensor_pin=16, sensor_clk_pin=17))
     assert (hx.data.number, hx.clock.number, hx.clock.mode) == (16, 17, machine.Pin.OUT)
-    switch = board.Board(app_config(sensor="switch", sensor_pin=27)).sensor()
+    switch = start.sensor(app_config(sensor="switch", sensor_pin=27))
     assert (switch.pin.number, switch.pin.pull) == (27, machine.Pin.PULL_UP)
 
 
 def test_board_clock_mac_and_safe_pin():
     dev = board.Board(app_config())
     assert dev.unix_ms() is None  # ts stays null until NTP has run
-    assert dev.sync_time()
+    assert link.sync_time(dev)
     assert abs(dev.unix_ms() - time.time() * 1000) < 5000
-    assert dev.mac() == "24:0a:c4:12:34:56"
+    assert link.mac() == "24:0a:c4:12:34:56"
     machine.INPUTS["pin15"] = 0
-    assert board.safe_mode_requested(15)
+    assert start.safe_mode_requested(15)
     machine.INPUTS["pin15"] = 1
-    assert not board.safe_mode_requested(15)
-    assert not board.safe_mode_requested(None)
+    assert not start.safe_mode_requested(15)
+    assert not start.safe_mode_requested(None)
 
 
 def test_actuator_patterns_per_level():

@@ -6,6 +6,7 @@ import asyncio
 import sys
 import time
 
+from sitless import link
 from sitless.mqtt import MQTTClient
 
 HOST, PORT, PREFIX, SILENT_PORT = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -28,7 +29,7 @@ async def with_broker():
     will = (PREFIX + "/status", "offline", True, 1)
     client = MQTTClient("fw-test", HOST, PORT, keepalive=1, will=will, on_message=on_message)
     await client.connect()
-    await client.subscribe(PREFIX + "/echo", 1)
+    await link.subscribe(client, PREFIX + "/echo", 1)
     await asyncio.sleep_ms(200)
     pid = await client.publish(PREFIX + "/echo", b"hello", False, 1)
     assert await client.wait_ack(pid, 10_000)

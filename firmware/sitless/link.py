@@ -1,0 +1,141 @@
+"""Bringing the link up: WiFi, the MQTT handshake, subscriptions, the board's announcement, NTP.
+
+This runs once per connection attempt (and for the six-hourly NTP refresh),
+never while the link is simply up, so the app loads it for that moment and
+drops it after: its code takes no RAM between attempts. The running
+connection (publishing, acks, reading, pings) stays in `sitless.mqtt`. It
+uses the `network` that `board` imported; `board` stays the one module that
+touches the hardware.
+"""
+
+import asyncio
+import gc
+import time
+
+from sitless import payload
+from sitless.board import network
+from sitless.compat import const
+from sitless.mqtt import close_stream, packet, publish_packet, text
+
+_RESPONSE_MS = const(10_000)
+_WIFI_TIMEOUT_MS = const(20_000)
+
+
+def connect_packet(client_id, keepalive, clean=True, will=None, user=None, password=None):
+    """CONNECT; `will` is (topic, message, retain, qos)."""
+    flags = 0x02 if clean else 0
+    body = text(client_id)
+    if will:
+        topic, message, retain, qos = will
+        flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)
+        body += text(topic) + text(message)
+    if user is not None:
+        flags |= 0x80
+        body += text(user)
+        if password is not None:
+            flags |= 0x40
+            body += text(password)
+    head = b"\x00\x04MQTT\x04" + bytes([flags]) + keepalive.to_bytes(2, "big")
+    return packet(0x10, head + body)
+
+
+def subscribe_packet(pid, topic, qos=1):
+    return packet(0x82, pid.to_bytes(2, "big") + text(topic) + bytes([qos]))
+
+
+async def handshake(client):
+    """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged."""
+    client.close("reconnecting")
+    stream = None
+    try:
+        stream, _ = await asyncio.wait_for_ms(
+            asyncio.open_connection(client.host, client.port), _RESPONSE_MS)
+        stream.write(connect_packet(client.client_id, client.keepalive, True, client.will,
+                                    client.user, client.password))
+        await stream.drain()
+        ack = await asyncio.wait_for_ms(stream.readexactly(4), _RESPONSE_MS)
+    except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
+        if stream is not None:
+            close_stream(stream)
+        raise OSError("connect failed: %r" % (exc,)) from None
+    if ack[0] != 0x20 or ack[3] != 0:
+        close_stream(stream)
+        raise OSError("broker refused the connection (code %d)" % ack[3])
+    client.opened(stream)
+    for pid in sorted(client.pending):
+        topic, message, retain = client.pending[pid]
+        await client.send(publish_packet(topic, message, 1, retain, pid, dup=True))
+
+
+async def subscribe(client, topic, qos=1):
+    """Ask for a topic; the SUBACK is not awaited (a refusal would only show as silence)."""
+    await client.send(subscribe_packet(client.next_pid(), topic, qos))
+
+
+async def wifi(board):
+    """Connect (or confirm) WiFi without blocking the loop; False after a timeout."""
+    if board.wlan is None:
+        board.wlan = network.WLAN(network.STA_IF)
+        board.wlan.active(True)
+    wlan = board.wlan
+    if wlan.isconnected():
+        return True
+    try:
+        wlan.connect(board.cfg["wifi_ssid"], board.cfg["wifi_password"] or "")
+    except OSError as exc:
+        print("wifi: connect failed:", exc)
+        return False
+    start = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), start) < _WIFI_TIMEOUT_MS:
+        if wlan.isconnected():
+            return True
+        await asyncio.sleep_ms(250)
+    wlan.disconnect()
+    return False
+
+
+async def up(app):
+    """One attempt: WiFi, CONNECT, subscriptions, status and info, then NTP if never synced.
+
+    True once the link is up; any failure is printed and gives False (try again later).
+    """
+    client = app.client
+    if not await wifi(app.board):
+        return False
+    try:
+        await handshake(client)
+        await subscribe(client, app.hub_topic, 1)
+        await subscribe(client, app.cmd_topic, 1)
+        await client.publish(app.base + "status", "online", True, 1, False)
+        await client.publish(app.base + "info", info(app), True, 1, False)
+    except Exception as exc:  # noqa: BLE001 - any failure means: try again later
+        client.close("failed: %r" % (exc,))
+        print("mqtt:", exc)
+        return False
+    if not app.board.clock_synced:
+        sync_time(app.board)
+    print("mqtt: connected to %s:%d" % (client.host, client.port))
+    return True
+
+
+def sync_time(board):
+    """Set the clock from NTP; ntptime blocks for at most about a second."""
+    try:
+        import ntptime
+        ntptime.settime()
+    except (OSError, ImportError, OverflowError) as exc:
+        print("ntp: not synced:", exc)
+        return False
+    board.clock_synced = True
+    return True
+
+
+def mac():
+    raw = network.WLAN(network.STA_IF).config("mac")
+    return ":".join("%02x" % b for b in raw)
+
+
+def info(app):
+    """The `info` payload: who this board is."""
+    return payload.info(app.board.name, app.cfg["sensor"], mac(), app.boot, gc.mem_free(),
+                        app.cfg["desk"])
