@@ -9,7 +9,6 @@ another: each sleeps on its own schedule.
 
 import asyncio
 import gc
-import json
 import time
 
 from sitless import payload, serial_link, unload
@@ -126,57 +125,29 @@ class App:
 
     def _on_message(self, topic, body, retained):
         if topic == self.hub_topic:
-            self.hub_status = bytes(body) == b"online"
-            self._set_hub(self.hub_status)
+            self._set_hub(bytes(body) == b"online")
         elif topic == self.cmd_topic:
             self.command(body, retained)
 
     def _on_line(self, kind, body):
-        if kind == "stream":
-            self.streaming = body is True
-        elif kind == "hub":
-            self._set_hub(body == "online")
-            if self.serial:  # the serial form of connecting: say who this board is
-                serial_link.send("info", self.link("info", self))
-        elif kind == "cmd":
-            self.command(json.dumps(body))
+        """A host line from the serial link (`cmd`, `hub`, `stream`): handled like a command."""
+        self.use("commands", "line", self, kind, body)
 
     def command(self, body, retained=False):
         """Check and carry out one command; that code is loaded for it and dropped after."""
-        from sitless import commands
+        self.use("commands", "run", self, body, retained)
 
+    def use(self, module, name, *args):
+        """Call `name` in a module needed only now and then, loaded for it and dropped after.
+
+        `commands` (a command, saving the baseline) and `link` (info, NTP) are used so.
+        """
         try:
-            commands.run(self, body, retained)
+            return getattr(__import__("sitless." + module, None, None, (name,)), name)(*args)
         finally:
-            unload("commands")
-
-    def save_calib(self):
-        """Write the baseline (after a tare, or when it drifted); loaded only then."""
-        from sitless import commands
-
-        try:
-            commands.save_calib(self)
-        finally:
-            unload("commands")
+            unload(module)
 
     # ----- network --------------------------------------------------------
-
-    def link(self, name, arg):
-        """Call `sitless.link`'s `name` (info, NTP), loaded for it and dropped after."""
-        from sitless import link
-
-        try:
-            return getattr(link, name)(arg)
-        finally:
-            unload("link")
-
-    def telemetry(self):
-        chair = self.chair
-        extra = {"dropped": self.outbox.dropped, "rejected": chair.calib.rejected,
-                 "drift": chair.calib.drift}
-        return payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
-                                 chair.calib.baseline, self.board.rssi(), gc.mem_free(),
-                                 max(self.connects - 1, 0), extra)
 
     async def _network(self):
         """Bring the link up, wait while it is up, and again after a back-off when it is not.
@@ -186,14 +157,8 @@ class App:
         client = self.client
         backoff = 1000
         while True:
-            from sitless import link
-
-            try:
-                up = await link.up(self)
-            finally:
-                del link
-                unload("link")
-            if up:
+            # `use` drops the module at once; the attempt keeps its code alive until it ends.
+            if await self.use("link", "up", self):
                 self.connects += 1
                 self.wake.set()  # the publisher has a link again
                 backoff = 1000
@@ -214,7 +179,12 @@ class App:
             now = time.ticks_ms()
             if time.ticks_diff(now, beat_at) >= self.cfg["telemetry_s"] * 1000:
                 beat_at = now
-                body = self.telemetry()
+                chair = self.chair
+                extra = {"dropped": self.outbox.dropped, "rejected": chair.calib.rejected,
+                         "drift": chair.calib.drift}
+                body = payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
+                                         chair.calib.baseline, self.board.rssi(), gc.mem_free(),
+                                         max(self.connects - 1, 0), extra)
                 serial_link.send("telemetry", body)
                 if self.client is not None:
                     self.heartbeat = body  # the publisher sends it (the latest only) when it can
@@ -232,11 +202,11 @@ class App:
             if time.ticks_diff(now, calib_checked) >= _CALIB_SAVE_MS:
                 calib_checked = now
                 if self.chair.calib.needs_save():
-                    self.save_calib()
+                    self.use("commands", "save_calib", self)
             ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
             if time.ticks_diff(now, ntp_at) >= ntp_every and self.client and self.client.connected:
                 ntp_at = now  # the first sync happens at connect; this keeps it fresh
-                self.link("sync_time", self.board)
+                self.use("link", "sync_time", self.board)
             if not healthy and time.ticks_diff(now, started) >= _HEALTHY_AFTER_MS:
                 healthy = True
                 if self.on_healthy is not None:

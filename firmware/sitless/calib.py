@@ -13,20 +13,12 @@ being taken at boot, when someone may be sitting.
 
 from sitless.compat import const
 
-UPPER_PERCENT = const(60)
-LOWER_PERCENT = const(40)
-SPIKE_SPANS = const(4)
-SPIKE_PATIENCE = const(200)  # consecutive out-of-range samples (10 s at 50 ms) before they count
-TRACK_SHIFT = const(10)  # baseline moves 1/1024 of the gap per vacant sample (about 50 s)
-SAVE_DRIFT_PERCENT = const(2)
-
-# Used when the config has no calibration yet, per sensor kind.
-DEFAULT_POINTS = {
-    "adc": (150_000, 1_500_000),  # microvolts: FSR divider, empty vs a person
-    "hx711": (0, 400_000),  # counts: a placeholder until `sitless calibrate`
-    "switch": (0, 1000),  # the switch reads 0 or 1000
-}
-
+_UPPER_PERCENT = const(60)
+_LOWER_PERCENT = const(40)
+_SPIKE_SPANS = const(4)
+_SPIKE_PATIENCE = const(200)  # consecutive out-of-range samples (10 s at 50 ms) before they count
+_TRACK_SHIFT = const(10)  # baseline moves 1/1024 of the gap per vacant sample (about 50 s)
+_SAVE_DRIFT_PERCENT = const(2)
 
 class Calibration:
     def __init__(self, empty, occupied, baseline=None):
@@ -41,8 +33,8 @@ class Calibration:
         self.occupied = occupied
         self.sign = 1 if occupied > empty else -1
         self.span = (occupied - empty) * self.sign
-        self.upper = self.span * UPPER_PERCENT // 100
-        self.lower = self.span * LOWER_PERCENT // 100
+        self.upper = self.span * _UPPER_PERCENT // 100
+        self.lower = self.span * _LOWER_PERCENT // 100
         self.baseline = empty if baseline is None else baseline
         self._saved_baseline = self.baseline
 
@@ -55,11 +47,11 @@ class Calibration:
         gap = raw - self.baseline
         if gap < 0:
             gap = -gap
-        if gap <= SPIKE_SPANS * self.span:
+        if gap <= _SPIKE_SPANS * self.span:
             self._out_of_range = 0
             return True
         self._out_of_range += 1
-        if self._out_of_range > SPIKE_PATIENCE:
+        if self._out_of_range > _SPIKE_PATIENCE:
             return True
         self.rejected += 1
         return False
@@ -69,7 +61,7 @@ class Calibration:
         if not vacant or self.load(value) > self.lower:
             return
         gap = value - self.baseline
-        step = gap >> TRACK_SHIFT
+        step = gap >> _TRACK_SHIFT
         if step == 0 and gap:
             step = 1 if gap > 0 else -1
         self.baseline += step
@@ -89,7 +81,7 @@ class Calibration:
         moved = self.baseline - self._saved_baseline
         if moved < 0:
             moved = -moved
-        return moved * 100 > self.span * SAVE_DRIFT_PERCENT
+        return moved * 100 > self.span * _SAVE_DRIFT_PERCENT
 
     def to_dict(self):
         self._saved_baseline = self.baseline
@@ -99,8 +91,14 @@ class Calibration:
 def from_config(cfg, saved=None):
     """Calibration from the config points and the saved baseline, if it belongs to them."""
     empty, occupied = cfg.get("empty"), cfg.get("occupied")
-    if empty is None or occupied is None:
-        empty, occupied = DEFAULT_POINTS[cfg.get("sensor", "adc")]
+    if empty is None or occupied is None:  # no calibration yet: defaults per sensor kind
+        kind = cfg.get("sensor", "adc")
+        if kind == "hx711":
+            empty, occupied = 0, 400_000  # counts: a placeholder until `sitless calibrate`
+        elif kind == "switch":
+            empty, occupied = 0, 1000  # the switch reads 0 or 1000
+        else:
+            empty, occupied = 150_000, 1_500_000  # microvolts: FSR divider, empty vs a person
     empty, occupied = int(empty), int(occupied)
     baseline = None
     if saved and saved.get("empty") == empty and saved.get("occupied") == occupied:

@@ -46,16 +46,6 @@ class Chair:
         self.alert = None
         self.wall = None  # a callable giving unix ms (or None) when an event has no ts_ms
 
-    def apply(self, cfg):
-        """Take the settings that change without a reboot (debounce, timer, calibration)."""
-        self.debouncer.seated_ms = cfg["seated_ms"]
-        self.debouncer.vacant_ms = cfg["vacant_ms"]
-        self.fallback.limit_ms = cfg["limit_s"] * 1000
-        self.fallback.min_break_ms = cfg["min_break_s"] * 1000
-        fresh = calib.from_config(cfg)
-        if fresh.empty != self.calib.empty or fresh.occupied != self.calib.occupied:
-            self.calib.set_points(fresh.empty, fresh.occupied)
-
     def clock(self, now_ms):
         """Advance uptime; it is summed step by step so it never wraps with the ticks."""
         step = ticks_diff(now_ms, self._last_ms)

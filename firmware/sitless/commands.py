@@ -79,6 +79,23 @@ def run(app, body, retained=False):
     _ack(app, cmd_id)
 
 
+def line(app, kind, body):
+    """A host line from the serial link: `stream` raw readings, the `hub`'s status, a `cmd`."""
+    if kind == "stream":
+        app.streaming = body is True
+    elif kind == "hub":
+        app._set_hub(body == "online")  # noqa: SLF001 - the app's own handler, shared with MQTT
+        if app.serial:  # the serial form of connecting: say who this board is
+            from sitless import link, serial_link, unload
+
+            try:
+                serial_link.send("info", link.info(app))
+            finally:
+                unload("link")
+    elif kind == "cmd":
+        run(app, json.dumps(body))
+
+
 def _ack(app, cmd_id, error=None):
     app.emit(("ack", cmd_id, error is None, error))
 
@@ -89,8 +106,7 @@ def _configure(app, changes):
     The validator is loaded for this only and dropped again: a config change
     is rare and its checks are the largest code in the firmware.
     """
-    from sitless import config
-    from sitless import unload
+    from sitless import calib, config, unload
 
     try:
         fresh = config.check(changes, app.cfg)
@@ -102,7 +118,15 @@ def _configure(app, changes):
     finally:
         unload("config")
     app.cfg = fresh
-    app.chair.apply(fresh)
+    # Take the settings that change without a reboot: debounce, timer, calibration points.
+    chair = app.chair
+    chair.debouncer.seated_ms = fresh["seated_ms"]
+    chair.debouncer.vacant_ms = fresh["vacant_ms"]
+    chair.fallback.limit_ms = fresh["limit_s"] * 1000
+    chair.fallback.min_break_ms = fresh["min_break_s"] * 1000
+    points = calib.from_config(fresh)
+    if points.empty != chair.calib.empty or points.occupied != chair.calib.occupied:
+        chair.calib.set_points(points.empty, points.occupied)
     return None
 
 

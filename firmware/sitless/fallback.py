@@ -11,13 +11,13 @@ chair should show (0 for none) when that changes, else None.
 
 from sitless.compat import const, ticks_add, ticks_diff
 
-ESCALATE_MS = const(300_000)
-SNOOZE_MS = const(600_000)
-PAUSE_MS = const(3_600_000)
+_ESCALATE_MS = const(300_000)
+_SNOOZE_MS = const(600_000)
+_PAUSE_MS = const(3_600_000)
 
 
 class Fallback:
-    def __init__(self, limit_ms, min_break_ms, escalate_ms=ESCALATE_MS):
+    def __init__(self, limit_ms, min_break_ms, escalate_ms=_ESCALATE_MS):
         self.limit_ms = limit_ms
         self.min_break_ms = min_break_ms
         self.escalate_ms = escalate_ms
@@ -44,7 +44,7 @@ class Fallback:
 
     def press(self, long_press, now_ms):
         """The button: a short press snoozes, a long one pauses (a meeting)."""
-        self._quiet_until = ticks_add(now_ms, PAUSE_MS if long_press else SNOOZE_MS)
+        self._quiet_until = ticks_add(now_ms, _PAUSE_MS if long_press else _SNOOZE_MS)
         return self.tick(now_ms)
 
     def tick(self, now_ms):

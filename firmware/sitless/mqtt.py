@@ -179,28 +179,24 @@ class MQTTClient:
             await asyncio.sleep_ms(_POLL_MS)
         return True
 
-    async def _read_packet(self, stream):
-        first = (await stream.readexactly(1))[0]
-        size = 0
-        shift = 0
-        while True:
-            byte = (await stream.readexactly(1))[0]
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-            if shift > 21:
-                raise OSError("bad remaining length")
-        if size > _MAX_PACKET:
-            raise OSError("packet too large")
-        body = await stream.readexactly(size) if size else b""
-        self._last_rx = ticks_ms()
-        return first, body
-
     async def _read_loop(self, stream):
         try:
             while stream is self._stream:
-                first, body = await self._read_packet(stream)
+                first = (await stream.readexactly(1))[0]
+                size = 0
+                shift = 0
+                while True:  # the remaining length, in 7-bit groups
+                    byte = (await stream.readexactly(1))[0]
+                    size |= (byte & 0x7F) << shift
+                    shift += 7
+                    if not byte & 0x80:
+                        break
+                    if shift > 21:
+                        raise OSError("bad remaining length")
+                if size > _MAX_PACKET:
+                    raise OSError("packet too large")
+                body = await stream.readexactly(size) if size else b""
+                self._last_rx = ticks_ms()
                 kind = first & 0xF0
                 if kind == 0x30:
                     qos = (first >> 1) & 3

@@ -17,13 +17,13 @@ from array import array
 
 from sitless.compat import const
 
-CAPACITY = const(32)
+_CAPACITY = const(32)
 _WIDTH = const(4)  # integers per slot
 KINDS = ("", "occupancy", "button")  # index 0: the slot's item is kept as it came
 
 
 class Outbox:
-    def __init__(self, capacity=CAPACITY):
+    def __init__(self, capacity=_CAPACITY):
         self._rows = array("q", bytes(8 * _WIDTH * capacity))
         self._kept = {}  # slot: an item that is not an occupancy or button event
         self._capacity = capacity

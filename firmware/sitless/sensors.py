@@ -10,9 +10,9 @@ import asyncio
 
 from sitless.compat import const, ticks_diff
 
-DEBOUNCE_MS = const(50)
-LONG_PRESS_MS = const(1500)
-BUTTON_POLL_MS = const(20)
+_DEBOUNCE_MS = const(50)
+_LONG_PRESS_MS = const(1500)
+_BUTTON_POLL_MS = const(20)
 
 
 class AdcSensor:
@@ -44,11 +44,11 @@ class Button:
     async def run(self):
         while True:
             await self.flag.wait()
-            await asyncio.sleep_ms(DEBOUNCE_MS)
+            await asyncio.sleep_ms(_DEBOUNCE_MS)
             if self.pin.value():
                 continue  # a bounce or a glitch, not a press
             start = self.ticks_ms()
             while not self.pin.value():
-                await asyncio.sleep_ms(BUTTON_POLL_MS)
+                await asyncio.sleep_ms(_BUTTON_POLL_MS)
             held = ticks_diff(self.ticks_ms(), start)
-            self.on_press(held >= LONG_PRESS_MS)
+            self.on_press(held >= _LONG_PRESS_MS)

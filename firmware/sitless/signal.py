@@ -7,8 +7,8 @@ faster than real time, under MicroPython or CPython alike.
 
 from sitless.compat import const, ticks_diff
 
-MEDIAN_N = const(5)
-AVERAGE_N = const(4)
+_MEDIAN_N = const(5)
+_AVERAGE_N = const(4)
 
 
 class Smoother:
@@ -20,9 +20,9 @@ class Smoother:
     """
 
     def __init__(self):
-        self._raw = [0] * MEDIAN_N
-        self._scratch = [0] * MEDIAN_N
-        self._medians = [0] * AVERAGE_N
+        self._raw = [0] * _MEDIAN_N
+        self._scratch = [0] * _MEDIAN_N
+        self._medians = [0] * _AVERAGE_N
         self._raw_at = 0
         self._median_at = 0
         self._sum = 0
@@ -30,33 +30,31 @@ class Smoother:
         self.median = 0
         self.value = 0
 
-    def reset(self, raw):
-        """Fill both windows with one reading, so the first outputs are not dragged towards 0."""
-        for i in range(MEDIAN_N):
-            self._raw[i] = raw
-        for i in range(AVERAGE_N):
-            self._medians[i] = raw
-        self._sum = raw * AVERAGE_N
-        self._primed = True
-        self.median = raw
-        self.value = raw
-
     def add(self, raw):
         if not self._primed:
-            self.reset(raw)
+            # Fill both windows with the first reading, so the first outputs are not dragged
+            # towards 0.
+            for i in range(_MEDIAN_N):
+                self._raw[i] = raw
+            for i in range(_AVERAGE_N):
+                self._medians[i] = raw
+            self._sum = raw * _AVERAGE_N
+            self._primed = True
+            self.median = raw
+            self.value = raw
             return raw
         self._raw[self._raw_at] = raw
-        self._raw_at = (self._raw_at + 1) % MEDIAN_N
+        self._raw_at = (self._raw_at + 1) % _MEDIAN_N
         scratch = self._scratch
-        for i in range(MEDIAN_N):
+        for i in range(_MEDIAN_N):
             scratch[i] = self._raw[i]
         scratch.sort()
-        median = scratch[MEDIAN_N // 2]
+        median = scratch[_MEDIAN_N // 2]
         self.median = median
         self._sum += median - self._medians[self._median_at]
         self._medians[self._median_at] = median
-        self._median_at = (self._median_at + 1) % AVERAGE_N
-        self.value = self._sum // AVERAGE_N
+        self._median_at = (self._median_at + 1) % _AVERAGE_N
+        self.value = self._sum // _AVERAGE_N
         return self.value
 
 

@@ -61,7 +61,6 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
     self.actuators = actuators(cfg)
     self.serial = cfg["transport"] == "serial"
     self.streaming = False
-    self.hub_status = False
     self.samples = 0
     self.connects = 0
     base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
@@ -96,7 +95,7 @@ def tasks(self, watchdog):
         started.append(asyncio.create_task(found.run()))
     if self.serial:
         serial_link.send("status", "online")
-        serial_link.send("info", self.link("info", self))
+        serial_link.send("info", self.use("link", "info", self))
     else:
         started.append(asyncio.create_task(self._network()))
         started.append(asyncio.create_task(self._publisher()))

@@ -2,8 +2,8 @@
 
 from sitless.compat import const, ticks_diff
 
-DEBOUNCE_MS = const(50)
-CLOSED = const(1000)  # a closed switch reads like a full seat
+_DEBOUNCE_MS = const(50)
+_CLOSED = const(1000)  # a closed switch reads like a full seat
 
 
 class SwitchSensor:
@@ -25,7 +25,7 @@ class SwitchSensor:
         elif closed != self._candidate:
             self._candidate = closed
             self._candidate_since = now_ms
-        elif ticks_diff(now_ms, self._candidate_since) >= DEBOUNCE_MS:
+        elif ticks_diff(now_ms, self._candidate_since) >= _DEBOUNCE_MS:
             self._stable = closed
             self._candidate = None
-        return CLOSED if self._stable else 0
+        return _CLOSED if self._stable else 0
