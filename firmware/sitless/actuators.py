@@ -3,12 +3,12 @@
 A pattern is a bytes string of 3-byte steps: how long in tens of
 milliseconds, what is on (1 the LED, 2 the motor) and the buzzer's pitch in
 hundreds of hertz (0 is silence), played over and over. Bytes, not tuples of
-tuples, because each small tuple would take a heap block of its own. One task
-plays whatever pattern is current and is woken when it changes, so an alert
-never blocks sampling or networking.
+tuples, because each small tuple would take a heap block of its own. The
+app's sampling loop starts each step when it is due (`play`), so an alert
+never blocks sampling or networking and needs no task of its own.
 """
 
-import asyncio
+from time import ticks_add, ticks_diff
 
 from sitless.compat import const
 
@@ -16,6 +16,7 @@ _QUIET_DUTY = const(6000)  # level 2: a gentle buzz
 _LOUD_DUTY = const(32768)  # level 3 and identify
 _LED = const(1)
 _MOTOR = const(2)
+_IDLE_MS = const(3_600_000)  # nothing to play: the next look is when the pattern changes
 
 # level 1: the LED on
 # level 2: two gentle 120 ms beeps with the motor, then quiet for 9.64 s (four steps of 2.41 s)
@@ -38,19 +39,22 @@ class Actuators:
         self.level = 0
         self._pattern = b""
         self._once = None
-        self._changed = asyncio.Event()
+        self._at = 0  # the next step's offset in the pattern playing
+        self._due = None  # when that step starts (a ticks value); None: at once
         self._output(0, 0)
 
     def alert(self, level):
-        """Show alert level 0 (none) to 3."""
+        """Show alert level 0 (none) to 3, from its first step."""
         self.level = level
         self._pattern = PATTERNS[level]
-        self._changed.set()
+        self._at = 0
+        self._due = None
 
     def identify(self):
         """Blink and chirp once, then return to the current alert."""
         self._once = IDENTIFY
-        self._changed.set()
+        self._at = 0
+        self._due = None
 
     def _output(self, on, hz):
         if self.led is not None:
@@ -64,19 +68,21 @@ class Actuators:
         if self.motor is not None:
             self.motor.value(1 if on & _MOTOR else 0)
 
-    async def run(self):
-        while True:
-            self._changed.clear()
-            pattern = self._once or self._pattern
+    def play(self, now_ms):
+        """Start the next step when it is due; returns the milliseconds until the one after."""
+        if self._due is not None and ticks_diff(self._due, now_ms) > 0:
+            return ticks_diff(self._due, now_ms)
+        pattern = self._once or self._pattern
+        at = self._at
+        if at >= len(pattern):  # over: the pattern again, or the alert after `identify`
             self._once = None
-            if not pattern:
-                self._output(0, 0)
-                await self._changed.wait()
-                continue
-            for at in range(0, len(pattern), 3):
-                self._output(pattern[at + 1], pattern[at + 2] * 100)
-                try:
-                    await asyncio.wait_for_ms(self._changed.wait(), pattern[at] * 10)
-                    break  # a new pattern: start it now, not after this step
-                except asyncio.TimeoutError:
-                    pass
+            pattern = self._pattern
+            at = 0
+        if not pattern:
+            self._output(0, 0)
+            self._due = ticks_add(now_ms, _IDLE_MS)
+            return _IDLE_MS
+        self._output(pattern[at + 1], pattern[at + 2] * 100)
+        self._at = at + 3
+        self._due = ticks_add(now_ms, pattern[at] * 10)
+        return pattern[at] * 10

@@ -1,10 +1,13 @@
 """The firmware's tasks, wired together on one asyncio loop.
 
-sampling → Chair (pure logic) → outbox → publisher → MQTT; commands and the
-hub's status come back through the MQTT client (or the serial link); the
-actuators play alerts; a health task feeds the watchdog only while sampling
-is alive and reboots after a long time without the broker. No task waits on
-another: each sleeps on its own schedule.
+sampling → Chair (pure logic) → outbox → network task → MQTT; commands and
+the hub's status come back through the MQTT client (or the serial link). Three
+tasks: the sampling loop (which also reads the button, steps the alert
+pattern and, once a second, checks health: it feeds the watchdog only while
+sampling is alive and reboots after a long time without the broker), the
+network task (bringing the link up, then sending while it stays up) and the
+serial link's reader. No task waits on another: each sleeps on its own
+schedule.
 """
 
 import asyncio
@@ -22,6 +25,8 @@ _NTP_RETRY_MS = const(600_000)  # 10 minutes
 _NTP_REFRESH_MS = const(21_600_000)  # 6 hours
 _BACKOFF_MAX_MS = const(30_000)
 _HEALTHY_AFTER_MS = const(60_000)
+_TICK_MS = const(50)  # the sampling loop looks at the button and the alert at least this often
+_HELD_TICK_MS = const(20)  # and this often while the button is held
 
 
 class App:
@@ -49,24 +54,43 @@ class App:
         if self.streaming and raw is not None:
             print(serial_link.raw_line(raw, self.chair.value))
 
-    async def _sampling(self):
-        """Sample forever; a failing reading is logged (sparingly) and sampling goes on.
+    async def _sampling(self, watchdog=None):
+        """The app's clock: sample when due, read the button, step the alert, check health.
 
-        Only good samples count for the watchdog, so a sensor that fails for
-        good still ends in a reset.
+        One task instead of four, each a few lines per tick: a task costs RAM
+        for its frame, and the button needs no interrupt when it is read here.
+        A failing reading is logged (sparingly) and sampling goes on; only
+        good samples count for the watchdog, so a sensor that fails for good
+        still ends in a reset.
         """
         errors = 0
-        while True:
-            try:
-                self.sample_once(time.ticks_ms())
-            except Exception as exc:  # noqa: BLE001 - one bad reading must not stop sampling
-                errors += 1
-                if errors & (errors - 1) == 0:  # the 1st, 2nd, 4th, 8th... failure
-                    print("sample: failed %d times, last: %r" % (errors, exc))
-            await asyncio.sleep_ms(self.cfg["sample_ms"])
-
-    def on_press(self, long_press):
+        button = self.button
         now = time.ticks_ms()
+        sample_at = now
+        health_at = time.ticks_add(now, _HEALTH_MS)
+        while True:
+            now = time.ticks_ms()
+            if time.ticks_diff(now, sample_at) >= 0:
+                sample_at = time.ticks_add(now, self.cfg["sample_ms"])
+                try:
+                    self.sample_once(now)
+                except Exception as exc:  # noqa: BLE001 - one bad reading must not stop sampling
+                    errors += 1
+                    if errors & (errors - 1) == 0:  # the 1st, 2nd, 4th, 8th... failure
+                        print("sample: failed %d times, last: %r" % (errors, exc))
+            wait = min(self.actuators.play(now), time.ticks_diff(sample_at, now), _TICK_MS)
+            if button is not None:
+                press = button.poll(now)
+                if press is not None:
+                    self.on_press(press, now)
+                if button.down is not None:
+                    wait = min(wait, _HELD_TICK_MS)
+            if time.ticks_diff(now, health_at) >= 0:
+                health_at = time.ticks_add(now, _HEALTH_MS)
+                self._health(now, watchdog)
+            await asyncio.sleep_ms(wait)
+
+    def on_press(self, long_press, now):
         self.emit(self.chair.press(long_press, now))
         if not long_press:
             self.actuators.alert(0)  # a snooze silences at once; the hub confirms
@@ -85,19 +109,19 @@ class App:
             self.outbox.push(event)
             self.wake.set()
 
-    async def _publisher(self):
-        """Send the outbox in order, one acknowledged message at a time, and the telemetry.
+    async def _send(self):
+        """While the link is up: the telemetry, and the outbox in order, one acknowledged message at a time.
 
-        It sleeps until there is something to send and a link to send it on:
-        `emit`, the health task (telemetry) and the network task (connected) wake it.
+        It sleeps until there is something to send: `emit`, the health check
+        (telemetry) and the client (the link went down) wake it. A message
+        whose PUBACK did not come before the link dropped is `inflight`: the
+        client resends it after the reconnect, so it is waited for, not
+        published a second time.
         """
         client = self.client
         outbox = self.outbox
-        while True:
+        while client.connected:
             self.wake.clear()
-            if not client.connected or not (len(outbox) or self.heartbeat):
-                await self.wake.wait()
-                continue
             body = self.heartbeat
             if body is not None:
                 self.heartbeat = None
@@ -107,16 +131,25 @@ class App:
                     pass
                 continue
             item = outbox.peek()
-            kind = item[0]
-            try:
-                pid = await client.publish(self.base + kind, payload.encode(self.boot, item),
-                                           kind == "occupancy", 1)
-            except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
-                print("publish: dropped %s: %r" % (kind, exc))
-                outbox.pop(item)
+            if item is None:
+                await self.wake.wait()
                 continue
-            await client.wait_ack(pid)  # the client resends it after a reconnect
-            outbox.pop(item)
+            sent = self.inflight
+            if sent is not None and sent[0] == item:
+                pid = sent[1]
+            else:
+                kind = item[0]
+                try:
+                    pid = await client.publish(self.base + kind, payload.encode(self.boot, item),
+                                               kind == "occupancy", 1)
+                except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
+                    print("publish: dropped %s: %r" % (kind, exc))
+                    outbox.pop(item)
+                    continue
+                self.inflight = (item, pid)
+            if await client.wait_ack(pid):  # False: the link dropped first
+                self.inflight = None
+                outbox.pop(item)
 
     def _set_hub(self, online):
         level = self.chair.hub(online, time.ticks_ms())
@@ -150,67 +183,58 @@ class App:
     # ----- network --------------------------------------------------------
 
     async def _network(self):
-        """Bring the link up, wait while it is up, and again after a back-off when it is not.
+        """Bring the link up, send while it is up, and again after a back-off when it is not.
 
         The code to bring it up is loaded for each attempt and dropped after.
         """
-        client = self.client
         backoff = 1000
         while True:
             # `use` drops the module at once; the attempt keeps its code alive until it ends.
             if await self.use("link", "up", self):
                 self.connects += 1
-                self.wake.set()  # the publisher has a link again
                 backoff = 1000
-                await client.down.wait()
-                print("mqtt: link lost:", client.why_down)
+                await self._send()
+                print("mqtt: link lost:", self.client.why_down)
             self._set_hub(False)
             await asyncio.sleep_ms(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
 
-    async def _health(self, watchdog):
-        """Watchdog, telemetry, reboot without a broker, saving the drifted baseline, NTP refresh."""
-        seen = -1
-        offline_since = time.ticks_ms()
-        calib_checked = started = ntp_at = beat_at = time.ticks_ms()
-        healthy = False
-        while True:
-            await asyncio.sleep_ms(_HEALTH_MS)
-            now = time.ticks_ms()
-            if time.ticks_diff(now, beat_at) >= self.cfg["telemetry_s"] * 1000:
-                beat_at = now
-                chair = self.chair
-                extra = {"dropped": self.outbox.dropped, "rejected": chair.calib.rejected,
-                         "drift": chair.calib.drift}
-                body = payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
-                                         chair.calib.baseline, self.board.rssi(), gc.mem_free(),
-                                         max(self.connects - 1, 0), extra)
-                serial_link.send("telemetry", body)
-                if self.client is not None:
-                    self.heartbeat = body  # the publisher sends it (the latest only) when it can
-                    self.wake.set()
-            if self.samples != seen:  # feed only while sampling is alive
-                seen = self.samples
-                if watchdog is not None:
-                    watchdog.feed()
+    def _health(self, now, watchdog):
+        """Once a second: watchdog, telemetry, reboot without a broker, the drifted baseline, NTP."""
+        if time.ticks_diff(now, self._beat_at) >= self.cfg["telemetry_s"] * 1000:
+            self._beat_at = now
+            chair = self.chair
+            extra = {"dropped": self.outbox.dropped, "rejected": chair.calib.rejected,
+                     "drift": chair.calib.drift}
+            body = payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
+                                     chair.calib.baseline, self.board.rssi(), gc.mem_free(),
+                                     max(self.connects - 1, 0), extra)
+            serial_link.send("telemetry", body)
             if self.client is not None:
-                if self.client.connected:
-                    offline_since = now
-                elif time.ticks_diff(now, offline_since) >= self.offline_reboot_ms:
-                    print("health: no broker for too long; rebooting")
-                    self.board.reset()
-            if time.ticks_diff(now, calib_checked) >= _CALIB_SAVE_MS:
-                calib_checked = now
-                if self.chair.calib.needs_save():
-                    self.use("commands", "save_calib", self)
-            ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
-            if time.ticks_diff(now, ntp_at) >= ntp_every and self.client and self.client.connected:
-                ntp_at = now  # the first sync happens at connect; this keeps it fresh
-                self.use("link", "sync_time", self.board)
-            if not healthy and time.ticks_diff(now, started) >= _HEALTHY_AFTER_MS:
-                healthy = True
-                if self.on_healthy is not None:
-                    self.on_healthy()
+                self.heartbeat = body  # sent (the latest only) when the link can take it
+                self.wake.set()
+        if self.samples != self._fed:  # feed only while sampling is alive
+            self._fed = self.samples
+            if watchdog is not None:
+                watchdog.feed()
+        client = self.client
+        if client is not None:
+            if client.connected:
+                self._online_at = now
+            elif time.ticks_diff(now, self._online_at) >= self.offline_reboot_ms:
+                print("health: no broker for too long; rebooting")
+                self.board.reset()
+        if time.ticks_diff(now, self._calib_at) >= _CALIB_SAVE_MS:
+            self._calib_at = now
+            if self.chair.calib.needs_save():
+                self.use("commands", "save_calib", self)
+        ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
+        if time.ticks_diff(now, self._ntp_at) >= ntp_every and client and client.connected:
+            self._ntp_at = now  # the first sync happens at connect; this keeps it fresh
+            self.use("link", "sync_time", self.board)
+        if self.on_healthy is not None and self.chair.uptime_ms >= _HEALTHY_AFTER_MS:
+            self.on_healthy()  # a minute of sampling: this boot counts as a good one
+            self.on_healthy = None
 
     # ----- start ----------------------------------------------------------
 

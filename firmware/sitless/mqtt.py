@@ -59,11 +59,13 @@ class MQTTClient:
     """One connection at a time; `connect` again after `down` is set.
 
     `on_message(topic, payload, retained)` is called from the reader task for
-    every PUBLISH received; it must not block.
+    every PUBLISH received; it must not block. `down` is set when the link
+    goes down (and cleared when it is up): pass an Event of your own to be
+    woken by that among other things.
     """
 
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=30,
-                 will=None, on_message=None):
+                 will=None, on_message=None, down=None):
         self.client_id = client_id
         self.host = host
         self.port = port
@@ -72,7 +74,7 @@ class MQTTClient:
         self.keepalive = keepalive
         self.will = will
         self.on_message = on_message
-        self.down = asyncio.Event()
+        self.down = down or asyncio.Event()
         self.down.set()
         self.pending = {}  # pid: (topic, message, retain), QoS 1 without PUBACK yet
         self.why_down = "not connected"
@@ -171,10 +173,14 @@ class MQTTClient:
         return pid
 
     async def wait_ack(self, pid, timeout_ms=None):
-        """True once `pid` is acknowledged; False after `timeout_ms` (None waits across reconnects)."""
+        """True once `pid` is acknowledged; False when the link goes down first, or after `timeout_ms`.
+
+        An unacknowledged message stays pending: it is resent after the reconnect.
+        """
         start = ticks_ms()
         while pid in self.pending:
-            if timeout_ms is not None and ticks_diff(ticks_ms(), start) >= timeout_ms:
+            if not self.connected or (
+                    timeout_ms is not None and ticks_diff(ticks_ms(), start) >= timeout_ms):
                 return False
             await asyncio.sleep_ms(_POLL_MS)
         return True

@@ -6,13 +6,10 @@ waits: the sampling task calls them on its own schedule. The HX711 and switch
 drivers live in their own modules so a board loads only the one it uses.
 """
 
-import asyncio
-
 from sitless.compat import const, ticks_diff
 
 _DEBOUNCE_MS = const(50)
 _LONG_PRESS_MS = const(1500)
-_BUTTON_POLL_MS = const(20)
 
 
 class AdcSensor:
@@ -26,29 +23,27 @@ class AdcSensor:
 
 
 class Button:
-    """The snooze/meeting button (to ground, pull-up on).
+    """The snooze/meeting button (to ground, pull-up on), read by the app's sampling loop.
 
-    The interrupt handler only sets a ThreadSafeFlag; the task then times the
-    press in ordinary code and calls `on_press(long_press)`.
+    No interrupt and no task of its own: `poll` reads the pin and times the
+    press in ordinary code. A press counts once the pin has been seen low
+    for 50 ms (shorter is a bounce or a glitch); it is reported when it ends,
+    as long (True) from 1.5 s on, else short (False).
     """
 
-    def __init__(self, pin, on_press, ticks_ms):
+    def __init__(self, pin):
         self.pin = pin
-        self.on_press = on_press
-        self.ticks_ms = ticks_ms
-        self.flag = asyncio.ThreadSafeFlag()
+        self.down = None  # when the pin was first seen low, while it is held
+        self._held = 0  # how long it has been seen low so far
 
-    def irq(self, _pin):
-        self.flag.set()
-
-    async def run(self):
-        while True:
-            await self.flag.wait()
-            await asyncio.sleep_ms(_DEBOUNCE_MS)
-            if self.pin.value():
-                continue  # a bounce or a glitch, not a press
-            start = self.ticks_ms()
-            while not self.pin.value():
-                await asyncio.sleep_ms(_BUTTON_POLL_MS)
-            held = ticks_diff(self.ticks_ms(), start)
-            self.on_press(held >= _LONG_PRESS_MS)
+    def poll(self, now_ms):
+        """None, or True (long) / False (short) when a press has just ended."""
+        if not self.pin.value():
+            if self.down is None:
+                self.down = now_ms
+            self._held = ticks_diff(now_ms, self.down)
+            return None
+        if self.down is None:
+            return None
+        self.down = None
+        return None if self._held < _DEBOUNCE_MS else self._held >= _LONG_PRESS_MS

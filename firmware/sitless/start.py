@@ -52,13 +52,20 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
     self.config_path = config_path
     self.offline_reboot_ms = offline_reboot_ms
     self.on_healthy = on_healthy
-    self.chair = Chair(cfg, self.boot, saved_calib, time.ticks_ms())
+    now = time.ticks_ms()
+    self.chair = Chair(cfg, self.boot, saved_calib, now)
     self.chair.wall = board.unix_ms
     self.outbox = Outbox()
-    self.wake = asyncio.Event()  # wakes the publisher
-    self.heartbeat = None  # the telemetry waiting for the publisher
+    self.wake = asyncio.Event()  # wakes the sender: something to send, or the link went down
+    self.heartbeat = None  # the telemetry waiting for the sender
+    self.inflight = None  # (item, packet id): sent, its PUBACK not yet seen
     self.sensor = sensor(cfg)
     self.actuators = actuators(cfg)
+    self.button = button(cfg)
+    # The health check's clocks (ticks): the last telemetry, the broker last seen, the last
+    # look at the baseline and the last NTP sync; and the sample count the watchdog was fed at.
+    self._beat_at = self._online_at = self._calib_at = self._ntp_at = now
+    self._fed = -1
     self.serial = cfg["transport"] == "serial"
     self.streaming = False
     self.samples = 0
@@ -72,7 +79,7 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
         self.client = MQTTClient(
             "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
             cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
-            (base + "status", "offline", True, 1), self._on_message)
+            (base + "status", "offline", True, 1), self._on_message, self.wake)
 
 
 def tasks(self, watchdog):
@@ -85,20 +92,14 @@ def tasks(self, watchdog):
     if watchdog is True:
         watchdog = machine.WDT(timeout=_WATCHDOG_MS)
     started = [
-        asyncio.create_task(self._sampling()),
-        asyncio.create_task(self.actuators.run()),
-        asyncio.create_task(self._health(watchdog)),
+        asyncio.create_task(self._sampling(watchdog)),
         asyncio.create_task(serial_link.listen(self._on_line)),
     ]
-    found = button(self.cfg, self.on_press)
-    if found is not None:
-        started.append(asyncio.create_task(found.run()))
     if self.serial:
         serial_link.send("status", "online")
         serial_link.send("info", self.use("link", "info", self))
     else:
         started.append(asyncio.create_task(self._network()))
-        started.append(asyncio.create_task(self._publisher()))
     return started
 
 
@@ -132,12 +133,10 @@ def actuators(cfg):
     return Actuators(led, buzzer, motor)
 
 
-def button(cfg, on_press):
+def button(cfg):
+    """The button, read by the sampling loop (no interrupt), or None."""
     if cfg["button_pin"] is None:
         return None
     from sitless.sensors import Button
 
-    pin = machine.Pin(cfg["button_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
-    found = Button(pin, on_press, time.ticks_ms)
-    pin.irq(found.irq, machine.Pin.IRQ_FALLING)
-    return found
+    return Button(machine.Pin(cfg["button_pin"], machine.Pin.IN, machine.Pin.PULL_UP))

@@ -118,27 +118,49 @@ def test_switch_ignores_bounces_shorter_than_50_ms():
 
 
 def test_button_short_and_long_press():
-    presses = []
     pin = machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP)
-    button = Button(pin, presses.append, time.ticks_ms)
+    button = Button(pin)
+
+    def hold(start, ms, every=20):
+        """The pin held low for `ms` from `start`, polled every `every` ms; the presses reported."""
+        machine.INPUTS["pin0"] = 0
+        out = [button.poll(t) for t in range(start, start + ms, every)]
+        machine.INPUTS["pin0"] = 1
+        out.append(button.poll(start + ms))
+        return [x for x in out if x is not None]
+
+    assert hold(0, 150) == [False]
+    assert hold(1000, 1700) == [True]
+    assert hold(5000, 20) == []  # a glitch: seen low once only
+    assert hold(6000, 40) == []  # a bounce: low for less than 50 ms
+    assert hold(7000, 1600, 50) == [True]  # polled at the sampling loop's slowest
+    assert hold(9000, 100, 50) == [False]
+    assert button.poll(9500) is None
+
+
+def test_the_sampling_loop_reads_the_button():
+    cfg = app_config()
+    app = App(cfg, board.Board(cfg), boot="t")
+    app.actuators.alert(2)
 
     async def press(ms):
         machine.INPUTS["pin0"] = 0
-        button.irq(pin)
         await asyncio.sleep_ms(ms)
         machine.INPUTS["pin0"] = 1
         await asyncio.sleep_ms(100)
 
     async def main():
-        task = asyncio.create_task(button.run())
+        task = asyncio.create_task(app._sampling())
         await press(150)
         await press(1700)
-        button.irq(pin)  # a glitch: the pin is already back up
-        await asyncio.sleep_ms(100)
         task.cancel()
 
     asyncio.run(main())
-    assert presses == [False, True]
+    events = []
+    while len(app.outbox):
+        events.append(app.outbox.pop())
+    assert [e[:2] for e in events if e[0] == "button"] == [("button", False), ("button", True)]
+    assert app.actuators.level == 0  # the short press silenced the alert at once
 
 
 def app_config(**extra):
@@ -181,7 +203,7 @@ def test_actuator_patterns_per_level():
     act = app.actuators
 
     async def main():
-        task = asyncio.create_task(act.run())
+        task = asyncio.create_task(app._sampling())  # it steps the pattern
         del machine.EVENTS[:]
         act.alert(2)
         await asyncio.sleep_ms(100)
@@ -192,7 +214,7 @@ def test_actuator_patterns_per_level():
         await asyncio.sleep_ms(100)
         assert ("pwm", 25, 3000, 32768) in machine.EVENTS
         act.alert(0)
-        await asyncio.sleep_ms(50)
+        await asyncio.sleep_ms(100)
         assert machine.EVENTS[-3:].count(("pin", 2, 0)) == 1
         assert ("pwm", 25, 3000, 0) in machine.EVENTS
         del machine.EVENTS[:]
@@ -252,20 +274,30 @@ def test_watchdog_is_fed_only_while_sampling_runs():
     cfg = app_config()
     app = App(cfg, board.Board(cfg), boot="t")
     watchdog = machine.WDT(timeout=30_000)
+    now = time.ticks_ms()
+    for second in range(3):  # sampling runs: the health check (once a second) feeds
+        app.samples += 5
+        app._health(time.ticks_add(now, second * 1000), watchdog)
+    fed = watchdog.feeds
+    for second in range(3, 6):  # no good sample any more (a sensor failing for good)
+        app._health(time.ticks_add(now, second * 1000), watchdog)
+    assert fed == 3
+    assert watchdog.feeds == fed
+
+
+def test_the_sampling_loop_feeds_the_watchdog():
+    cfg = app_config(sample_ms=50)
+    app = App(cfg, board.Board(cfg), boot="t")
+    watchdog = machine.WDT(timeout=30_000)
 
     async def main():
-        health = asyncio.create_task(app._health(watchdog))
-        for _ in range(25):  # 2.5 s of sampling
-            app.samples += 1
-            await asyncio.sleep_ms(100)
-        fed = watchdog.feeds
-        await asyncio.sleep_ms(2500)  # sampling has stopped (a hung task)
-        health.cancel()
-        return fed
+        task = asyncio.create_task(app._sampling(watchdog))
+        await asyncio.sleep_ms(2300)
+        task.cancel()
 
-    fed = asyncio.run(main())
-    assert fed >= 2
-    assert watchdog.feeds <= fed + 1  # at most the feed for the last samples
+    asyncio.run(main())
+    assert watchdog.feeds == 2  # the health check ran twice, with samples taken each time
+    assert app.samples > 20
 
 
 def acks(app):
