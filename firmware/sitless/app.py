@@ -204,10 +204,11 @@ class App:
         if time.ticks_diff(now, self._beat_at) >= self.cfg["telemetry_s"] * 1000:
             self._beat_at = now
             chair = self.chair
-            extra = {"dropped": self.outbox.dropped, "rejected": chair.calib.rejected,
-                     "drift": chair.calib.drift}
+            cal = chair.calib
+            extra = {"dropped": self.outbox.dropped, "rejected": cal.rejected,
+                     "drift": cal.baseline - cal.empty}
             body = payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
-                                     chair.calib.baseline, self.board.rssi(), gc.mem_free(),
+                                     cal.baseline, self.board.rssi(), gc.mem_free(),
                                      max(self.connects - 1, 0), extra)
             serial_link.send("telemetry", body)
             if self.client is not None:

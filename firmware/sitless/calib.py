@@ -73,10 +73,6 @@ class Calibration:
         self.baseline = value
         return True
 
-    @property
-    def drift(self):
-        return self.baseline - self.empty
-
     def needs_save(self):
         moved = self.baseline - self._saved_baseline
         if moved < 0:

@@ -143,6 +143,8 @@ async def _reboot(app):
     """Let the ack go out, say goodbye cleanly, then restart."""
     import asyncio
 
+    from sitless import link
+
     for _ in range(50):
         if not len(app.outbox):
             break
@@ -153,5 +155,5 @@ async def _reboot(app):
             await client.publish(app.base + "status", "offline", True, 1, False)
         except OSError:
             pass
-        await client.disconnect()
+        await link.disconnect(client)
     app.board.reset()

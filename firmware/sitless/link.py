@@ -20,6 +20,8 @@ from sitless.mqtt import close_stream, packet, publish_packet, text
 _RESPONSE_MS = const(10_000)
 _WIFI_TIMEOUT_MS = const(20_000)
 
+DISCONNECT = b"\xe0\x00"
+
 
 def connect_packet(client_id, keepalive, clean=True, will=None, user=None, password=None):
     """CONNECT; `will` is (topic, message, retain, qos)."""
@@ -65,6 +67,15 @@ async def handshake(client):
     for pid in sorted(client.pending):
         topic, message, retain = client.pending[pid]
         await client.send(publish_packet(topic, message, 1, retain, pid, dup=True))
+
+
+async def disconnect(client):
+    """A clean goodbye: DISCONNECT, so the broker drops the last will."""
+    try:
+        await client.send(DISCONNECT)
+    except OSError:
+        pass
+    client.close("disconnected")
 
 
 async def subscribe(client, topic, qos=1):

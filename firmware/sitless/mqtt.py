@@ -9,8 +9,8 @@ reconnect. QoS 2 is not supported. Packet builders are plain functions so the
 tests can compare them byte for byte.
 
 This module is the running connection; the handshake (CONNECT and CONNACK,
-the resend) and SUBSCRIBE are needed once per connection and live in
-`sitless.link`, which is loaded for them and dropped again.
+the resend), SUBSCRIBE and a clean DISCONNECT are needed once per connection
+and live in `sitless.link`, which is loaded for them and dropped again.
 """
 
 import asyncio
@@ -24,7 +24,6 @@ _POLL_MS = const(20)
 _RESPONSE_MS = const(10_000)
 
 PINGREQ = b"\xc0\x00"
-DISCONNECT = b"\xe0\x00"
 
 
 def text(value):
@@ -56,7 +55,7 @@ def publish_packet(topic, message, qos=0, retain=False, pid=0, dup=False):
 
 
 class MQTTClient:
-    """One connection at a time; `connect` again after `down` is set.
+    """One connection at a time; `sitless.link.handshake` opens it (again after `down` is set).
 
     `on_message(topic, payload, retained)` is called from the reader task for
     every PUBLISH received; it must not block. `down` is set when the link
@@ -104,18 +103,6 @@ class MQTTClient:
             raise OSError("send failed") from None
         self._last_tx = ticks_ms()
 
-    async def connect(self):
-        """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged.
-
-        The handshake's code is loaded for it and dropped again (see `sitless.link`).
-        """
-        from sitless import link, unload
-
-        try:
-            await link.handshake(self)
-        finally:
-            unload("link")
-
     def opened(self, stream):
         """The handshake is done on `stream`: start reading and pinging on it."""
         self._stream = stream
@@ -138,14 +125,6 @@ class MQTTClient:
                 task.cancel()
         self._tasks = ()
         close_stream(stream)
-
-    async def disconnect(self):
-        """A clean goodbye: DISCONNECT, so the broker drops the last will."""
-        try:
-            await self.send(DISCONNECT)
-        except OSError:
-            pass
-        self.close("disconnected")
 
     async def publish(self, topic, message, retain=False, qos=0, resend=True):
         """Send one message; for QoS 1 returns its packet id (see `wait_ack`).

@@ -20,9 +20,8 @@ class Smoother:
     """
 
     def __init__(self):
-        self._raw = [0] * _MEDIAN_N
-        self._scratch = [0] * _MEDIAN_N
-        self._medians = [0] * _AVERAGE_N
+        # One list: the last raw readings, a copy of them to sort, then the last medians.
+        self._window = [0] * (2 * _MEDIAN_N + _AVERAGE_N)
         self._raw_at = 0
         self._median_at = 0
         self._sum = 0
@@ -31,28 +30,32 @@ class Smoother:
         self.value = 0
 
     def add(self, raw):
+        window = self._window
         if not self._primed:
             # Fill both windows with the first reading, so the first outputs are not dragged
             # towards 0.
-            for i in range(_MEDIAN_N):
-                self._raw[i] = raw
-            for i in range(_AVERAGE_N):
-                self._medians[i] = raw
+            for i in range(2 * _MEDIAN_N + _AVERAGE_N):
+                window[i] = raw
             self._sum = raw * _AVERAGE_N
             self._primed = True
             self.median = raw
             self.value = raw
             return raw
-        self._raw[self._raw_at] = raw
+        window[self._raw_at] = raw
         self._raw_at = (self._raw_at + 1) % _MEDIAN_N
-        scratch = self._scratch
+        # Insertion sort of the copy, in place (`sort` would take the whole list).
         for i in range(_MEDIAN_N):
-            scratch[i] = self._raw[i]
-        scratch.sort()
-        median = scratch[_MEDIAN_N // 2]
+            item = window[i]
+            j = _MEDIAN_N + i
+            while j > _MEDIAN_N and window[j - 1] > item:
+                window[j] = window[j - 1]
+                j -= 1
+            window[j] = item
+        median = window[_MEDIAN_N + _MEDIAN_N // 2]
         self.median = median
-        self._sum += median - self._medians[self._median_at]
-        self._medians[self._median_at] = median
+        at = 2 * _MEDIAN_N + self._median_at
+        self._sum += median - window[at]
+        window[at] = median
         self._median_at = (self._median_at + 1) % _AVERAGE_N
         self.value = self._sum // _AVERAGE_N
         return self.value

@@ -44,7 +44,7 @@ def test_remaining_length_takes_two_bytes_past_127():
 def test_subscribe_ping_and_disconnect_bytes():
     assert link.subscribe_packet(5, "p/d/cmd", 1) == b"\x82\x0c\x00\x05\x00\x07p/d/cmd\x01"
     assert mqtt.PINGREQ == b"\xc0\x00"
-    assert mqtt.DISCONNECT == b"\xe0\x00"
+    assert link.DISCONNECT == b"\xe0\x00"
 
 
 def test_a_qos1_publish_while_the_link_is_down_is_kept_for_the_next_connect():

@@ -28,7 +28,7 @@ async def wait_for(check, ms=10_000):
 async def with_broker():
     will = (PREFIX + "/status", "offline", True, 1)
     client = MQTTClient("fw-test", HOST, PORT, keepalive=1, will=will, on_message=on_message)
-    await client.connect()
+    await link.handshake(client)
     await link.subscribe(client, PREFIX + "/echo", 1)
     await asyncio.sleep_ms(200)
     pid = await client.publish(PREFIX + "/echo", b"hello", False, 1)
@@ -45,10 +45,10 @@ async def with_broker():
     client.pending[4242] = (PREFIX + "/resent", b"again", False)
     client.close("test: drop the link")  # no DISCONNECT: the broker sends the last will
     assert client.down.is_set()
-    await client.connect()
+    await link.handshake(client)
     await wait_for(lambda: not client.pending)
     print("STEP resent")
-    await client.disconnect()
+    await link.disconnect(client)
     print("STEP disconnected")
 
 
@@ -67,7 +67,7 @@ async def silent_server():
 async def with_silent_server():
     server = await silent_server()
     client = MQTTClient("fw-test-2", "127.0.0.1", SILENT_PORT, keepalive=1)
-    await client.connect()
+    await link.handshake(client)
     await wait_for(client.down.is_set, 5000)
     assert "silent" in client.why_down, client.why_down
     print("STEP dead_link_closed")
