@@ -204,6 +204,8 @@ class _Fields:
 
     def integer(self, key: str, lo: int = 0, hi: int = MAX_SEQ) -> int:
         value = self.obj.get(key)
+        if type(value) is int and lo <= value <= hi:
+            return value  # the usual case, checked first (bool is not int by type)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, "expected an integer")
         if not lo <= value <= hi:
@@ -217,6 +219,8 @@ class _Fields:
 
     def number(self, key: str, *, optional: bool = False) -> float:
         value = self.obj.get(key)
+        if type(value) is float and -1e15 <= value <= 1e15:
+            return value  # the usual case (NaN fails the comparison, JSON has no infinity)
         if value is None and optional:
             return math.nan
         if isinstance(value, bool) or not isinstance(value, int | float):
