@@ -1,16 +1,20 @@
-"""The hub's MQTT connection: a persistent session whose callback only enqueues.
+"""The hub's MQTT connection: a persistent session whose network thread only enqueues.
 
 The broker keeps our session (fixed client id, ``clean_start = false`` and a
 session expiry) so events published while the hub restarts are delivered when
-it comes back; paho's default would start clean on the first connect of every
-process and lose them. Subscriptions are QoS 1 on ``P/+/+`` for every prefix.
-MQTT 5 is the default; ``mqtt.protocol = "3.1.1"`` uses ``clean_session = false``
-for brokers without 5 (the demo's embedded broker).
+it comes back. Subscriptions are QoS 1 on ``P/+/+`` for every prefix. MQTT 5
+is the default; ``mqtt.protocol = "3.1.1"`` uses ``clean_session = false`` for
+brokers without 5 (the demo's embedded broker).
 
-paho runs every callback on its one network thread; anything slow there
-stalls keepalives and acknowledgements. So ``on_message`` only copies the
-message onto a bounded queue for the thread that owns desk state, and counts
-what it has to drop. paho reconnects by itself with a backoff.
+The client is our own, not a general one: at the ingest rates the hub is
+sized for, a general client's per-message objects, topic matching, locks and
+many small socket reads cost more than everything else the hub does. One
+network thread owns the socket: it reads large chunks, parses every complete
+packet in them (``hub.mqtt_packets``) and hands each chunk's messages to the
+owner thread's bounded inbox in one go, counting what it has to drop. It
+also does all the writing (publishes and acknowledgements other threads
+queue, keepalive pings), since a TLS socket must not be written from two
+threads. It reconnects by itself with a backoff of 1 s doubling to 30 s.
 
 A message is acknowledged (PUBACK) only once the owner thread has applied it
 and committed the checkpoint and the history spool for its batch: until then
@@ -22,24 +26,20 @@ the broker keeps a flood instead of the hub dropping it.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import queue
+import selectors
 import socket
 import ssl
-import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
+from hub import mqtt_packets as mp
 from hub import protocol
 from hub.config import LimitsConfig, MqttConfig
 from hub.errors import ConfigError
@@ -50,18 +50,26 @@ HUB_ONLINE = b"online"
 HUB_OFFLINE = b"offline"
 FAIL_LOG_EVERY_S = 60.0
 DIAGNOSE_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 10.0  # TCP connect and TLS handshake, each
 MQTT_RECEIVE_MAXIMUM_CAP = 65535  # the largest value the MQTT 5 property can carry
-_PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, message id
-RECV_CHUNK = 65536  # bytes asked of the socket at once; many small publishes fit
+RECV_CHUNK = 262144  # bytes asked of the socket at once; thousands of small publishes fit
+READ_BATCH = 1 << 20  # read at most this much before handing messages on
+SEND_CHUNK = 262144
+MAX_INFLIGHT = 100  # our unacknowledged publishes; the rest wait in order
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 30.0
+STAMP_STEP_S = 0.00101  # one millisecond and a little, whatever the rounding
+PING_GRACE = 1.5  # keepalives without a byte from the broker before the link counts as dead
+_TLS_RETRY = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
+class Inbound(NamedTuple):
     """One message as it came off the wire, with the hub's receive time.
 
     ``mid`` and ``qos`` are what its acknowledgement needs; ``link`` names the
     connection it came on, because an acknowledgement is only meaningful on
-    that connection (after a reconnect the broker sends it again anyway).
+    that connection (after a reconnect the broker sends it again anyway). A
+    named tuple because tens of thousands are made a second.
     """
 
     topic: str
@@ -73,53 +81,15 @@ class Inbound:
     link: int = 0
 
 
-class _BufferedClient(paho.Client):
-    """paho's client reading the socket in large chunks instead of a few bytes at a time.
+_new_inbound = tuple.__new__  # Inbound's own __new__ adds a Python call per message
 
-    paho asks the socket for each packet's first byte, then each byte of its
-    length, then the rest: three or more system calls per small publish, each
-    giving up the interpreter lock to the owner thread and waiting to get it
-    back. Here one ``recv`` fills a buffer and paho's reads are served from
-    it; ``loop_read`` keeps going while the buffer holds bytes, because the
-    socket no longer reports them as readable. The bytes, their order and
-    paho's handling of each packet are unchanged.
-    """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._rbuf = bytearray()
-        self._rbuf_sock: object = None  # the socket the buffered bytes came from
+class _LinkLostError(Exception):
+    """The connection is gone or unusable; the reason is the message."""
 
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if self._sock is not self._rbuf_sock:
-            # A new connection: bytes left from the old one mean nothing on it.
-            self._rbuf_sock = self._sock
-            self._rbuf.clear()
-        if not self._rbuf:
-            data = super()._sock_recv(RECV_CHUNK)
-            if len(data) <= bufsize:
-                return data  # all of it wanted (or b"", the connection closed)
-            self._rbuf += data
-        out = bytes(self._rbuf[:bufsize])
-        del self._rbuf[:bufsize]
-        return out
 
-    def ack_many(self, mids: list[int]) -> None:
-        """Queue the PUBACKs of several QoS 1 messages as one write.
-
-        ``ack`` per message wakes the network thread once and sends one tiny
-        packet per message; these are the same PUBACKs, in the same order,
-        queued together and sent with one ``send``.
-        """
-        if mids:
-            packet = b"".join([_PUBACK.pack(paho.PUBACK, 2, mid) for mid in mids])
-            self._packet_queue(paho.PUBACK, packet, 0, 1)
-
-    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        rc = super().loop_read(max_packets)
-        while rc == paho.MQTT_ERR_SUCCESS and self._rbuf and self._sock is self._rbuf_sock:
-            rc = super().loop_read(max_packets)
-        return rc
+class _RefusedError(_LinkLostError):
+    """The broker answered CONNECT with a refusal (already logged)."""
 
 
 class MqttTransport:
@@ -134,58 +104,41 @@ class MqttTransport:
         self.connected = threading.Event()
         self.connects = 0
         self._last_fail_log = -FAIL_LOG_EVERY_S
-        # Bumped on every connect and disconnect; guarded so that an acknowledgement
-        # is never queued for a connection other than the one its message came on.
-        self._link = 0
-        self._link_lock = threading.Lock()
-        self._refused: list[Inbound] = []  # dropped on arrival, acknowledged with the next batch
         self._tls = tls_context(cfg) if cfg.tls else None
-        self._client: _BufferedClient = self._make_client()
+        # Everything below the lock is shared with the threads that publish and acknowledge.
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # nothing of ours left unacknowledged
+        # Bumped whenever a connection starts or ends, so that an acknowledgement is
+        # never written on a connection other than the one its message came on.
+        self._link = 0
+        self._ready = False  # CONNACK received on the current connection; _out may be written
+        self._out = bytearray()  # bytes for the current connection, written by the network thread
+        self._pending: collections.deque[tuple[str, bytes, bool]] = collections.deque()
+        self._inflight: dict[int, bytes] = {}  # packet id -> PUBLISH, oldest first
+        self._inflight_cap = MAX_INFLIGHT
+        self._next_mid = 0
+        self._sub_mid = 0
+        self._refused: list[Inbound] = []  # dropped on arrival, acknowledged with the next batch
+        self._woken = False  # a byte is on its way through the wake-up pair
+        self._closing = False
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._thread: threading.Thread | None = None
+        # Network thread only.
+        self._unsent = bytearray()
+        self._retry_len = 0  # a TLS write that must be repeated with the same length
+        self._parts: list[bytes] = []  # received bytes not yet parsed (an incomplete packet)
+        self._have = 0
+        self._need = 0
+        self._keepalive = float(int(cfg.keepalive))  # the broker may ask for another
+        self._stamps: dict[str, float] = {}  # topic -> receive time given to its latest message
 
     @property
     def v5(self) -> bool:
         """MQTT 5 unless the config asks for 3.1.1 (some brokers, such as amqtt, lack 5)."""
         return self.cfg.protocol == "5"
-
-    def _make_client(self) -> _BufferedClient:
-        cfg = self.cfg
-        if self.v5:
-            client = _BufferedClient(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                                     protocol=paho.MQTTv5, manual_ack=True)
-        else:
-            client = _BufferedClient(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                                     protocol=paho.MQTTv311, clean_session=False,
-                                     manual_ack=True)
-        if cfg.username is not None:
-            password = cfg.password.get_secret_value() if cfg.password else None
-            client.username_pw_set(cfg.username, password)
-        if self._tls is not None:
-            client.tls_set_context(self._tls)
-        # One will per connection: it goes to the first prefix; stop() announces on all.
-        client.will_set(protocol.hub_status_topic(cfg.prefixes[0]), HUB_OFFLINE, qos=1,
-                        retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.max_inflight_messages_set(100)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
-    def start(self) -> None:
-        """Connect in the background; paho keeps retrying until the broker answers."""
-        keepalive = int(self.cfg.keepalive)
-        if self.v5:
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = int(self.cfg.session_expiry)
-            # Unacknowledged messages wait in the inbox until their batch is committed;
-            # allow many (mosquitto's own default for 3.1.1 is 20), but fewer than it holds.
-            props.ReceiveMaximum = self.receive_maximum
-            self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=keepalive,
-                                       clean_start=False, properties=props)
-        else:
-            self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=keepalive)
-        self._client.loop_start()
 
     @property
     def receive_maximum(self) -> int:
@@ -196,78 +149,448 @@ class MqttTransport:
         """
         return max(1, min(MQTT_RECEIVE_MAXIMUM_CAP, self.limits.queue_size // 2))
 
-    def ack(self, messages: list[Inbound]) -> None:
-        """Acknowledge messages whose effects are committed; safe from any thread.
+    # ---- the owner's side: any thread ----------------------------------------------
 
-        paho's ``ack`` only appends a PUBACK to its outgoing deque and wakes
-        the network loop, the same path ``publish`` takes from other threads.
+    def start(self) -> None:
+        """Connect in the background; the network thread keeps retrying until the broker answers."""
+        self._thread = threading.Thread(target=self._run, name="sitless-mqtt", daemon=True)
+        self._thread.start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Queue a QoS 1 publish; it goes out now, or after the next reconnect."""
+        with self._lock:
+            self._pending.append((topic, payload, retain))
+            if self._ready and len(self._inflight) < self._inflight_cap:
+                self._fill_locked()
+                self._wake_locked()
+
+    def ack(self, messages: list[Inbound]) -> None:
+        """Acknowledge messages whose effects are committed, in one write; safe from any thread.
+
         Messages from an earlier connection are skipped: the broker sends them
         again on the new one, and their message ids may already mean others.
         """
-        with self._link_lock:
+        with self._lock:
             link = self._link
             refused, self._refused = self._refused, []
-            mids = []
-            for message in (*refused, *messages):
-                if message.link != link:
-                    continue
-                if message.qos == 1:
-                    mids.append(message.mid)
-                elif message.qos > 1:
-                    self._client.ack(message.mid, message.qos)
-            self._client.ack_many(mids)
-
-    def _new_link(self) -> None:
-        with self._link_lock:
-            self._link += 1
-
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Queue a QoS 1 publish; paho sends it now or after the next reconnect."""
-        info = self._client.publish(topic, payload, qos=1, retain=retain)
-        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
-            logger.warning("publish to %s failed: %s", topic, paho.error_string(info.rc))
+            mids = [m.mid for m in refused if m.link == link and m.qos == 1]
+            mids += [m.mid for m in messages if m.link == link and m.qos == 1]
+            if mids and self._ready:
+                self._out += mp.pubacks(mids)
+                self._wake_locked()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Announce ``offline`` on every prefix, then disconnect cleanly (the session stays)."""
+        deadline = time.monotonic() + timeout
         if self.connected.is_set():
-            infos = [self._client.publish(protocol.hub_status_topic(p), HUB_OFFLINE, qos=1,
-                                          retain=True) for p in self.cfg.prefixes]
-            deadline = time.monotonic() + timeout
-            for info in infos:
-                remaining = deadline - time.monotonic()
-                if remaining > 0 and info.rc == paho.MQTT_ERR_SUCCESS:
-                    try:
-                        info.wait_for_publish(remaining)
-                    except RuntimeError:
-                        break
-        self._client.disconnect()
-        self._client.loop_stop()
+            for prefix in self.cfg.prefixes:
+                self.publish(protocol.hub_status_topic(prefix), HUB_OFFLINE, retain=True)
+            with self._lock:
+                # Ours are the last publishes: once nothing is unacknowledged, they arrived.
+                self._idle.wait_for(lambda: not self._ready or not (self._pending
+                                                                     or self._inflight),
+                                    max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._closing = True
+            self._wake_locked()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(max(1.0, deadline - time.monotonic()))
         self.connected.clear()
 
-    # ---- paho callbacks: network thread, nothing blocking ---------------------------
+    def _wake_locked(self) -> None:
+        """Make the network thread look at the outgoing bytes (caller holds the lock)."""
+        if not self._woken:
+            self._woken = True
+            with contextlib.suppress(BlockingIOError):  # full of wake-ups already
+                self._wake_w.send(b"\x00")
 
-    def _on_connect(self, client: paho.Client, _userdata: Any, flags: Any,
-                    reason: Any, _props: Any) -> None:
-        if reason.is_failure:
-            logger.warning("broker refused the connection: %s", reason)
-            return
-        self._new_link()
-        self.connects += 1
-        logger.info("connected to the broker (session present: %s)", flags.session_present)
+    def _fill_locked(self) -> None:
+        """Move queued publishes in flight while there is room (caller holds the lock)."""
+        v5 = self.v5
+        while self._pending and len(self._inflight) < self._inflight_cap:
+            topic, payload, retain = self._pending.popleft()
+            mid = self._free_mid_locked()
+            encoded = mp.publish(topic, payload, mid=mid, retain=retain, v5=v5)
+            self._inflight[mid] = encoded
+            self._out += encoded
+
+    def _free_mid_locked(self) -> int:
+        mid = self._next_mid
+        while True:
+            mid = mid % 65535 + 1
+            if mid not in self._inflight and mid != self._sub_mid:
+                self._next_mid = mid
+                return mid
+
+    # ---- the network thread --------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = RECONNECT_MIN_S
+        while not self._stop.is_set():
+            sock = self._open()
+            if sock is not None:
+                if self._serve(sock):
+                    delay = RECONNECT_MIN_S
+                if self._closing:
+                    return
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    def _open(self) -> socket.socket | None:
+        """Connect, shake hands over TLS if asked, and send CONNECT; None when that fails."""
+        cfg = self.cfg
+        try:
+            sock = socket.create_connection((cfg.host, cfg.port), timeout=CONNECT_TIMEOUT_S)
+        except OSError:
+            self._connect_failed()
+            return None
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=cfg.host)
+            sock.sendall(self._connect_packet())
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            self._connect_failed()
+            return None
+        return sock
+
+    def _connect_packet(self) -> bytes:
+        cfg = self.cfg
+        # One will per connection: it goes to the first prefix; stop() announces on all.
+        will = mp.Will(protocol.hub_status_topic(cfg.prefixes[0]), HUB_OFFLINE)
+        password = cfg.password.get_secret_value() if cfg.password is not None else None
         if self.v5:
+            # Unacknowledged messages wait in the inbox until their batch is committed;
+            # allow many (mosquitto's own default for 3.1.1 is 20), but fewer than it holds.
+            return mp.connect(cfg.client_id, keepalive=int(cfg.keepalive), v5=True,
+                              session_expiry=int(cfg.session_expiry),
+                              receive_maximum=self.receive_maximum, username=cfg.username,
+                              password=password, will=will)
+        return mp.connect(cfg.client_id, keepalive=int(cfg.keepalive), v5=False,
+                          username=cfg.username, password=password, will=will)
+
+    def _serve(self, sock: socket.socket) -> bool:
+        """Run one connection until it ends; True if the broker accepted it."""
+        with self._lock:
+            self._link += 1
+            self._out.clear()
+        self._unsent = bytearray()
+        self._retry_len = 0
+        self._parts, self._have, self._need = [], 0, 0
+        accepted = False
+        selector = selectors.DefaultSelector()
+        try:
+            selector.register(sock, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            accepted = self._loop(sock, selector)
+        except _RefusedError:
+            pass
+        except _LinkLostError as exc:
+            accepted = self._ready
+            if self._closing:
+                pass
+            elif accepted:
+                logger.info("disconnected from the broker: %s", exc)
+            else:
+                # Closed before CONNACK, as a TLS 1.3 broker does with a missing client
+                # certificate: as much a failure to connect as a refused handshake.
+                logger.debug("connection ended before CONNACK: %s", exc)
+                self._connect_failed()
+        finally:
+            with self._lock:
+                self._link += 1
+                self._ready = False
+                self._out.clear()
+                self._idle.notify_all()
+            self.connected.clear()
+            selector.close()
+            sock.close()
+        return accepted
+
+    def _loop(self, sock: socket.socket,  # noqa: C901, PLR0912 - the one event loop
+              selector: selectors.BaseSelector) -> bool:
+        """Write, wait, read, ping; return when closing, raise ``_LinkLostError`` when it ends.
+
+        Keepalive: a PINGREQ once nothing was sent, or nothing came, for a
+        keepalive period; the link is dead when nothing at all came for 1.5 of them.
+        """
+        keepalive = float(int(self.cfg.keepalive))
+        last_send = last_recv = time.monotonic()
+        pinged = accepted = writing = False
+        tls = sock if isinstance(sock, ssl.SSLSocket) else None
+        while not self._closing:
+            if self._flush(sock):
+                last_send = time.monotonic()
+            if bool(self._unsent) != writing:
+                writing = not writing
+                events = selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)
+                selector.modify(sock, events)
+            now = time.monotonic()
+            if now - last_recv > PING_GRACE * keepalive:
+                raise _LinkLostError(f"no answer from the broker in {PING_GRACE * keepalive:g} s")
+            if accepted and not pinged and min(last_send, last_recv) + keepalive <= now:
+                with self._lock:
+                    self._out += mp.PINGREQ_PACKET
+                pinged = True
+                continue
+            if not accepted or pinged:
+                wait = last_recv + PING_GRACE * keepalive - now
+            else:
+                wait = min(last_send, last_recv) + keepalive - now
+            if tls is not None and tls.pending():
+                wait = 0.0  # decrypted bytes left over from a capped read
+            for key, _mask in selector.select(max(0.0, wait)):
+                if key.fileobj is self._wake_r:
+                    self._drain_wake()
+                elif self._read(sock):
+                    last_recv = time.monotonic()
+                    pinged = False
+                    if not accepted and self._ready:
+                        accepted = True
+                        keepalive = self._keepalive
+                        last_send = last_recv
+            if tls is not None and tls.pending() and self._read(sock):
+                last_recv = time.monotonic()
+                pinged = False
+        self._say_goodbye(sock)
+        return accepted
+
+    def _say_goodbye(self, sock: socket.socket) -> None:
+        """DISCONNECT with reason "normal": the broker keeps the session and drops the will."""
+        with self._lock:
+            ready = self._ready
+        if not ready:
+            return
+        with self._lock:
+            rest = bytes(self._out)
+            self._out.clear()
+        try:
+            sock.setblocking(True)
+            sock.settimeout(1.0)
+            sock.sendall(bytes(self._unsent) + rest + mp.DISCONNECT_PACKET)
+        except OSError as exc:
+            logger.debug("DISCONNECT not sent: %s", exc)
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        with self._lock:
+            self._woken = False
+
+    def _flush(self, sock: socket.socket) -> bool:
+        """Write what is queued, as far as the socket takes it; True if anything went."""
+        if not self._unsent:
+            with self._lock:
+                if not self._out:
+                    return False
+                self._unsent, self._out = self._out, bytearray()
+        elif self._retry_len == 0:
+            with self._lock:
+                if self._out:
+                    self._unsent += self._out
+                    self._out.clear()
+        size = self._retry_len or min(len(self._unsent), SEND_CHUNK)
+        try:
+            sent = sock.send(self._unsent if size == len(self._unsent) else self._unsent[:size])
+        except (BlockingIOError, *_TLS_RETRY):
+            self._retry_len = size if self._tls is not None else 0
+            return False
+        except OSError as exc:
+            raise _LinkLostError(f"write failed ({exc.strerror or exc})") from exc
+        self._retry_len = 0
+        if sent == len(self._unsent):
+            self._unsent = bytearray()
+        else:
+            del self._unsent[:sent]
+        return sent > 0
+
+    def _read(self, sock: socket.socket) -> bool:
+        """Take what the socket has, act on every complete packet; True if bytes came."""
+        got = 0
+        parts = self._parts
+        lost: _LinkLostError | None = None
+        while got < READ_BATCH:
+            try:
+                data = sock.recv(RECV_CHUNK)
+            except (BlockingIOError, *_TLS_RETRY):
+                break
+            except OSError as exc:
+                lost = _LinkLostError(f"read failed ({exc.strerror or exc})")
+                break
+            if not data:
+                lost = _LinkLostError("the broker closed the connection")
+                break
+            parts.append(data)
+            got += len(data)
+        if got:
+            # What came before the end is still news: a broker that dies right after
+            # sending may have kept no copy, so these may be the only ones.
+            self._have += got
+            if self._have >= self._need:
+                self._take(parts)
+        if lost is not None:
+            raise lost
+        return got > 0
+
+    def _take(self, parts: list[bytes]) -> None:
+        """Act on every complete packet in what was received; keep the incomplete rest."""
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        try:
+            publishes, others, used, self._need = mp.read_packets(data, v5=self.v5)
+        except mp.PacketError as exc:
+            raise _LinkLostError(f"the broker sent a malformed packet ({exc})") from exc
+        rest = data[used:]
+        self._parts = [rest] if rest else []
+        self._have = len(rest)
+        if publishes:
+            self._enqueue(publishes)
+        if others:  # after the publishes: a DISCONNECT among them ends the link
+            self._handle(others)
+
+    def _enqueue(self, publishes: list[mp.Publish]) -> None:
+        """Hand a chunk's messages to the inbox in one go; refuse what is too large or too many."""
+        received = time.time()
+        link = self._link
+        limit = self.limits.max_payload
+        # Receive times stay distinct per topic at millisecond resolution: a burst of one
+        # desk's events without a device time (clock not yet set) would otherwise share
+        # one time, and history keeps one point per desk and millisecond.
+        last = {t: s for t, s in self._stamps.items() if s + STAMP_STEP_S > received}
+        batch = []
+        for topic, payload, retain, mid, qos in publishes:
+            if len(payload) > limit:
+                continue
+            stamp = last.get(topic)
+            stamp = received if stamp is None or stamp + STAMP_STEP_S <= received else (
+                stamp + STAMP_STEP_S)
+            last[topic] = stamp
+            batch.append(_new_inbound(Inbound, (topic, payload, retain, stamp, mid, qos, link)))
+        self._stamps = last
+        if len(batch) != len(publishes):
+            for topic, payload, _retain, mid, qos in publishes:
+                if len(payload) > limit:
+                    self.on_drop("too_large")
+                    self._refuse(Inbound(topic, b"", False, 0.0, mid, qos, link))
+        taken = self._put_all(batch)
+        for inbound in batch[taken:]:
+            # Only when the broker sends beyond the receive maximum (or, over 3.1.1,
+            # beyond what the broker allows in flight); the count says so.
+            self.on_drop("queue_full")
+            self._refuse(inbound._replace(payload=b""))
+
+    def _put_all(self, batch: list[Inbound]) -> int:
+        """Put as many of ``batch`` as fit into the inbox: one lock and one wake-up for all.
+
+        ``put_nowait`` per message takes the queue's lock and notifies its
+        reader tens of thousands of times a second. For a plain
+        ``queue.Queue`` this does what ``put_nowait`` does, for the whole
+        chunk at once; other queue types get ``put_nowait`` per item.
+        """
+        inbox = self.inbox
+        if type(inbox) is not queue.Queue:
+            for n, inbound in enumerate(batch):
+                try:
+                    inbox.put_nowait(inbound)
+                except queue.Full:
+                    return n
+            return len(batch)
+        with inbox.mutex:
+            room = len(batch) if inbox.maxsize <= 0 else inbox.maxsize - len(inbox.queue)
+            taken = batch if room >= len(batch) else batch[:max(0, room)]
+            if taken:
+                inbox.queue.extend(taken)
+                inbox.unfinished_tasks += len(taken)
+                inbox.not_empty.notify(len(taken))
+        return len(taken)
+
+    def _refuse(self, inbound: Inbound) -> None:
+        """Acknowledge a dropped message with the owner thread's next batch.
+
+        Acknowledging it at once, from this thread, let mosquitto 2.0 exceed
+        the receive maximum (seen in the flood test); all acknowledgements go
+        out after a batch. Refused for good: unacknowledged it would come back.
+        """
+        with self._lock:
+            self._refused.append(inbound)
+
+    def _handle(self, packets: list[mp.Other]) -> None:
+        v5 = self.v5
+        for first, body in packets:
+            kind = first & 0xF0
+            try:
+                if kind == mp.PUBACK:
+                    self._acked(mp.read_puback(body))
+                elif kind == mp.CONNACK:
+                    self._connack(mp.read_connack(body, v5=v5))
+                elif kind == mp.SUBACK:
+                    self._suback(*mp.read_suback(body, v5=v5))
+                elif kind == mp.DISCONNECT:
+                    reason, words = mp.read_disconnect(body, v5=v5)
+                    raise _LinkLostError(f"the broker disconnected us (reason 0x{reason:02x}"
+                                    f"{': ' + words if words else ''})")
+                elif kind != mp.PINGRESP:
+                    logger.debug("ignored an unexpected packet of type %d", first >> 4)
+            except mp.PacketError as exc:
+                raise _LinkLostError(f"the broker sent a malformed packet ({exc})") from exc
+
+    def _acked(self, puback: tuple[int, int]) -> None:
+        mid, reason = puback
+        if reason >= 0x80:
+            logger.debug("the broker refused publish %d (reason 0x%02x)", mid, reason)
+        with self._lock:
+            if self._inflight.pop(mid, None) is None:
+                return
+            if self._pending:
+                self._fill_locked()
+            elif not self._inflight:
+                self._idle.notify_all()
+
+    def _connack(self, connack: mp.Connack) -> None:
+        if connack.reason != 0:
+            logger.warning("broker refused the connection: %s", connack.why(v5=self.v5))
+            raise _RefusedError(connack.why(v5=self.v5))
+        self._keepalive = float(connack.server_keepalive or int(self.cfg.keepalive))
+        v5 = self.v5
+        if v5:
             # No Local: the broker does not echo the hub's own commands and views back
             # (two extra messages per alert). Retained views from an earlier run still
             # arrive on subscribe, which the hub needs to seed desks without a checkpoint.
-            local = SubscribeOptions(qos=1, noLocal=True)
-            client.subscribe([(f"{p}/+/+", local) for p in self.cfg.prefixes])
+            filters = [(f"{p}/+/+", 1 | mp.SUB_NO_LOCAL) for p in self.cfg.prefixes]
         else:
-            client.subscribe([(f"{p}/+/+", 1) for p in self.cfg.prefixes])
-        for prefix in self.cfg.prefixes:
-            client.publish(protocol.hub_status_topic(prefix), HUB_ONLINE, qos=1, retain=True)
+            filters = [(f"{p}/+/+", 1) for p in self.cfg.prefixes]
+        with self._lock:
+            self._sub_mid = 0
+            self._sub_mid = self._free_mid_locked()
+            self._out += mp.subscribe(self._sub_mid, filters, v5=v5)
+            # What was in flight on the last connection goes first, marked as sent before.
+            self._inflight_cap = max(1, min(MAX_INFLIGHT, connack.receive_maximum))
+            for encoded in self._inflight.values():
+                self._out += mp.with_dup(encoded)
+            online = [(protocol.hub_status_topic(p), HUB_ONLINE, True)
+                      for p in self.cfg.prefixes]
+            self._pending.extendleft(reversed(online))
+            self._ready = True
+            self._fill_locked()
+        self.connects += 1
+        logger.info("connected to the broker (session present: %s)", connack.session_present)
+
+    def _suback(self, mid: int, codes: list[int]) -> None:
+        if mid != self._sub_mid:
+            return
+        if any(code >= 0x80 for code in codes):
+            logger.warning("the broker refused a subscription (reason codes %s)",
+                           ", ".join(f"0x{code:02x}" for code in codes))
         self.connected.set()
 
-    def _on_connect_fail(self, _client: paho.Client, _userdata: Any) -> None:
-        # paho retries quietly and does not say why; say it, once a minute at most.
+    def _connect_failed(self) -> None:
+        # Say why, once a minute at most: the retries go on quietly.
         now = time.monotonic()
         if now - self._last_fail_log < FAIL_LOG_EVERY_S:
             return
@@ -276,7 +599,7 @@ class MqttTransport:
                        self.cfg.port, self._diagnose())
 
     def _diagnose(self) -> str:
-        """Repeat the connection by hand to learn why it failed (paho keeps the reason)."""
+        """Repeat the connection by hand to learn why it failed, naming TLS certificate errors."""
         try:
             sock = socket.create_connection((self.cfg.host, self.cfg.port),
                                             timeout=DIAGNOSE_TIMEOUT_S)
@@ -294,39 +617,6 @@ class MqttTransport:
                 return f"TLS handshake failed ({exc.reason or exc})"
             except OSError as exc:
                 return f"TLS handshake failed ({exc.strerror or exc})"
-
-    def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any,
-                       reason: Any, _props: Any) -> None:
-        self._new_link()
-        self.connected.clear()
-        logger.info("disconnected from the broker: %s", reason)
-
-    def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
-        payload = msg.payload
-        if len(payload) > self.limits.max_payload:
-            self.on_drop("too_large")
-            self._refuse(msg)  # refused for good: unacknowledged it would come back
-            return
-        inbound = Inbound(msg.topic, bytes(payload), bool(msg.retain), time.time(),
-                          msg.mid, msg.qos, self._link)
-        try:
-            self.inbox.put_nowait(inbound)
-        except queue.Full:
-            # Only when the broker sends beyond the receive maximum (or, over 3.1.1,
-            # beyond a max_inflight_messages set too high); the count says so.
-            self.on_drop("queue_full")
-            self._refuse(msg)
-
-    def _refuse(self, msg: paho.MQTTMessage) -> None:
-        """Acknowledge a dropped message with the owner thread's next batch.
-
-        Acknowledging it here, at once, let mosquitto 2.0 exceed the receive
-        maximum (seen in the flood test); all acknowledgements now go out from
-        one thread, after a batch.
-        """
-        with self._link_lock:
-            self._refused.append(Inbound(msg.topic, b"", retain=False, received=0.0,
-                                         mid=msg.mid, qos=msg.qos, link=self._link))
 
 
 def tls_context(cfg: MqttConfig) -> ssl.SSLContext:
