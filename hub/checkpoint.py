@@ -78,7 +78,10 @@ class Checkpoint:
 
     def save_many(self, rows: list[tuple[str, dict[str, Any], str | None, int | None, float]],
                   ) -> None:
-        """Replace several desks' rows, (desk, state, boot, seq, now) each, in one statement."""
+        """Replace several desks' rows, (desk, state, boot, seq, now) each, in one statement.
+
+        ``state`` is anything orjson encodes: dicts, and dataclasses such as ``Desk.record``.
+        """
         self._db.executemany(
             "INSERT INTO desk_state (desk, state, boot, seq, updated) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(desk) DO UPDATE SET state=excluded.state, boot=excluded.boot, "

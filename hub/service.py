@@ -394,7 +394,7 @@ class HubService:
         rows = []
         for desk_id, when in desks.items():
             seen = self._seen.get(desk_id, _Seen())
-            state = {"prefix": self._prefix_of[desk_id], "desk": self.desks[desk_id].snapshot()}
+            state = {"prefix": self._prefix_of[desk_id], "desk": self.desks[desk_id].record}
             rows.append((desk_id, state, seen.boot, seen.seq, when))
         self.checkpoint.save_many(rows)
 
