@@ -21,6 +21,7 @@ CALIB_FILE = "calib.json"
 _HEALTH_MS = const(1000)
 _OFFLINE_REBOOT_MS = const(900_000)  # 15 minutes
 _CALIB_SAVE_MS = const(600_000)  # 10 minutes
+_SAVE_DRIFT_PERCENT = const(2)  # of the span: a baseline that moved this far is saved
 _NTP_RETRY_MS = const(600_000)  # 10 minutes
 _NTP_REFRESH_MS = const(21_600_000)  # 6 hours
 _BACKOFF_MAX_MS = const(30_000)
@@ -71,31 +72,33 @@ class App:
         while True:
             now = time.ticks_ms()
             if time.ticks_diff(now, sample_at) >= 0:
-                sample_at = time.ticks_add(now, self.cfg["sample_ms"])
+                # Samples keep to a fixed grid and carry their slot's time, so the hold ends
+                # on the slot it is due at: a wake-up a millisecond late neither adds up
+                # over the hold nor costs a whole period. A whole period behind starts anew.
+                if time.ticks_diff(now, sample_at) >= self.cfg["sample_ms"]:
+                    sample_at = now
                 try:
-                    self.sample_once(now)
+                    self.sample_once(sample_at)
                 except Exception as exc:  # noqa: BLE001 - one bad reading must not stop sampling
                     errors += 1
                     if errors & (errors - 1) == 0:  # the 1st, 2nd, 4th, 8th... failure
                         print("sample: failed %d times, last: %r" % (errors, exc))
+                sample_at = time.ticks_add(sample_at, self.cfg["sample_ms"])
             wait = min(self.actuators.play(now), time.ticks_diff(sample_at, now), _TICK_MS)
             if button is not None:
-                press = button.poll(now)
+                press = button.poll(now)  # True: a long press (a meeting), False: a snooze
                 if press is not None:
-                    self.on_press(press, now)
+                    self.emit(self.chair.press(press, now))
+                    if not press:
+                        self.actuators.alert(0)  # a snooze silences at once; the hub confirms
+                    elif self.chair.alert is not None:
+                        self.actuators.alert(self.chair.alert)
                 if button.down is not None:
                     wait = min(wait, _HELD_TICK_MS)
             if time.ticks_diff(now, health_at) >= 0:
                 health_at = time.ticks_add(now, _HEALTH_MS)
                 self._health(now, watchdog)
             await asyncio.sleep_ms(wait)
-
-    def on_press(self, long_press, now):
-        self.emit(self.chair.press(long_press, now))
-        if not long_press:
-            self.actuators.alert(0)  # a snooze silences at once; the hub confirms
-        elif self.chair.alert is not None:
-            self.actuators.alert(self.chair.alert)
 
     # ----- messages -------------------------------------------------------
 
@@ -227,7 +230,8 @@ class App:
                 self.board.reset()
         if time.ticks_diff(now, self._calib_at) >= _CALIB_SAVE_MS:
             self._calib_at = now
-            if self.chair.calib.needs_save():
+            cal = self.chair.calib
+            if abs(cal.baseline - cal.saved_baseline) * 100 > cal.span * _SAVE_DRIFT_PERCENT:
                 self.use("commands", "save_calib", self)
         ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
         if time.ticks_diff(now, self._ntp_at) >= ntp_every and client and client.connected:

@@ -18,7 +18,6 @@ _LOWER_PERCENT = const(40)
 _SPIKE_SPANS = const(4)
 _SPIKE_PATIENCE = const(200)  # consecutive out-of-range samples (10 s at 50 ms) before they count
 _TRACK_SHIFT = const(10)  # baseline moves 1/1024 of the gap per vacant sample (about 50 s)
-_SAVE_DRIFT_PERCENT = const(2)
 
 class Calibration:
     def __init__(self, empty, occupied, baseline=None):
@@ -36,7 +35,7 @@ class Calibration:
         self.upper = self.span * _UPPER_PERCENT // 100
         self.lower = self.span * _LOWER_PERCENT // 100
         self.baseline = empty if baseline is None else baseline
-        self._saved_baseline = self.baseline
+        self.saved_baseline = self.baseline  # as last written to the calibration file
 
     def load(self, value):
         """How far a reading is above the empty seat, in the sensor's units."""
@@ -72,16 +71,6 @@ class Calibration:
             return False
         self.baseline = value
         return True
-
-    def needs_save(self):
-        moved = self.baseline - self._saved_baseline
-        if moved < 0:
-            moved = -moved
-        return moved * 100 > self.span * _SAVE_DRIFT_PERCENT
-
-    def to_dict(self):
-        self._saved_baseline = self.baseline
-        return {"empty": self.empty, "occupied": self.occupied, "baseline": self.baseline}
 
 
 def from_config(cfg, saved=None):

@@ -40,19 +40,10 @@ class Chair:
         self.calib = calib.from_config(cfg, saved_calib)
         self.debouncer = Debouncer(cfg["seated_ms"], cfg["vacant_ms"])
         self.fallback = Fallback(cfg["limit_s"] * 1000, cfg["min_break_s"] * 1000)
-        self.raw = 0
         self.uptime_ms = 0
         self._last_ms = now_ms
         self.alert = None
         self.wall = None  # a callable giving unix ms (or None) when an event has no ts_ms
-
-    def clock(self, now_ms):
-        """Advance uptime; it is summed step by step so it never wraps with the ticks."""
-        step = ticks_diff(now_ms, self._last_ms)
-        if step > 0:
-            self.uptime_ms += step
-        self._last_ms = now_ms
-        return self.uptime_ms
 
     @property
     def value(self):
@@ -64,10 +55,13 @@ class Chair:
 
     def sample(self, now_ms, raw, ts_ms=None):
         """One raw reading: an `occupancy` event when the seat changed, else None."""
-        self.clock(now_ms)
+        # Uptime is summed step by step, so it never wraps with the ticks.
+        step = ticks_diff(now_ms, self._last_ms)
+        if step > 0:
+            self.uptime_ms += step
+        self._last_ms = now_ms
         self.alert = None
         if raw is not None and self.calib.accept(raw):
-            self.raw = raw
             value = self.smoother.add(raw)
             cal = self.calib
             if self.debouncer.update(now_ms, cal.load(raw), cal.load(self.smoother.median),
@@ -89,13 +83,17 @@ class Chair:
 
     def press(self, long_press, now_ms, ts_ms=None):
         """A button press event (it shares `seq` with occupancy)."""
-        self.clock(now_ms)
+        step = ticks_diff(now_ms, self._last_ms)
+        if step > 0:
+            self.uptime_ms += step
+        self._last_ms = now_ms
         self.alert = self.fallback.press(long_press, now_ms)
         return self._event("button", long_press, ts_ms, 0)
 
     def hub(self, online, now_ms):
         """The hub (or the broker) came or went; returns the new local alert level or None."""
-        self.alert = self.fallback.set_hub(online, now_ms)
+        self.fallback.hub_online = online
+        self.alert = self.fallback.tick(now_ms)
         return self.alert
 
     def tare(self):

@@ -132,9 +132,12 @@ def _configure(app, changes):
 
 def save_calib(app):
     """Write the calibration baseline to its own file (after a tare, or when it drifted)."""
+    cal = app.chair.calib
+    cal.saved_baseline = cal.baseline
     try:
         with open(app.calib_path, "w") as f:
-            f.write(json.dumps(app.chair.calib.to_dict()))
+            f.write(json.dumps({"empty": cal.empty, "occupied": cal.occupied,
+                                "baseline": cal.baseline}))
     except OSError as exc:
         print("calib: not saved:", exc)
 

@@ -5,7 +5,7 @@ vacancy of at least `min_break_ms` ends it; after `limit_ms` seated in one bout
 the chair buzzes (level 2), and after a further `escalate_ms` urgently (level
 3). Standing up silences it. The bout is always tracked, so when the hub goes
 away mid-bout the board already knows how long its person has sat; it only
-acts while the hub is away. Pure: `tick(now_ms)` returns the alert level the
+acts while the hub is away (`hub_online`). Pure: `tick(now_ms)` returns the alert level the
 chair should show (0 for none) when that changes, else None.
 """
 
@@ -27,10 +27,6 @@ class Fallback:
         self._bout_start = None
         self._vacant_since = None
         self._quiet_until = None
-
-    def set_hub(self, online, now_ms):
-        self.hub_online = online
-        return self.tick(now_ms)
 
     def occupancy(self, seated, now_ms):
         self.seated = seated

@@ -350,4 +350,26 @@ def test_app_tare_is_refused_while_seated_and_saved_while_vacant():
         assert json.loads(f.read())["baseline"] == 300_000
 
 
+def test_a_drifted_baseline_is_saved_only_after_a_real_move():
+    path = "%s/sitless-drift-test.json" % TMP
+    cfg = app_config()
+    app = App(cfg, board.Board(cfg), boot="t", calib_path=path, offline_reboot_ms=10 ** 9)
+    cal = app.chair.calib
+    now = time.ticks_ms()
+    cal.baseline = cal.saved_baseline + cal.span // 100  # 1 % of the span: not worth a write
+    app._health(time.ticks_add(now, 600_000), None)  # the ten-minute look at the baseline
+    try:
+        os.stat(path)
+        written = True
+    except OSError:
+        written = False
+    assert not written
+    cal.baseline = cal.saved_baseline + cal.span * 3 // 100
+    app._health(time.ticks_add(now, 1_200_000), None)
+    with open(path) as f:
+        assert json.loads(f.read()) == {"empty": cal.empty, "occupied": cal.occupied,
+                                        "baseline": cal.baseline}
+    assert cal.saved_baseline == cal.baseline  # saved: the next look starts from here
+
+
 run(globals())
