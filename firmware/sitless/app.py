@@ -107,10 +107,10 @@ class App:
 
         The outbox keeps the event's numbers; it is encoded again when sent.
         """
-        serial_link.send(event[0], payload.encode(self.boot, event))
-        if not self.serial:
+        serial_link.send(event[0], payload.encode(self.chair.boot, event))
+        if self.client is not None:
             self.outbox.push(event)
-            self.wake.set()
+            self.client.down.set()  # wakes the sender
 
     async def _send(self):
         """While the link is up: the telemetry, and the outbox in order, one acknowledged message at a time.
@@ -123,8 +123,9 @@ class App:
         """
         client = self.client
         outbox = self.outbox
+        wake = client.down  # set by the client when the link drops, and by the app
         while client.connected:
-            self.wake.clear()
+            wake.clear()
             body = self.heartbeat
             if body is not None:
                 self.heartbeat = None
@@ -135,7 +136,7 @@ class App:
                 continue
             item = outbox.peek()
             if item is None:
-                await self.wake.wait()
+                await wake.wait()
                 continue
             sent = self.inflight
             if sent is not None and sent[0] == item:
@@ -143,7 +144,8 @@ class App:
             else:
                 kind = item[0]
                 try:
-                    pid = await client.publish(self.base + kind, payload.encode(self.boot, item),
+                    pid = await client.publish(self.base + kind,
+                                               payload.encode(self.chair.boot, item),
                                                kind == "occupancy", 1)
                 except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
                     print("publish: dropped %s: %r" % (kind, exc))
@@ -160,9 +162,9 @@ class App:
             self.actuators.alert(level)
 
     def _on_message(self, topic, body, retained):
-        if topic == self.hub_topic:
+        if topic == self.cfg["prefix"] + "/_hub/status":
             self._set_hub(bytes(body) == b"online")
-        elif topic == self.cmd_topic:
+        elif topic == self.base + "cmd":
             self.command(body, retained)
 
     def _on_line(self, kind, body):
@@ -216,7 +218,7 @@ class App:
             serial_link.send("telemetry", body)
             if self.client is not None:
                 self.heartbeat = body  # sent (the latest only) when the link can take it
-                self.wake.set()
+                self.client.down.set()  # wakes the sender
         if self.samples != self._fed:  # feed only while sampling is alive
             self._fed = self.samples
             if watchdog is not None:

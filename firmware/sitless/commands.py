@@ -85,7 +85,7 @@ def line(app, kind, body):
         app.streaming = body is True
     elif kind == "hub":
         app._set_hub(body == "online")  # noqa: SLF001 - the app's own handler, shared with MQTT
-        if app.serial:  # the serial form of connecting: say who this board is
+        if app.client is None:  # the serial form of connecting: say who this board is
             from sitless import link, serial_link, unload
 
             try:

@@ -115,8 +115,8 @@ async def up(app):
         return False
     try:
         await handshake(client)
-        await subscribe(client, app.hub_topic, 1)
-        await subscribe(client, app.cmd_topic, 1)
+        await subscribe(client, app.cfg["prefix"] + "/_hub/status", 1)
+        await subscribe(client, app.base + "cmd", 1)
         await client.publish(app.base + "status", "online", True, 1, False)
         await client.publish(app.base + "info", info(app), True, 1, False)
     except Exception as exc:  # noqa: BLE001 - any failure means: try again later
@@ -148,5 +148,5 @@ def mac():
 
 def info(app):
     """The `info` payload: who this board is."""
-    return payload.info(app.board.name, app.cfg["sensor"], mac(), app.boot, gc.mem_free(),
+    return payload.info(app.board.name, app.cfg["sensor"], mac(), app.chair.boot, gc.mem_free(),
                         app.cfg["desk"])

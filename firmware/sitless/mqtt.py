@@ -58,13 +58,13 @@ class MQTTClient:
     """One connection at a time; `sitless.link.handshake` opens it (again after `down` is set).
 
     `on_message(topic, payload, retained)` is called from the reader task for
-    every PUBLISH received; it must not block. `down` is set when the link
-    goes down (and cleared when it is up): pass an Event of your own to be
-    woken by that among other things.
+    every PUBLISH received; it must not block. The `down` event is set when
+    the link goes down (and cleared when it is up); the app also sets it to
+    wake its sender, which sleeps on it.
     """
 
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=30,
-                 will=None, on_message=None, down=None):
+                 will=None, on_message=None):
         self.client_id = client_id
         self.host = host
         self.port = port
@@ -73,7 +73,7 @@ class MQTTClient:
         self.keepalive = keepalive
         self.will = will
         self.on_message = on_message
-        self.down = down or asyncio.Event()
+        self.down = asyncio.Event()
         self.down.set()
         self.pending = {}  # pid: (topic, message, retain), QoS 1 without PUBACK yet
         self.why_down = "not connected"

@@ -47,16 +47,14 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
 
     self.cfg = cfg
     self.board = board
-    self.boot = boot or binascii.hexlify(os.urandom(4)).decode()
     self.calib_path = calib_path
     self.config_path = config_path
     self.offline_reboot_ms = offline_reboot_ms
     self.on_healthy = on_healthy
     now = time.ticks_ms()
-    self.chair = Chair(cfg, self.boot, saved_calib, now)
+    self.chair = Chair(cfg, boot or binascii.hexlify(os.urandom(4)).decode(), saved_calib, now)
     self.chair.wall = board.unix_ms
     self.outbox = Outbox()
-    self.wake = asyncio.Event()  # wakes the sender: something to send, or the link went down
     self.heartbeat = None  # the telemetry waiting for the sender
     self.inflight = None  # (item, packet id): sent, its PUBACK not yet seen
     self.sensor = sensor(cfg)
@@ -66,20 +64,18 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
     # look at the baseline and the last NTP sync; and the sample count the watchdog was fed at.
     self._beat_at = self._online_at = self._calib_at = self._ntp_at = now
     self._fed = -1
-    self.serial = cfg["transport"] == "serial"
     self.streaming = False
     self.samples = 0
     self.connects = 0
     base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
     self.base = base  # + kind is the topic; built per publish instead of kept per kind
-    self.cmd_topic = base + "cmd"
-    self.hub_topic = "%s/_hub/status" % cfg["prefix"]
-    self.client = None
-    if not self.serial:
+    self.client = None  # None: the serial link carries the messages instead
+    if cfg["transport"] != "serial":
+        # Its `down` event also wakes the sender when there is something to send.
         self.client = MQTTClient(
             "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
             cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
-            (base + "status", "offline", True, 1), self._on_message, self.wake)
+            (base + "status", "offline", True, 1), self._on_message)
 
 
 def tasks(self, watchdog):
@@ -95,7 +91,7 @@ def tasks(self, watchdog):
         asyncio.create_task(self._sampling(watchdog)),
         asyncio.create_task(serial_link.listen(self._on_line)),
     ]
-    if self.serial:
+    if self.client is None:  # the serial link
         serial_link.send("status", "online")
         serial_link.send("info", self.use("link", "info", self))
     else:
