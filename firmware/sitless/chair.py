@@ -26,7 +26,7 @@ change.
 
 import json
 
-from sitless import calib, payload
+from sitless import payload, unload
 from sitless.compat import ticks_diff
 from sitless.fallback import Fallback
 from sitless.signal import Debouncer, Smoother
@@ -37,7 +37,10 @@ class Chair:
         self.boot = boot
         self.seq = 0
         self.smoother = Smoother()
-        self.calib = calib.from_config(cfg, saved_calib)
+        from sitless.points import from_config
+
+        self.calib = from_config(cfg, saved_calib)
+        unload("points")  # needed again only for a config command
         self.debouncer = Debouncer(cfg["seated_ms"], cfg["vacant_ms"])
         self.fallback = Fallback(cfg["limit_s"] * 1000, cfg["min_break_s"] * 1000)
         self.uptime_ms = 0

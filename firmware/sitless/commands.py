@@ -106,7 +106,7 @@ def _configure(app, changes):
     The validator is loaded for this only and dropped again: a config change
     is rare and its checks are the largest code in the firmware.
     """
-    from sitless import calib, config, unload
+    from sitless import config, points, unload
 
     try:
         fresh = config.check(changes, app.cfg)
@@ -124,9 +124,10 @@ def _configure(app, changes):
     chair.debouncer.vacant_ms = fresh["vacant_ms"]
     chair.fallback.limit_ms = fresh["limit_s"] * 1000
     chair.fallback.min_break_ms = fresh["min_break_s"] * 1000
-    points = calib.from_config(fresh)
-    if points.empty != chair.calib.empty or points.occupied != chair.calib.occupied:
-        chair.calib.set_points(points.empty, points.occupied)
+    fresh_points = points.from_config(fresh)
+    unload("points")
+    if fresh_points.empty != chair.calib.empty or fresh_points.occupied != chair.calib.occupied:
+        chair.calib.set_points(fresh_points.empty, fresh_points.occupied)
     return None
 
 

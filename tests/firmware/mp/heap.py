@@ -45,10 +45,12 @@ unload("config")
 
 # Everything the running app keeps loaded (some of it is loaded by the start-up code, which is
 # dropped again), so that "imported" is all the firmware's code. Loaded only for a moment:
-# config (at boot and for a config command), start (until the tasks run), commands (a command,
-# a host line, saving the baseline) and link (each attempt to bring the link up, NTP); their
-# names stay interned, so "started" and later include those.
+# config (at boot and for a config command), start (until the tasks run), points (the
+# calibration from the config, when the chair is built and for a config command), commands (a
+# command, a host line, saving the baseline) and link (each attempt to bring the link up, NTP);
+# their names stay interned, so "started" and later include those.
 import sitless.actuators  # noqa: E402
+import sitless.calib  # noqa: E402, F401
 import sitless.chair  # noqa: E402
 import sitless.mqtt  # noqa: E402
 import sitless.outbox  # noqa: E402

@@ -3,7 +3,7 @@
 import json
 
 from harness import run
-from sitless import calib, commands, config, payload
+from sitless import commands, config, payload, points
 from sitless.chair import Chair
 from sitless.fallback import Fallback
 from sitless.outbox import Outbox
@@ -154,14 +154,14 @@ def test_config_update_on_top_of_the_current_one():
 
 def test_saved_baseline_survives_a_reboot_only_for_the_same_calibration():
     cfg = config.check({"desk": "d1", "transport": "serial", "empty": 100, "occupied": 900})
-    first = calib.from_config(cfg)
+    first = points.from_config(cfg)
     first.tare(180, False)
     saved = json.loads(json.dumps(  # as the calibration file holds it
         {"empty": first.empty, "occupied": first.occupied, "baseline": first.baseline}))
-    assert calib.from_config(cfg, saved).baseline == 180
+    assert points.from_config(cfg, saved).baseline == 180
     recalibrated = config.check({"limit_s": 60, "empty": 120, "occupied": 950}, cfg)
-    assert calib.from_config(recalibrated, saved).baseline == 120
-    assert calib.from_config(cfg, {"empty": 100, "occupied": 900, "baseline": "x"}).baseline == 100
+    assert points.from_config(recalibrated, saved).baseline == 120
+    assert points.from_config(cfg, {"empty": 100, "occupied": 900, "baseline": "x"}).baseline == 100
 
 
 def test_payload_times_keep_milliseconds():
