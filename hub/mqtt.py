@@ -164,6 +164,14 @@ class MqttTransport:
                 self._fill_locked()
                 self._wake_locked()
 
+    def publish_many(self, messages: list[tuple[str, bytes, bool]]) -> None:
+        """Queue several QoS 1 publishes, (topic, payload, retain) each, under one lock."""
+        with self._lock:
+            self._pending.extend(messages)
+            if self._ready and len(self._inflight) < self._inflight_cap:
+                self._fill_locked()
+                self._wake_locked()
+
     def ack(self, messages: list[Inbound]) -> None:
         """Acknowledge messages whose effects are committed, in one write; safe from any thread.
 

@@ -112,6 +112,14 @@ class Acknowledger(Protocol):
         """Acknowledge messages whose effects are committed."""
 
 
+@runtime_checkable
+class BatchPublisher(Protocol):
+    """A transport that takes a batch's publishes at once (``MqttTransport`` does)."""
+
+    def publish_many(self, messages: list[tuple[str, bytes, bool]]) -> None:
+        """Publish each (topic, payload, retain) with QoS 1, in order."""
+
+
 def event_time(ts: float | None, received: float) -> float:
     """The device's time when sane (not >30 s ahead, not >24 h old), else the receive time."""
     if ts is None or ts > received + MAX_FUTURE_S or ts < received - MAX_AGE_S:
@@ -274,6 +282,8 @@ class HubService:
         self.recent = RecentCommands()
         # Stand-in transports (tests, benchmarks) have nothing to acknowledge.
         self._acknowledger = self.transport if isinstance(self.transport, Acknowledger) else None
+        self._batch_publisher = (self.transport if isinstance(self.transport, BatchPublisher)
+                                 else None)
         self.checkpoint = Checkpoint(cfg.state_path(CHECKPOINT_FILE))
         self.desks: dict[str, Desk] = {}
         self._prefix_of: dict[str, str] = {}
@@ -400,8 +410,11 @@ class HubService:
 
     def _send_held(self) -> None:
         held, self._held = self._held, None
-        for topic, payload, retain in held or ():
-            self.transport.publish(topic, payload, retain=retain)
+        if held and self._batch_publisher is not None:
+            self._batch_publisher.publish_many(held)
+        else:
+            for topic, payload, retain in held or ():
+                self.transport.publish(topic, payload, retain=retain)
         for note in self._held_notes:
             self.notifier.submit(note)
         self._held_notes.clear()

@@ -165,7 +165,8 @@ def desk_tags(cfg: HubConfig, desk_id: str) -> tuple[tuple[str, str], ...]:
     key = (where.site, where.floor, where.zone, desk_id)
     tags = _desk_tags_cache.get(key)
     if tags is None:
-        tags = tuple(zip(("site", "floor", "zone", "desk"), map(clean_tag, key), strict=True))
+        tags = (("site", clean_tag(where.site)), ("floor", clean_tag(where.floor)),
+                ("zone", clean_tag(where.zone)), ("desk", clean_tag(desk_id)))
         if len(_desk_tags_cache) >= _SERIES_CACHE_MAX:
             _desk_tags_cache.clear()
         _desk_tags_cache[key] = tags
