@@ -20,6 +20,8 @@ page is off by default: it snapshots every desk twice a second, which at
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -48,6 +50,7 @@ from tests.support.servers import free_port
 
 PREFIX = "bench"
 SENTINEL = "zsentinel"
+WARMUP_SENTINEL = "zwarmup"
 CHUNK = 500
 SUB_ID = "bench-mosquitto-sub"
 
@@ -75,6 +78,32 @@ def messages(desks: int, total: int, t0: float) -> tuple[list[tuple[str, bytes]]
     return out, occupancy + 1, telemetry
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep every thread of a process on these CPUs (affinity is per thread on Linux)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that just ended
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+def introduce(args: argparse.Namespace, publisher: RawPublisher, probe: MqttProbe) -> float:
+    """Every desk says it is online once, before the timed pass; the seconds the hub took.
+
+    The figure is the sustained rate of desks the hub already knows, as a
+    campus sends it: without this, at 100 000 desks every timed message
+    would be its desk's first, and the run would time desk creation (which
+    is reported separately, as the first-contact rate).
+    """
+    topics = [f"{PREFIX}/{desk_name(i)}/status" for i in range(args.desks)]
+    topics.append(f"{PREFIX}/{WARMUP_SENTINEL}/status")
+    packets = [publish_packet(topic, b"online", publisher.packet_id()) for topic in topics]
+    start = time.monotonic()
+    for first in range(0, len(packets), CHUNK):
+        publisher.send(packets[first:first + CHUNK])
+    publisher.wait_acked()
+    probe.wait_topic(f"{PREFIX}/{WARMUP_SENTINEL}/sitting", args.timeout)
+    return time.monotonic() - start
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="sitless-bench-ingest-"))
     try:
@@ -99,17 +128,26 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
     subprocess.run([*sub_base, "-E"], check=True, timeout=30)
     probe = MqttProbe(mqtt.host, mqtt.port)
     probe.subscribe(f"{PREFIX}/{SENTINEL}/sitting")
+    probe.subscribe(f"{PREFIX}/{WARMUP_SENTINEL}/sitting")
     probe.subscribe(f"{PREFIX}/_hub/status")
     hub = HubProcess(config, work / "hub.log", profile=Path(args.profile) if args.profile else None)
     try:
         probe.wait_topic(f"{PREFIX}/_hub/status", 60, where=lambda p: p == "online")
+        publisher = RawPublisher(mqtt.host, mqtt.port, "bench-publisher")
+        first_contact_s = introduce(args, publisher, probe) if args.warmup else None
         t0 = time.time()
         batch, occupancy, telemetry = messages(args.desks, args.messages, t0)
-        publisher = RawPublisher(mqtt.host, mqtt.port, "bench-publisher")
         packets = [publish_packet(topic, body, publisher.packet_id()) for topic, body in batch]
         cpu_before = cpu_seconds(hub.hub_pid())
         sub = subprocess.Popen([*sub_base, "-C", str(len(packets))], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
+        if args.pin:
+            # One core for the hub alone, the others for everything else (the broker,
+            # influxd, mosquitto_sub and this publisher): "on one core", literally.
+            others = set(range(1, os.cpu_count() or 2))
+            pin(hub.hub_pid(), {0})
+            for pid in (mqtt.proc.pid, db.proc.pid, sub.pid, os.getpid()):
+                pin(pid, others)
         start = time.monotonic()
         step = CHUNK / args.rate if args.rate else 0.0
         for n, first in enumerate(range(0, len(packets), CHUNK)):
@@ -152,6 +190,9 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         "hub_to_mosquitto_sub": round(hub_rate / sub_rate, 3),
         "hub_cpu_s": round(hub_cpu, 2),
         "hub_msgs_per_cpu_s": round(total / hub_cpu) if hub_cpu else None,
+        "warmup": args.warmup,
+        "pinned": args.pin,
+        "first_contact_msgs_per_s": round(args.desks / first_contact_s) if first_contact_s else None,
         "end_to_end_influx_msgs_per_s": round(total / influx_s),
         "status_page": bool(status_port),
         "hub_messages_in": counts.get("sitless_messages_in_total"),
@@ -173,6 +214,13 @@ def main() -> int:
                         help="publish at most this many messages/s (default: as fast as possible)")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="give up on any one wait after this many seconds")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
+                        help="skip the untimed pass in which every desk first says it is online "
+                             "(every timed message is then a desk's first at --desks = "
+                             "--messages)")
+    parser.add_argument("--pin", action="store_true",
+                        help="run the hub alone on CPU 0 and everything else on the other CPUs "
+                             "during the timed pass")
     parser.add_argument("--status-page", action="store_true",
                         help="run the hub's status page too and read its /metrics counters")
     parser.add_argument("--profile", metavar="FILE",
