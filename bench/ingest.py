@@ -141,7 +141,7 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         cpu_before = cpu_seconds(hub.hub_pid())
         sub = subprocess.Popen([*sub_base, "-C", str(len(packets))], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        if args.pin:
+        if args.pin and (os.cpu_count() or 1) > 1:
             # One core for the hub alone, the others for everything else (the broker,
             # influxd, mosquitto_sub and this publisher): "on one core", literally.
             others = set(range(1, os.cpu_count() or 2))

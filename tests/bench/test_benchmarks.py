@@ -36,9 +36,12 @@ def run_bench(script: str, out: Path, *args: str) -> dict[str, Any]:
 
 def test_ingest_counts_every_message_on_both_subscribers(tmp_path):
     """Real mosquitto, influxd, hub process and mosquitto_sub; a raw publisher."""
-    body = run_bench("ingest.py", tmp_path / "ingest.json", "--desks", "20", "--messages", "600")
+    body = run_bench("ingest.py", tmp_path / "ingest.json", "--desks", "20", "--messages", "600",
+                     "--pin")
     run = body["runs"][0]
     assert run["messages"] == 600
+    assert run["warmup"] is True
+    assert run["first_contact_msgs_per_s"] > 0  # all 20 desks were introduced before the timing
     assert run["zero_loss"] is True
     assert run["influx_points"] == run["expected_points"]
     assert run["hub_msgs_per_s"] > 0
