@@ -50,7 +50,7 @@ unload("config")
 # command, a host line, saving the baseline) and link (each attempt to bring the link up, NTP);
 # their names stay interned, so "started" and later include those.
 import sitless.actuators  # noqa: E402
-import sitless.calib  # noqa: E402, F401
+import sitless.calib  # noqa: E402
 import sitless.chair  # noqa: E402
 import sitless.mqtt  # noqa: E402
 import sitless.outbox  # noqa: E402

@@ -1,4 +1,4 @@
-# ruff: noqa: PTH123, UP031 - MicroPython code: no pathlib, and %-formatting is its idiom
+# ruff: noqa: PTH116, PTH123, UP031 - MicroPython code: no pathlib, and %-formatting is its idiom
 # MicroPython only: MQTT packets byte for byte, the sensor drivers, the
 # button, the actuators and the app's command handling, with fake pins.
 import asyncio
