@@ -78,6 +78,33 @@ def messages(desks: int, total: int, t0: float) -> tuple[list[tuple[str, bytes]]
     return out, occupancy + 1, telemetry
 
 
+def mosquitto_sub_session(mqtt) -> list[str]:
+    """The baseline subscriber's command, its persistent session already made.
+
+    The session comes first so that the broker queues for mosquitto_sub from
+    the first message on, as it does for the hub.
+    """
+    topics = ["-t", f"{PREFIX}/+/occupancy", "-t", f"{PREFIX}/+/telemetry"]
+    command = ["mosquitto_sub", "-h", mqtt.host, "-p", str(mqtt.port), "-q", "1", "-c",
+               "-i", SUB_ID, *topics]
+    subprocess.run([*command, "-E"], check=True, timeout=30)
+    return command
+
+
+def pin_apart(hub_pid: int, others: list[int]) -> None:
+    """CPU 0 for the hub alone, the other CPUs for everything else: "on one core", literally.
+
+    Everything else is the broker, influxd, mosquitto_sub and this publisher.
+    With a single CPU there is nothing to separate.
+    """
+    count = os.cpu_count() or 1
+    if count < 2:  # one for the hub, at least one for the rest
+        return
+    pin(hub_pid, {0})
+    for pid in others:
+        pin(pid, set(range(1, count)))
+
+
 def pin(pid: int, cpus: set[int]) -> None:
     """Keep every thread of a process on these CPUs (affinity is per thread on Linux)."""
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -121,11 +148,7 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
              f"queue_size = {2 * args.messages + 1000}\n")
     config = hub_config(work, mqtt.url, PREFIX, influx_url=db.url, status_port=status_port,
                         extra=extra)
-    topics = ["-t", f"{PREFIX}/+/occupancy", "-t", f"{PREFIX}/+/telemetry"]
-    sub_base = ["mosquitto_sub", "-h", mqtt.host, "-p", str(mqtt.port), "-q", "1", "-c",
-                "-i", SUB_ID, *topics]
-    # A persistent session first, so the broker queues for mosquitto_sub from the first message.
-    subprocess.run([*sub_base, "-E"], check=True, timeout=30)
+    sub_base = mosquitto_sub_session(mqtt)
     probe = MqttProbe(mqtt.host, mqtt.port)
     probe.subscribe(f"{PREFIX}/{SENTINEL}/sitting")
     probe.subscribe(f"{PREFIX}/{WARMUP_SENTINEL}/sitting")
@@ -141,13 +164,8 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         cpu_before = cpu_seconds(hub.hub_pid())
         sub = subprocess.Popen([*sub_base, "-C", str(len(packets))], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-        if args.pin and (os.cpu_count() or 1) > 1:
-            # One core for the hub alone, the others for everything else (the broker,
-            # influxd, mosquitto_sub and this publisher): "on one core", literally.
-            others = set(range(1, os.cpu_count() or 2))
-            pin(hub.hub_pid(), {0})
-            for pid in (mqtt.proc.pid, db.proc.pid, sub.pid, os.getpid()):
-                pin(pid, others)
+        if args.pin:
+            pin_apart(hub.hub_pid(), [mqtt.proc.pid, db.proc.pid, sub.pid, os.getpid()])
         start = time.monotonic()
         step = CHUNK / args.rate if args.rate else 0.0
         for n, first in enumerate(range(0, len(packets), CHUNK)):
@@ -192,7 +210,8 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         "hub_msgs_per_cpu_s": round(total / hub_cpu) if hub_cpu else None,
         "warmup": args.warmup,
         "pinned": args.pin,
-        "first_contact_msgs_per_s": round(args.desks / first_contact_s) if first_contact_s else None,
+        "first_contact_msgs_per_s": (round(args.desks / first_contact_s) if first_contact_s
+                                     else None),
         "end_to_end_influx_msgs_per_s": round(total / influx_s),
         "status_page": bool(status_port),
         "hub_messages_in": counts.get("sitless_messages_in_total"),
