@@ -205,12 +205,17 @@ class MqttTransport:
         if self._thread is not None:
             self._thread.join(max(1.0, deadline - time.monotonic()))
         self.connected.clear()
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                self._wake_r.close()
+                self._wake_w.close()
 
     def _wake_locked(self) -> None:
         """Make the network thread look at the outgoing bytes (caller holds the lock)."""
         if not self._woken:
             self._woken = True
-            with contextlib.suppress(BlockingIOError):  # full of wake-ups already
+            # Full of wake-ups already, or closed by stop(): either way nobody is waiting.
+            with contextlib.suppress(OSError):
                 self._wake_w.send(b"\x00")
 
     def _fill_locked(self) -> None:

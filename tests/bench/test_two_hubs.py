@@ -2,7 +2,7 @@
 
 This is how a fleet larger than one hub splits (docs/scaling.md): one hub per
 topic prefix, such as one per site. Real: mosquitto (the session broker), two
-hub services with their own paho connections, checkpoints and state folders,
+hub services with their own MQTT connections, checkpoints and state folders,
 and a paho client in the role of the chairs. Stood in: the chairs themselves
 (the client publishes what firmware publishes).
 """

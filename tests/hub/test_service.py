@@ -1,8 +1,8 @@
 """The hub service in-process against the real session mosquitto, with second-scale rules.
 
-Real: mosquitto, paho on both sides, the service, its SQLite checkpoint and
-Apprise posting to an HTTP server on loopback. Stood in: the chair, by a real
-MQTT client publishing what the firmware publishes.
+Real: mosquitto, the hub's own MQTT transport, the service, its SQLite
+checkpoint and Apprise posting to an HTTP server on loopback. Stood in: the
+chair, by a real MQTT client (paho) publishing what the firmware publishes.
 """
 
 from __future__ import annotations

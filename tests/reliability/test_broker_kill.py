@@ -2,7 +2,7 @@
 
 Real: mosquitto with the documented settings (persistence, autosave, no
 count limit on queues; see docs/protocol.md), killed with SIGKILL and started
-again on the same port; the hub service with its paho transport; a paho
+again on the same port; the hub service with its own MQTT transport; a paho
 publisher that behaves as the firmware does (QoS 1, a persistent session,
 every message kept until the broker acknowledges it and sent again after a
 reconnect). Stood in: the chairs (that publisher) and the history store (a

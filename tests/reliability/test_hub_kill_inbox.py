@@ -105,7 +105,7 @@ def test_sigkill_with_a_full_inbox_loses_no_event_and_applies_none_twice(
                                                   publisher.packet_id()))
             publisher.send(packets)
             # Kill as soon as the hub has applied part of the burst: the rest is in
-            # its inbox, in paho's buffers, or still at the broker.
+            # its inbox, in its transport's buffers, or still at the broker.
             wait_until(lambda b=before: spooled_count(state) > b, timeout=60,
                        what="the hub applying the burst")
             hub.kill()

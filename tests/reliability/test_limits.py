@@ -1,6 +1,6 @@
 """Limits that keep a flood from exhausting the hub: a bounded inbox and a payload cap.
 
-Real: mosquitto, the hub's paho transport (its network thread fills the
+Real: mosquitto, the hub's MQTT transport (its network thread fills the
 inbox), a paho client flooding it. Stood in: the hub's owner thread, which
 here drains the inbox only once it is full, as if it had been stuck. The desk-count cap and the
 counted, rate-limited drop log are tested in tests/hub/test_service.py and

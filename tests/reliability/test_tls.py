@@ -1,8 +1,8 @@
 """The hub over TLS: ``mqtts://`` with a CA file, optionally a client certificate.
 
 Real: mosquitto with a TLS listener on loopback, certificates made in the
-test's folder, paho with Python's ssl, the hub service. Stood in: the chair,
-by a real MQTT client on the same TLS listener.
+test's folder, the hub service and its own transport over Python's ssl.
+Stood in: the chair, by a real MQTT client (paho) on the same TLS listener.
 """
 
 from __future__ import annotations
