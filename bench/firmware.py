@@ -97,7 +97,7 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
                 for _ in range(args.cycles):
                     # Out of step with the sample period, which the wait for the vacant
                     # message below (polled every 50 ms) would otherwise lock on to.
-                    time.sleep(random.uniform(0, 4 * args.sample_ms / 1000))  # noqa: S311
+                    time.sleep(random.uniform(0, 4 * args.sample_ms / 1000))  # noqa: S311 - timing jitter, not security
                     seen = len(watcher.payloads(topic))
                     sat = time.time()
                     device.set_adc(SEATED_UV)

@@ -85,3 +85,14 @@ def test_firmware_figures_come_from_micropython(tmp_path):
     assert body["loop"]["iterations"] == 300
     assert body["loop"]["us_per_iteration"] > 0
     assert body["latency"]["sit_to_broker_ms"]["p50"] >= 200  # never before the debounce
+
+
+def test_owner_thread_takes_every_message_and_publishes_each_view(tmp_path):
+    """Real service, checkpoint, spool and history points; the transport is stood in."""
+    body = run_bench("owner.py", tmp_path / "owner.json", "--desks", "20", "--messages", "400")
+    run = body["runs"][0]
+    assert run["messages"] == 400
+    # 200 occupancy changes (alternately seated and vacant per desk), a view for each,
+    # and the sentinel's; the telemetry changes no view.
+    assert run["views_published"] == 201
+    assert run["us_cpu_per_message"] > 0
