@@ -5,8 +5,9 @@ the hub's status come back through the MQTT client (or the serial link). Three
 tasks: the sampling loop (which also reads the button, steps the alert
 pattern and, once a second, checks health: it feeds the watchdog only while
 sampling is alive and reboots after a long time without the broker), the
-network task (bringing the link up, then sending while it stays up) and the
-serial link's reader. No task waits on another: each sleeps on its own
+network task (bringing the link up, then, while it stays up, reading it
+through the MQTT client, keeping it alive and sending) and the serial link's
+reader. No task waits on another: each sleeps on its own
 schedule.
 """
 
@@ -28,6 +29,7 @@ _BACKOFF_MAX_MS = const(30_000)
 _HEALTHY_AFTER_MS = const(60_000)
 _TICK_MS = const(50)  # the sampling loop looks at the button and the alert at least this often
 _HELD_TICK_MS = const(20)  # and this often while the button is held
+_LINK_TICK_MS = const(20)  # the network task looks at the link this often while it is up
 
 
 class App:
@@ -109,52 +111,7 @@ class App:
         """
         serial_link.send(event[0], payload.encode(self.chair.boot, event))
         if self.client is not None:
-            self.outbox.push(event)
-            self.client.down.set()  # wakes the sender
-
-    async def _send(self):
-        """While the link is up: the telemetry, and the outbox in order, one acknowledged message at a time.
-
-        It sleeps until there is something to send: `emit`, the health check
-        (telemetry) and the client (the link went down) wake it. A message
-        whose PUBACK did not come before the link dropped is `inflight`: the
-        client resends it after the reconnect, so it is waited for, not
-        published a second time.
-        """
-        client = self.client
-        outbox = self.outbox
-        wake = client.down  # set by the client when the link drops, and by the app
-        while client.connected:
-            wake.clear()
-            body = self.heartbeat
-            if body is not None:
-                self.heartbeat = None
-                try:
-                    await client.publish(self.base + "telemetry", body)
-                except OSError:
-                    pass
-                continue
-            item = outbox.peek()
-            if item is None:
-                await wake.wait()
-                continue
-            sent = self.inflight
-            if sent is not None and sent[0] == item:
-                pid = sent[1]
-            else:
-                kind = item[0]
-                try:
-                    pid = await client.publish(self.base + kind,
-                                               payload.encode(self.chair.boot, item),
-                                               kind == "occupancy", 1)
-                except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
-                    print("publish: dropped %s: %r" % (kind, exc))
-                    outbox.pop(item)
-                    continue
-                self.inflight = (item, pid)
-            if await client.wait_ack(pid):  # False: the link dropped first
-                self.inflight = None
-                outbox.pop(item)
+            self.outbox.push(event)  # the network task sends it at its next look
 
     def _set_hub(self, online):
         level = self.chair.hub(online, time.ticks_ms())
@@ -188,18 +145,52 @@ class App:
     # ----- network --------------------------------------------------------
 
     async def _network(self):
-        """Bring the link up, send while it is up, and again after a back-off when it is not.
+        """Bring the link up, run it while it is up, and again after a back-off when it is not.
 
         The code to bring it up is loaded for each attempt and dropped after.
+        While the link is up this task is the connection's only one: every
+        few tens of milliseconds it lets the client handle what came (acks,
+        commands, the hub's status) and keep the link alive, then sends the
+        telemetry and the outbox in order, one acknowledged message at a
+        time. A message whose PUBACK did not come before the link dropped
+        stays `inflight`: the client resends it after the reconnect, so it is
+        waited for, not published a second time.
         """
+        client = self.client
+        outbox = self.outbox
         backoff = 1000
         while True:
             # `use` drops the module at once; the attempt keeps its code alive until it ends.
             if await self.use("link", "up", self):
                 self.connects += 1
                 backoff = 1000
-                await self._send()
-                print("mqtt: link lost:", self.client.why_down)
+                while client.connected:
+                    await client.step()
+                    item = self.heartbeat
+                    if item is not None and client.connected:
+                        self.heartbeat = None
+                        try:
+                            await client.publish(self.base + "telemetry", item)
+                        except OSError:
+                            pass
+                    item = self.inflight  # (the outbox's item, its packet id) or None
+                    if item is not None and item[1] not in client.pending:  # acknowledged
+                        self.inflight = None
+                        outbox.pop(item[0])  # unless it was dropped meanwhile
+                        item = None
+                    if item is None and client.connected:
+                        item = outbox.peek()
+                        if item is not None:
+                            try:
+                                self.inflight = (item, await client.publish(
+                                    self.base + item[0], payload.encode(self.chair.boot, item),
+                                    item[0] == "occupancy", 1))
+                            except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
+                                print("publish: dropped %s: %r" % (item[0], exc))
+                                outbox.pop(item)
+                                continue
+                    await asyncio.sleep_ms(_LINK_TICK_MS)
+                print("mqtt: link lost:", client.why_down)
             self._set_hub(False)
             await asyncio.sleep_ms(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
@@ -218,7 +209,6 @@ class App:
             serial_link.send("telemetry", body)
             if self.client is not None:
                 self.heartbeat = body  # sent (the latest only) when the link can take it
-                self.client.down.set()  # wakes the sender
         if self.samples != self._fed:  # feed only while sampling is alive
             self._fed = self.samples
             if watchdog is not None:

@@ -15,7 +15,7 @@ import time
 from sitless import payload
 from sitless.board import network
 from sitless.compat import const
-from sitless.mqtt import close_stream, packet, publish_packet, text
+from sitless.mqtt import close_stream, packet, text
 
 _RESPONSE_MS = const(10_000)
 _WIFI_TIMEOUT_MS = const(20_000)
@@ -65,8 +65,8 @@ async def handshake(client):
         raise OSError("broker refused the connection (code %d)" % ack[3])
     client.opened(stream)
     for pid in sorted(client.pending):
-        topic, message, retain = client.pending[pid]
-        await client.send(publish_packet(topic, message, 1, retain, pid, dup=True))
+        message = client.pending[pid]
+        await client.send(bytes((message[0] | 0x08,)) + message[1:])  # DUP: sent before
 
 
 async def disconnect(client):

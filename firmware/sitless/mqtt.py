@@ -5,7 +5,7 @@ pings. What it does: connects with a last will, pings when it has sent nothing
 for half the keepalive, treats a broker it has heard nothing from for a whole
 keepalive as dead and closes that socket itself, and keeps every QoS 1 publish
 until its PUBACK arrives, resending the unacknowledged ones (DUP set) after a
-reconnect. QoS 2 is not supported. Packet builders are plain functions so the
+reconnect. It runs no task: its owner calls `step` often. QoS 2 is not supported. Packet builders are plain functions so the
 tests can compare them byte for byte.
 
 This module is the running connection; the handshake (CONNECT and CONNACK,
@@ -20,8 +20,6 @@ from sitless.compat import const, ticks_diff
 
 _MAX_PACKET = const(8192)
 _MAX_PENDING = const(16)
-_POLL_MS = const(20)
-_RESPONSE_MS = const(10_000)
 
 PINGREQ = b"\xc0\x00"
 
@@ -55,12 +53,14 @@ def publish_packet(topic, message, qos=0, retain=False, pid=0, dup=False):
 
 
 class MQTTClient:
-    """One connection at a time; `sitless.link.handshake` opens it (again after `down` is set).
+    """One connection at a time; `sitless.link.handshake` opens it (again once it is down).
 
-    `on_message(topic, payload, retained)` is called from the reader task for
-    every PUBLISH received; it must not block. The `down` event is set when
-    the link goes down (and cleared when it is up); the app also sets it to
-    wake its sender, which sleeps on it.
+    It has no task of its own: the owner calls `step` every few tens of
+    milliseconds while `connected` (the app's network task does, between its
+    sends), and `step` handles what came and keeps the link alive.
+    `on_message(topic, payload, retained)` is called from `step` for every
+    PUBLISH received; it must not block. `why_down` says why the last
+    connection ended.
     """
 
     def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=30,
@@ -73,12 +73,11 @@ class MQTTClient:
         self.keepalive = keepalive
         self.will = will
         self.on_message = on_message
-        self.down = asyncio.Event()
-        self.down.set()
-        self.pending = {}  # pid: (topic, message, retain), QoS 1 without PUBACK yet
+        # pid: the PUBLISH packet as sent, QoS 1 without PUBACK yet (the packet rather than
+        # its parts: one object per message in flight instead of three and a tuple).
+        self.pending = {}
         self.why_down = "not connected"
         self._stream = None
-        self._tasks = ()
         self._pid = 0
         self._last_rx = 0
         self._last_tx = 0
@@ -96,20 +95,18 @@ class MQTTClient:
         if stream is None:
             raise OSError("not connected")
         try:
-            stream.write(packet)
-            await stream.drain()
+            stream.write(packet)  # straight to the socket when it takes it all, as it mostly does
+            if stream.out_buf:
+                await stream.drain()
         except Exception as exc:  # noqa: BLE001 - any socket failure ends this connection
             self.close("send failed: %r" % (exc,))
             raise OSError("send failed") from None
         self._last_tx = ticks_ms()
 
     def opened(self, stream):
-        """The handshake is done on `stream`: start reading and pinging on it."""
+        """The handshake is done on `stream`: `step` reads it from now on."""
         self._stream = stream
         self._last_rx = self._last_tx = ticks_ms()
-        self.down.clear()
-        self._tasks = (asyncio.create_task(self._read_loop(stream)),
-                       asyncio.create_task(self._ping_loop(stream)))
 
     def close(self, why="closed"):
         """Close the socket now, without DISCONNECT (the broker will send the last will)."""
@@ -118,16 +115,10 @@ class MQTTClient:
             return
         self._stream = None
         self.why_down = why
-        self.down.set()
-        current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
-        self._tasks = ()
         close_stream(stream)
 
     async def publish(self, topic, message, retain=False, qos=0, resend=True):
-        """Send one message; for QoS 1 returns its packet id (see `wait_ack`).
+        """Send one message; for QoS 1 returns its packet id, in `pending` until its PUBACK.
 
         A QoS 1 message is kept until its PUBACK and resent after a reconnect,
         so once it has an id it is never lost, even if this send failed. With
@@ -138,12 +129,13 @@ class MQTTClient:
             await self.send(publish_packet(topic, message, 0, retain))
             return 0
         pid = self.next_pid()
+        message = publish_packet(topic, message, 1, retain, pid)
         if resend:
             if len(self.pending) >= _MAX_PENDING:
                 del self.pending[min(self.pending)]  # the oldest gives way
-            self.pending[pid] = (topic, message, retain)
+            self.pending[pid] = message
         try:
-            await self.send(publish_packet(topic, message, 1, retain, pid))
+            await self.send(message)
         except OSError:
             if not resend:
                 raise
@@ -151,23 +143,32 @@ class MQTTClient:
             # would make the caller publish it a second time under a new id.
         return pid
 
-    async def wait_ack(self, pid, timeout_ms=None):
-        """True once `pid` is acknowledged; False when the link goes down first, or after `timeout_ms`.
+    async def step(self):
+        """Handle every packet that has come, then keep the link alive; never waits for the broker.
 
-        An unacknowledged message stays pending: it is resent after the reconnect.
+        The socket is looked at, not waited on: with nothing to read, this
+        pings when nothing was sent for half the keepalive, gives up on a
+        broker silent for a whole one, and returns. So the connection needs
+        no task of its own (a reader blocked on the socket would need a second
+        one to keep time).
         """
-        start = ticks_ms()
-        while pid in self.pending:
-            if not self.connected or (
-                    timeout_ms is not None and ticks_diff(ticks_ms(), start) >= timeout_ms):
-                return False
-            await asyncio.sleep_ms(_POLL_MS)
-        return True
-
-    async def _read_loop(self, stream):
+        stream = self._stream
+        if stream is None:
+            return
+        keepalive_ms = self.keepalive * 1000
         try:
             while stream is self._stream:
-                first = (await stream.readexactly(1))[0]
+                first = stream.s.read(1)  # the socket does not block: None while nothing came
+                if first is None:
+                    now = ticks_ms()
+                    if ticks_diff(now, self._last_rx) >= keepalive_ms:
+                        self.close("broker silent for a keepalive")
+                    elif ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
+                        await self.send(PINGREQ)
+                    return
+                if not first:
+                    raise OSError("closed by the broker")
+                first = first[0]
                 size = 0
                 shift = 0
                 while True:  # the remaining length, in 7-bit groups
@@ -201,20 +202,6 @@ class MQTTClient:
         except Exception as exc:  # noqa: BLE001 - EOF, reset or garbage all end the connection
             if stream is self._stream:
                 self.close("read failed: %r" % (exc,))
-
-    async def _ping_loop(self, stream):
-        keepalive_ms = self.keepalive * 1000
-        while stream is self._stream:
-            await asyncio.sleep_ms(min(1000, keepalive_ms // 4))
-            now = ticks_ms()
-            if ticks_diff(now, self._last_rx) >= keepalive_ms:
-                self.close("broker silent for a keepalive")
-                return
-            if ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
-                try:
-                    await self.send(PINGREQ)
-                except OSError:
-                    return
 
 
 def close_stream(stream):

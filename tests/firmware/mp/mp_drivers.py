@@ -52,7 +52,7 @@ def test_a_qos1_publish_while_the_link_is_down_is_kept_for_the_next_connect():
 
     async def main():
         pid = await client.publish("a/b", b"x", False, 1)
-        assert client.pending == {pid: ("a/b", b"x", False)}
+        assert client.pending == {pid: mqtt.publish_packet("a/b", b"x", 1, False, pid)}
         failed = False
         try:
             await client.publish("a/b", b"y", False, 1, False)

@@ -7,7 +7,7 @@ import sys
 import time
 
 from sitless import link
-from sitless.mqtt import MQTTClient
+from sitless.mqtt import MQTTClient, publish_packet
 
 HOST, PORT, PREFIX, SILENT_PORT = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 received = []
@@ -25,14 +25,22 @@ async def wait_for(check, ms=10_000):
         await asyncio.sleep_ms(20)
 
 
+async def pump(client):
+    """What the app's network task does for the client: let it read and keep the link alive."""
+    while True:
+        await client.step()
+        await asyncio.sleep_ms(20)
+
+
 async def with_broker():
     will = (PREFIX + "/status", "offline", True, 1)
     client = MQTTClient("fw-test", HOST, PORT, keepalive=1, will=will, on_message=on_message)
     await link.handshake(client)
+    asyncio.create_task(pump(client))
     await link.subscribe(client, PREFIX + "/echo", 1)
     await asyncio.sleep_ms(200)
     pid = await client.publish(PREFIX + "/echo", b"hello", False, 1)
-    assert await client.wait_ack(pid, 10_000)
+    await wait_for(lambda: pid not in client.pending)  # its PUBACK came
     await wait_for(lambda: (PREFIX + "/echo", b"hello", False) in received)
     print("STEP qos1_round_trip")
 
@@ -42,9 +50,9 @@ async def with_broker():
     print("STEP keepalive")
 
     # A QoS 1 message that was never acknowledged is resent after the next connect.
-    client.pending[4242] = (PREFIX + "/resent", b"again", False)
+    client.pending[4242] = publish_packet(PREFIX + "/resent", b"again", 1, False, 4242)
     client.close("test: drop the link")  # no DISCONNECT: the broker sends the last will
-    assert client.down.is_set()
+    assert not client.connected
     await link.handshake(client)
     await wait_for(lambda: not client.pending)
     print("STEP resent")
@@ -68,7 +76,8 @@ async def with_silent_server():
     server = await silent_server()
     client = MQTTClient("fw-test-2", "127.0.0.1", SILENT_PORT, keepalive=1)
     await link.handshake(client)
-    await wait_for(client.down.is_set, 5000)
+    asyncio.create_task(pump(client))
+    await wait_for(lambda: not client.connected, 5000)
     assert "silent" in client.why_down, client.why_down
     print("STEP dead_link_closed")
     server.close()
