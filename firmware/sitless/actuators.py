@@ -21,14 +21,12 @@ _IDLE_MS = const(3_600_000)  # nothing to play: the next look is when the patter
 # level 1: the LED on
 # level 2: two gentle 120 ms beeps with the motor, then quiet for 9.64 s (four steps of 2.41 s)
 # level 3: three urgent 150 ms beeps with the motor, 100 ms apart, then 1.35 s dark
-# identify: blink three times, chirping on the first and last blink
 PATTERNS = (
     b"",
     b"\x64\x01\x00",
     b"\x0c\x03\x14\x0c\x01\x00\x0c\x03\x14\xf1\x01\x00\xf1\x01\x00\xf1\x01\x00\xf1\x01\x00",
     b"\x0f\x03\x1e\x0a\x00\x00\x0f\x03\x1e\x0a\x00\x00\x0f\x03\x1e\x87\x00\x00",
 )
-IDENTIFY = b"\x0f\x01\x19\x0f\x00\x00\x0f\x01\x00\x0f\x00\x00\x0f\x01\x19\x0f\x00\x00"
 
 
 class Actuators:
@@ -38,7 +36,7 @@ class Actuators:
         self.motor = motor
         self.level = 0
         self._pattern = b""
-        self._once = None
+        self.once = None  # a pattern played once, then the alert again (`identify`, a command)
         self._at = 0  # the next step's offset in the pattern playing
         self._due = None  # when that step starts (a ticks value); None: at once
         self._output(0, 0)
@@ -47,12 +45,6 @@ class Actuators:
         """Show alert level 0 (none) to 3, from its first step."""
         self.level = level
         self._pattern = PATTERNS[level]
-        self._at = 0
-        self._due = None
-
-    def identify(self):
-        """Blink and chirp once, then return to the current alert."""
-        self._once = IDENTIFY
         self._at = 0
         self._due = None
 
@@ -72,10 +64,10 @@ class Actuators:
         """Start the next step when it is due; returns the milliseconds until the one after."""
         if self._due is not None and ticks_diff(self._due, now_ms) > 0:
             return ticks_diff(self._due, now_ms)
-        pattern = self._once or self._pattern
+        pattern = self.once or self._pattern
         at = self._at
-        if at >= len(pattern):  # over: the pattern again, or the alert after `identify`
-            self._once = None
+        if at >= len(pattern):  # over: the pattern again, or the alert after the one-off
+            self.once = None
             pattern = self._pattern
             at = 0
         if not pattern:

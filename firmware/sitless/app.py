@@ -203,8 +203,13 @@ class App:
             cal = chair.calib
             extra = {"dropped": self.outbox.dropped, "rejected": cal.rejected,
                      "drift": cal.baseline - cal.empty}
+            rssi = self.board.wlan  # the signal strength, read here rather than by a method
+            try:
+                rssi = int(rssi.status("rssi")) if rssi and rssi.isconnected() else None
+            except (OSError, ValueError, TypeError):
+                rssi = None
             body = payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
-                                     cal.baseline, self.board.rssi(), gc.mem_free(),
+                                     cal.baseline, rssi, gc.mem_free(),
                                      max(self.connects - 1, 0), extra)
             serial_link.send("telemetry", body)
             if self.client is not None:

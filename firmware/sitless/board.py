@@ -1,8 +1,9 @@
 """Everything that touches the ESP32: the only module that imports `machine` and `network`.
 
-The rest of the firmware gets the clock, the signal strength and a reset from
-here; `start` builds the pins, ADC, PWM and watchdog with the `machine`
-imported here, and `link` joins WiFi with its `network`. So the firmware runs
+The rest of the firmware gets the clock and a reset from here (and the WiFi
+interface once `link` made it, for the signal strength); `start` builds the
+pins, ADC, PWM and watchdog with the `machine` imported here, and `link` joins
+WiFi with its `network`. So the firmware runs
 unchanged under the MicroPython unix port with fake `machine` and `network`
 modules in the tests.
 """
@@ -28,14 +29,6 @@ class Board:
 
     def reset(self):
         machine.reset()
-
-    def rssi(self):
-        if self.wlan is None or not self.wlan.isconnected():
-            return None
-        try:
-            return int(self.wlan.status("rssi"))
-        except (OSError, ValueError, TypeError):
-            return None
 
     def unix_ms(self):
         """Unix time in milliseconds, or None until NTP has set the clock."""

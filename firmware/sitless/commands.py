@@ -59,7 +59,7 @@ def run(app, body, retained=False):
     elif action == "clear":
         app.actuators.alert(0)
     elif action == "identify":
-        app.actuators.identify()
+        identify(app.actuators)
     elif action == "tare":
         if not app.chair.tare():
             _ack(app, cmd_id, "seat is taken; tare only while vacant")
@@ -94,6 +94,16 @@ def line(app, kind, body):
                 unload("link")
     elif kind == "cmd":
         run(app, json.dumps(body))
+
+
+# Blink three times, chirping on the first and last blink (steps as in `sitless.actuators`).
+IDENTIFY = b"\x0f\x01\x19\x0f\x00\x00\x0f\x01\x00\x0f\x00\x00\x0f\x01\x19\x0f\x00\x00"
+
+
+def identify(actuators):
+    """Blink and chirp once, then the current alert again; kept here, with the commands."""
+    actuators.once = IDENTIFY
+    actuators.alert(actuators.level)  # from the first step: the one-off plays first
 
 
 def _ack(app, cmd_id, error=None):

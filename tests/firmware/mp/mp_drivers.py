@@ -9,7 +9,7 @@ import time
 
 import machine
 from harness import run
-from sitless import board, link, mqtt, start
+from sitless import board, commands, link, mqtt, start
 from sitless.app import App
 from sitless.hx711 import HX711
 from sitless.sensors import Button
@@ -218,7 +218,7 @@ def test_actuator_patterns_per_level():
         assert machine.EVENTS[-3:].count(("pin", 2, 0)) == 1
         assert ("pwm", 25, 3000, 0) in machine.EVENTS
         del machine.EVENTS[:]
-        act.identify()
+        commands.identify(act)
         await asyncio.sleep_ms(100)
         assert ("pwm", 25, 2500, 32768) in machine.EVENTS
         task.cancel()
