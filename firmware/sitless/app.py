@@ -29,7 +29,7 @@ _BACKOFF_MAX_MS = const(30_000)
 _HEALTHY_AFTER_MS = const(60_000)
 _TICK_MS = const(50)  # the sampling loop looks at the button and the alert at least this often
 _HELD_TICK_MS = const(20)  # and this often while the button is held
-_LINK_TICK_MS = const(20)  # the network task looks at the link this often while it is up
+_LINK_TICK_MS = const(10)  # the network task looks at the link this often while it is up
 
 
 class App:
@@ -149,8 +149,8 @@ class App:
 
         The code to bring it up is loaded for each attempt and dropped after.
         While the link is up this task is the connection's only one: every
-        few tens of milliseconds it lets the client handle what came (acks,
-        commands, the hub's status) and keep the link alive, then sends the
+        few milliseconds it lets the client handle what came (acks, commands,
+        the hub's status) and keep the link alive, then sends the
         telemetry and the outbox in order, one acknowledged message at a
         time. A message whose PUBACK did not come before the link dropped
         stays `inflight`: the client resends it after the reconnect, so it is
@@ -165,7 +165,10 @@ class App:
                 self.connects += 1
                 backoff = 1000
                 while client.connected:
-                    await client.step()
+                    item = client.step()  # a packet came or a ping is due: see to it first
+                    if item is not None:
+                        await item
+                        continue
                     item = self.heartbeat
                     if item is not None and client.connected:
                         self.heartbeat = None

@@ -80,7 +80,8 @@ async def disconnect(client):
 
 async def subscribe(client, topic, qos=1):
     """Ask for a topic; the SUBACK is not awaited (a refusal would only show as silence)."""
-    await client.send(subscribe_packet(client.next_pid(), topic, qos))
+    client.pid = pid = client.pid % 65535 + 1
+    await client.send(subscribe_packet(pid, topic, qos))
 
 
 async def wifi(board):

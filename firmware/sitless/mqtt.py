@@ -55,10 +55,10 @@ def publish_packet(topic, message, qos=0, retain=False, pid=0, dup=False):
 class MQTTClient:
     """One connection at a time; `sitless.link.handshake` opens it (again once it is down).
 
-    It has no task of its own: the owner calls `step` every few tens of
-    milliseconds while `connected` (the app's network task does, between its
-    sends), and `step` handles what came and keeps the link alive.
-    `on_message(topic, payload, retained)` is called from `step` for every
+    It has no task of its own: the owner calls `step` every few milliseconds
+    while `connected` (the app's network task does, between its sends) and
+    awaits what it returns, which handles what came and keeps the link alive.
+    `on_message(topic, payload, retained)` is called from there for every
     PUBLISH received; it must not block. `why_down` says why the last
     connection ended.
     """
@@ -77,18 +77,11 @@ class MQTTClient:
         # its parts: one object per message in flight instead of three and a tuple).
         self.pending = {}
         self.why_down = "not connected"
+        self.connected = False  # a plain attribute, kept with `_stream`: no property to keep
+        self.pid = 0  # the last packet id used
         self._stream = None
-        self._pid = 0
         self._last_rx = 0
         self._last_tx = 0
-
-    @property
-    def connected(self):
-        return self._stream is not None
-
-    def next_pid(self):
-        self._pid = self._pid % 65535 + 1
-        return self._pid
 
     async def send(self, packet):
         stream = self._stream
@@ -106,6 +99,7 @@ class MQTTClient:
     def opened(self, stream):
         """The handshake is done on `stream`: `step` reads it from now on."""
         self._stream = stream
+        self.connected = True
         self._last_rx = self._last_tx = ticks_ms()
 
     def close(self, why="closed"):
@@ -114,6 +108,7 @@ class MQTTClient:
         if stream is None:
             return
         self._stream = None
+        self.connected = False
         self.why_down = why
         close_stream(stream)
 
@@ -128,7 +123,7 @@ class MQTTClient:
         if not qos:
             await self.send(publish_packet(topic, message, 0, retain))
             return 0
-        pid = self.next_pid()
+        self.pid = pid = self.pid % 65535 + 1
         message = publish_packet(topic, message, 1, retain, pid)
         if resend:
             if len(self.pending) >= _MAX_PENDING:
@@ -143,60 +138,72 @@ class MQTTClient:
             # would make the caller publish it a second time under a new id.
         return pid
 
-    async def step(self):
-        """Handle every packet that has come, then keep the link alive; never waits for the broker.
+    def step(self):
+        """Look at the link, never waiting for it: None, or a coroutine the caller awaits next.
 
-        The socket is looked at, not waited on: with nothing to read, this
-        pings when nothing was sent for half the keepalive, gives up on a
-        broker silent for a whole one, and returns. So the connection needs
-        no task of its own (a reader blocked on the socket would need a second
-        one to keep time).
+        The socket is looked at, not waited on. When a packet has begun to
+        arrive the coroutine reads and handles it (call `step` again at once:
+        more may have come); when a ping is due it sends one. With nothing to
+        do it returns None, having closed the link if the broker was silent
+        for a whole keepalive. So the connection needs no task of its own (a
+        reader blocked on the socket would need a second one to keep time),
+        and a look that finds nothing allocates nothing.
         """
         stream = self._stream
         if stream is None:
-            return
-        keepalive_ms = self.keepalive * 1000
+            return None
         try:
-            while stream is self._stream:
-                first = stream.s.read(1)  # the socket does not block: None while nothing came
-                if first is None:
-                    now = ticks_ms()
-                    if ticks_diff(now, self._last_rx) >= keepalive_ms:
-                        self.close("broker silent for a keepalive")
-                    elif ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
-                        await self.send(PINGREQ)
-                    return
-                if not first:
-                    raise OSError("closed by the broker")
-                first = first[0]
-                size = 0
-                shift = 0
-                while True:  # the remaining length, in 7-bit groups
-                    byte = (await stream.readexactly(1))[0]
-                    size |= (byte & 0x7F) << shift
-                    shift += 7
-                    if not byte & 0x80:
-                        break
-                    if shift > 21:
-                        raise OSError("bad remaining length")
-                if size > _MAX_PACKET:
-                    raise OSError("packet too large")
-                body = await stream.readexactly(size) if size else b""
-                self._last_rx = ticks_ms()
-                kind = first & 0xF0
-                if kind == 0x30:
-                    qos = (first >> 1) & 3
-                    size = int.from_bytes(body[:2], "big")
-                    at = 2 + size + (2 if qos else 0)
-                    if qos:
-                        await self.send(b"\x40\x02" + body[at - 2:at])  # PUBACK
-                    if self.on_message is not None:
-                        try:
-                            self.on_message(body[2:2 + size].decode(), body[at:], bool(first & 1))
-                        except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
-                            print("mqtt: message handler failed:", repr(exc))
-                elif kind == 0x40 and len(body) >= 2:
-                    self.pending.pop(int.from_bytes(body[:2], "big"), None)
+            first = stream.s.read(1)  # the socket does not block: None while nothing came
+        except Exception as exc:  # noqa: BLE001 - a reset ends the connection
+            self.close("read failed: %r" % (exc,))
+            return None
+        if first is None:
+            now = ticks_ms()
+            keepalive_ms = self.keepalive * 1000
+            if ticks_diff(now, self._last_rx) >= keepalive_ms:
+                self.close("broker silent for a keepalive")
+            elif ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
+                return self._packet(stream, None)
+            return None
+        return self._packet(stream, first)
+
+    async def _packet(self, stream, first):
+        """Read and handle the packet that begins with `first`; with None, send a ping."""
+        try:
+            if first is None:
+                await self.send(PINGREQ)
+                return
+            if not first:
+                raise OSError("closed by the broker")
+            first = first[0]
+            size = 0
+            shift = 0
+            while True:  # the remaining length, in 7-bit groups
+                byte = (await stream.readexactly(1))[0]
+                size |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+                if shift > 21:
+                    raise OSError("bad remaining length")
+            if size > _MAX_PACKET:
+                raise OSError("packet too large")
+            body = await stream.readexactly(size) if size else b""
+            self._last_rx = ticks_ms()
+            kind = first & 0xF0
+            if kind == 0x30:
+                qos = (first >> 1) & 3
+                size = int.from_bytes(body[:2], "big")
+                at = 2 + size + (2 if qos else 0)
+                if qos:
+                    await self.send(b"\x40\x02" + body[at - 2:at])  # PUBACK
+                if self.on_message is not None:
+                    try:
+                        self.on_message(body[2:2 + size].decode(), body[at:], bool(first & 1))
+                    except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
+                        print("mqtt: message handler failed:", repr(exc))
+            elif kind == 0x40 and len(body) >= 2:
+                self.pending.pop(int.from_bytes(body[:2], "big"), None)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - EOF, reset or garbage all end the connection

@@ -28,8 +28,11 @@ async def wait_for(check, ms=10_000):
 async def pump(client):
     """What the app's network task does for the client: let it read and keep the link alive."""
     while True:
-        await client.step()
-        await asyncio.sleep_ms(20)
+        busy = client.step()
+        if busy is None:
+            await asyncio.sleep_ms(20)
+        else:
+            await busy
 
 
 async def with_broker():
