@@ -71,7 +71,7 @@ def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_re
     self.base = base  # + kind is the topic; built per publish instead of kept per kind
     self.client = None  # None: the serial link carries the messages instead
     if cfg["transport"] != "serial":
-        # Its `down` event also wakes the sender when there is something to send.
+        # No task of its own: the network task calls its `step` while the link is up.
         self.client = MQTTClient(
             "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
             cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,

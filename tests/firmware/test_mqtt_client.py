@@ -3,7 +3,8 @@
 Real: MicroPython running sitless/mqtt.py; mosquitto; paho-mqtt watching from
 the test side. Stood in: for the half-open link, a server in the script that
 accepts and then never answers (what a broker behind a dead WiFi looks like).
-The packets themselves are checked byte for byte in mp/mp_drivers.py.
+The packets themselves are checked byte for byte in mp/mp_drivers.py. An idle
+look at the link (`step` finding nothing to read) must allocate nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def test_client_round_trip_keepalive_will_resend_and_dead_link(private_mosquitto
                                  str(free_port()), timeout=120)
         steps = [line[5:] for line in result.stdout.splitlines() if line.startswith("STEP ")]
         assert steps == ["qos1_round_trip", "keepalive", "resent", "disconnected",
-                         "dead_link_closed"], result.stdout + result.stderr
+                         "idle_look_allocates_nothing", "dead_link_closed"], (
+            result.stdout + result.stderr)
         assert result.returncode == 0
         # The link dropped without DISCONNECT: the broker published the last will.
         assert watcher.payloads(f"{prefix}/status") == [b"offline"]

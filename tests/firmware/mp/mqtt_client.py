@@ -3,6 +3,7 @@
 # then against a silent server of our own that accepts and never answers.
 # Prints "STEP <name>" after each check that passed.
 import asyncio
+import gc
 import sys
 import time
 
@@ -79,6 +80,16 @@ async def with_silent_server():
     server = await silent_server()
     client = MQTTClient("fw-test-2", "127.0.0.1", SILENT_PORT, keepalive=1)
     await link.handshake(client)
+    # Nothing comes and no ping is due yet: a look at the link allocates nothing.
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(100):
+        assert client.step() is None
+    allocated = gc.mem_alloc() - before
+    gc.enable()
+    assert allocated == 0, allocated
+    print("STEP idle_look_allocates_nothing")
     asyncio.create_task(pump(client))
     await wait_for(lambda: not client.connected, 5000)
     assert "silent" in client.why_down, client.why_down
