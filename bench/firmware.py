@@ -1,7 +1,8 @@
 """Figure 5: the firmware under the real MicroPython unix port.
 
 * Heap in use after start and after 10 000 sampling iterations: the firmware
-  tests' own heap script (tests/firmware/mp/heap.py), run here for its figures.
+  tests' own heap script (tests/firmware/mp/heap.py), run here for its figures,
+  with the broker away and connected to a private mosquitto.
 * Time per sampling-loop iteration (``App.sample_once``), beside the bare
   sensor read as the baseline (bench/mp/loop_time.py).
 * Latency from a simulated sit (the fake ADC turning to a seated level) to the
@@ -48,11 +49,22 @@ def tagged(stdout: str, tag: str) -> dict[str, Any]:
     return dict(json.loads(line[len(tag) + 1:]))
 
 
-def heap() -> dict[str, Any]:
-    result = run_micropython(HEAP_SCRIPT, str(free_port()), timeout=300)
+def heap(*args: str) -> dict[str, Any]:
+    result = run_micropython(HEAP_SCRIPT, *args, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return tagged(result.stdout, "HEAP")
+
+
+def heap_connected() -> dict[str, Any]:
+    """The heap script against a private mosquitto, the hub's status retained there."""
+    with tempfile.TemporaryDirectory() as tmp, broker(Path(tmp)) as server:
+        watcher = SessionWatcher(server.host, server.port, "sitless/d1/#")
+        try:
+            watcher.publish("sitless/_hub/status", "online", retain=True)
+            return heap(str(server.port), "sitless")
+        finally:
+            watcher.close()
 
 
 def loop_time(iterations: int) -> dict[str, Any]:
@@ -138,7 +150,8 @@ def main() -> int:
                         help="the firmware's sample period (default 50, as on a board)")
     parser.add_argument("--out", help="result file (default bench/results/firmware.json)")
     args = parser.parse_args()
-    result = {"heap_bytes": heap(), "loop": loop_time(args.iterations), "latency": latency(args)}
+    result = {"heap_bytes": heap(str(free_port())), "heap_bytes_connected": heap_connected(),
+              "loop": loop_time(args.iterations), "latency": latency(args)}
     write_result("firmware", result, args.out)
     return 0
 
