@@ -11,7 +11,9 @@ sized for, a general client's per-message objects, topic matching, locks and
 many small socket reads cost more than everything else the hub does. One
 network thread owns the socket: it reads large chunks, parses every complete
 packet in them (``hub.mqtt_packets``) and hands each chunk's messages to the
-owner thread's bounded inbox in one go, counting what it has to drop. It
+owner thread's bounded inbox in one go. When the inbox is full it reads no
+more until there is room, so TCP holds the broker back and nothing is
+dropped. It
 also does all the writing (publishes and acknowledgements other threads
 queue, keepalive pings), since a TLS socket must not be written from two
 threads. It reconnects by itself with a backoff of 1 s doubling to 30 s.
@@ -60,6 +62,7 @@ RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 30.0
 STAMP_STEP_S = 0.00101  # one millisecond and a little, whatever the rounding
 PING_GRACE = 1.5  # keepalives without a byte from the broker before the link counts as dead
+WAIT_FOR_ROOM_S = 0.005  # how often a full inbox is looked at again
 _TLS_RETRY = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
@@ -134,6 +137,9 @@ class MqttTransport:
         self._need = 0
         self._keepalive = float(int(cfg.keepalive))  # the broker may ask for another
         self._stamps: dict[str, float] = {}  # topic -> receive time given to its latest message
+        # Messages read but not yet in the inbox (it was full): nothing more is read from
+        # the socket until they are in, so TCP holds the broker back instead of a drop.
+        self._waiting: list[Inbound] = []
 
     @property
     def v5(self) -> bool:
@@ -145,7 +151,8 @@ class MqttTransport:
         """Unacknowledged messages the broker may send at once: half of what the inbox holds.
 
         Half, not all: the inbox also takes the owner thread's wake-ups, and
-        the headroom keeps a broker that miscounts off ``queue_full``.
+        a broker that miscounts (mosquitto 2.0 has been seen to) rarely fills
+        it; when it does, reading pauses until there is room.
         """
         return max(1, min(MQTT_RECEIVE_MAXIMUM_CAP, self.limits.queue_size // 2))
 
@@ -245,11 +252,25 @@ class MqttTransport:
             if sock is not None:
                 if self._serve(sock):
                     delay = RECONNECT_MIN_S
+                self._hand_over_waiting()
                 if self._closing:
                     return
             if self._stop.wait(delay):
                 return
             delay = min(delay * 2, RECONNECT_MAX_S)
+
+    def _hand_over_waiting(self) -> None:
+        """Put what was read before the connection ended into the inbox, waiting for room.
+
+        The broker may not have kept them (a broker that died right after
+        sending); if it did, it sends them again on the next connection and
+        the owner thread drops the second copy by ``(boot, seq)``.
+        """
+        while self._waiting and not self._stop.is_set():
+            self._waiting = self._waiting[self._put_all(self._waiting):]
+            if self._waiting:
+                self._stop.wait(WAIT_FOR_ROOM_S)
+        self._waiting = []
 
     def _open(self) -> socket.socket | None:
         """Connect, shake hands over TLS if asked, and send CONNECT; None when that fails."""
@@ -333,16 +354,18 @@ class MqttTransport:
         """
         keepalive = float(int(self.cfg.keepalive))
         last_send = last_recv = time.monotonic()
-        pinged = accepted = writing = False
+        pinged = accepted = False
+        events = selectors.EVENT_READ
         tls = sock if isinstance(sock, ssl.SSLSocket) else None
         while not self._closing:
             if self._flush(sock):
                 last_send = time.monotonic()
-            if bool(self._unsent) != writing:
-                writing = not writing
-                events = selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)
-                selector.modify(sock, events)
+            if self._waiting:
+                self._waiting = self._waiting[self._put_all(self._waiting):]
             now = time.monotonic()
+            if self._waiting:
+                last_recv = now  # unread by choice, not silence: the broker is not dead
+            events = self._watch(selector, sock, events)
             if now - last_recv > PING_GRACE * keepalive:
                 raise _LinkLostError(f"no answer from the broker in {PING_GRACE * keepalive:g} s")
             if accepted and not pinged and min(last_send, last_recv) + keepalive <= now:
@@ -354,23 +377,45 @@ class MqttTransport:
                 wait = last_recv + PING_GRACE * keepalive - now
             else:
                 wait = min(last_send, last_recv) + keepalive - now
-            if tls is not None and tls.pending():
+            reading = not self._waiting
+            if self._waiting:
+                wait = min(wait, WAIT_FOR_ROOM_S)  # look again for room in the inbox soon
+            elif tls is not None and tls.pending():
                 wait = 0.0  # decrypted bytes left over from a capped read
-            for key, _mask in selector.select(max(0.0, wait)):
+            for key, mask in selector.select(max(0.0, wait)):
                 if key.fileobj is self._wake_r:
                     self._drain_wake()
-                elif self._read(sock):
+                elif mask & selectors.EVENT_READ and reading and self._read(sock):
                     last_recv = time.monotonic()
                     pinged = False
                     if not accepted and self._ready:
                         accepted = True
                         keepalive = self._keepalive
                         last_send = last_recv
-            if tls is not None and tls.pending() and self._read(sock):
+            if (not self._waiting and tls is not None and tls.pending()
+                    and self._read(sock)):
                 last_recv = time.monotonic()
                 pinged = False
         self._say_goodbye(sock)
         return accepted
+
+    def _watch(self, selector: selectors.BaseSelector, sock: socket.socket,
+               events: int) -> int:
+        """Ask the selector for what the socket is needed for now; the events asked for.
+
+        Readable only while nothing waits for room in the inbox, writable only
+        while bytes are unsent; with neither, the socket is not watched at all.
+        """
+        want = ((0 if self._waiting else selectors.EVENT_READ)
+                | (selectors.EVENT_WRITE if self._unsent else 0))
+        if want != events:
+            if not events:
+                selector.register(sock, want)
+            elif not want:
+                selector.unregister(sock)
+            else:
+                selector.modify(sock, want)
+        return want
 
     def _say_goodbye(self, sock: socket.socket) -> None:
         """DISCONNECT with reason "normal": the broker keeps the session and drops the will."""
@@ -491,12 +536,9 @@ class MqttTransport:
                 if len(payload) > limit:
                     self.on_drop("too_large")
                     self._refuse(Inbound(topic, b"", False, 0.0, mid, qos, link))
-        taken = self._put_all(batch)
-        for inbound in batch[taken:]:
-            # Only when the broker sends beyond the receive maximum (or, over 3.1.1,
-            # beyond what the broker allows in flight); the count says so.
-            self.on_drop("queue_full")
-            self._refuse(inbound._replace(payload=b""))
+        # Only when the broker sends beyond the receive maximum (or, over 3.1.1, beyond
+        # what it allows in flight) can the inbox be full: the rest waits, unread after it.
+        self._waiting = batch[self._put_all(batch):]
 
     def _put_all(self, batch: list[Inbound]) -> int:
         """Put as many of ``batch`` as fit into the inbox: one lock and one wake-up for all.
