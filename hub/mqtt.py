@@ -165,11 +165,7 @@ class MqttTransport:
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Queue a QoS 1 publish; it goes out now, or after the next reconnect."""
-        with self._lock:
-            self._pending.append((topic, payload, retain))
-            if self._ready and len(self._inflight) < self._inflight_cap:
-                self._fill_locked()
-                self._wake_locked()
+        self.publish_many([(topic, payload, retain)])
 
     def publish_many(self, messages: list[tuple[str, bytes, bool]]) -> None:
         """Queue several QoS 1 publishes, (topic, payload, retain) each, under one lock."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from operator import attrgetter
 from typing import Any, Literal, Protocol
 
 from hub.config import HubConfig
@@ -157,10 +156,6 @@ class _State:
 
 _STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(_State))
 _BOUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Bout))
-# attrgetter of many names reads them all in one C call: the snapshot is taken for every
-# desk a batch of messages changed.
-_state_values = attrgetter(*_STATE_FIELDS)
-_bout_values = attrgetter(*_BOUT_FIELDS)
 
 
 class Desk:
@@ -311,13 +306,11 @@ class Desk:
     # ---- checkpoint ---------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready record of everything needed to carry on after a restart."""
-        # By hand rather than dataclasses.asdict, which deep-copies generically and
-        # cost more than the rest of a message's handling on the hub's hot path.
+        """A JSON-ready copy of ``record``: what the checkpoint stores, as plain data."""
         s = self.s
-        data = dict(zip(_STATE_FIELDS, _state_values(s), strict=True))
+        data = {name: getattr(s, name) for name in _STATE_FIELDS}
         if s.bout is not None:
-            data["bout"] = dict(zip(_BOUT_FIELDS, _bout_values(s.bout), strict=True))
+            data["bout"] = {name: getattr(s.bout, name) for name in _BOUT_FIELDS}
         if data["last_ts"] == -math.inf:
             data["last_ts"] = None
         return data
