@@ -22,8 +22,9 @@ class BuildPyWithFirmware(build_py):
         super().run()
         target = Path(self.build_lib) / "hub" / "firmware_files"
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(FIRMWARE, target,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "config.json"))
+        shutil.copytree(
+            FIRMWARE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "config.json")
+        )
 
 
 setup(cmdclass={"build_py": BuildPyWithFirmware})

@@ -57,8 +57,9 @@ class Watcher:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-alert-watcher")
         self.client.on_message = self._on_message
         self.client.connect(host, port, keepalive=60)
-        self.client.subscribe([(f"{PREFIX}/+/cmd", 1), (f"{PREFIX}/+/occupancy", 1),
-                               (f"{PREFIX}/_hub/status", 1)])
+        self.client.subscribe(
+            [(f"{PREFIX}/+/cmd", 1), (f"{PREFIX}/+/occupancy", 1), (f"{PREFIX}/_hub/status", 1)]
+        )
         self.client.loop_start()
 
     def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
@@ -88,9 +89,11 @@ class Watcher:
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"p50_ms": round(1000 * percentile(ordered, 50), 2),
-            "p99_ms": round(1000 * percentile(ordered, 99), 2),
-            "max_ms": round(1000 * ordered[-1], 2) if ordered else float("nan")}
+    return {
+        "p50_ms": round(1000 * percentile(ordered, 50), 2),
+        "p99_ms": round(1000 * percentile(ordered, 99), 2),
+        "max_ms": round(1000 * ordered[-1], 2) if ordered else float("nan"),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -105,8 +108,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]:
     limits = {desk_name(i): args.limit + (i % 10) for i in range(args.desks)}
     sections = "".join(f'[desks.{desk}]\nlimit = "{limit}s"\n' for desk, limit in limits.items())
-    extra = (f"[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
-             f'[sitting]\nlimit = "{args.limit}s"\n{sections}')
+    extra = (
+        f"[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
+        f'[sitting]\nlimit = "{args.limit}s"\n{sections}'
+    )
     config = hub_config(work, mqtt.url, PREFIX, extra=extra)
     watcher = Watcher(mqtt.host, mqtt.port)
     hub = HubProcess(config, work / "hub.log", profile=Path(args.profile) if args.profile else None)
@@ -125,19 +130,26 @@ def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]:
             if delay > 0:
                 time.sleep(delay)
             packets = []
-            for desk in desks[first:first + per_tick]:
+            for desk in desks[first : first + per_tick]:
                 ts = round(time.time(), 3)
-                body = (f'{{"seated":true,"seq":1,"boot":"bench","ts":{ts},"uptime_ms":1000,'
-                        f'"value":1830.5}}').encode()
-                packets.append(publish_packet(f"{PREFIX}/{desk}/occupancy", body,
-                                              publisher.packet_id()))
+                body = (
+                    f'{{"seated":true,"seq":1,"boot":"bench","ts":{ts},"uptime_ms":1000,'
+                    f'"value":1830.5}}'
+                ).encode()
+                packets.append(
+                    publish_packet(f"{PREFIX}/{desk}/occupancy", body, publisher.packet_id())
+                )
                 deadlines[desk] = ts + limits[desk]
                 sent_at[desk] = ts
             publisher.send(packets)
         publisher.wait_acked()
         last = max(deadlines.values())
-        wait_for(lambda: watcher.count() >= args.desks, last - time.time() + args.timeout,
-                 "every alert", every=0.2)
+        wait_for(
+            lambda: watcher.count() >= args.desks,
+            last - time.time() + args.timeout,
+            "every alert",
+            every=0.2,
+        )
         publisher.close()
     finally:
         hub.stop()
@@ -159,14 +171,27 @@ def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--desks", type=int, default=10_000, help="seated desks (default 10000)")
-    parser.add_argument("--limit", type=float, default=30.0,
-                        help="shortest limit in seconds; desks get this plus 0-9 s (default 30)")
-    parser.add_argument("--spread", type=float, default=20.0,
-                        help="seconds over which the desks sit down (default 20)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for alerts after the last deadline")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="run the hub under py-spy and write a speedscope profile")
+    parser.add_argument(
+        "--limit",
+        type=float,
+        default=30.0,
+        help="shortest limit in seconds; desks get this plus 0-9 s (default 30)",
+    )
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=20.0,
+        help="seconds over which the desks sit down (default 20)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for alerts after the last deadline",
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the hub under py-spy and write a speedscope profile"
+    )
     parser.add_argument("--out", help="result file (default bench/results/alerts.json)")
     args = parser.parse_args()
     result = run(args)

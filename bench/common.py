@@ -37,6 +37,7 @@ PYTHON = sys.executable
 
 # ---- the machine and the result file ------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on, written next to every result."""
     cpu = "unknown"
@@ -48,16 +49,25 @@ def machine() -> dict[str, Any]:
     mem_kb = 0
     with contextlib.suppress(OSError, ValueError, IndexError):
         mem_kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_mb": mem_kb // 1024,
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_mb": mem_kb // 1024,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def write_result(name: str, figures: dict[str, Any], out: str | None = None) -> Path:
     """Write one benchmark's figures as JSON and print the path."""
     path = Path(out) if out else RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"benchmark": name, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine(), **figures}
+    body = {
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        **figures,
+    }
     path.write_text(json.dumps(body, indent=2) + "\n")
     print(f"{name}: wrote {path}")
     return path
@@ -101,6 +111,7 @@ def cpu_seconds(pid: int) -> float:
 
 # ---- servers ----------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def broker(workdir: Path) -> Iterator[Mosquitto]:
     """A private mosquitto, stopped on the way out."""
@@ -132,18 +143,34 @@ def influx_count(server: Influxd, measurement: str, field: str, database: str = 
 
 # ---- the hub as a process ---------------------------------------------------------------
 
-def hub_config(workdir: Path, broker_url: str, prefix: str, *, influx_url: str | None = None,  # noqa: PLR0913 - one keyword per optional section
-               status_port: int | None = None, extra: str = "") -> Path:
+
+def hub_config(  # noqa: PLR0913 - one keyword per optional section
+    workdir: Path,
+    broker_url: str,
+    prefix: str,
+    *,
+    influx_url: str | None = None,
+    status_port: int | None = None,
+    extra: str = "",
+) -> Path:
     """A TOML file for one benchmark hub, its state in its own folder."""
     state = workdir / "hub-state"
     state.mkdir(parents=True, exist_ok=True)
-    history = (f'[history]\napi = "v1"\nurl = "{influx_url}"\ndatabase = "sitless"\n'
-               if influx_url else '[history]\napi = "none"\n')
-    status = (f'[status]\nenabled = true\nhost = "{LOOPBACK}"\nport = {status_port}\n'
-              if status_port else "")
-    text = (f'state_dir = "{state}"\n[mqtt]\nurl = "{broker_url}"\nprefix = "{prefix}"\n'
-            f'client_id = "bench-hub-{os.getpid()}-{prefix.replace("/", "-")}"\n'
-            f"{history}{status}{extra}")
+    history = (
+        f'[history]\napi = "v1"\nurl = "{influx_url}"\ndatabase = "sitless"\n'
+        if influx_url
+        else '[history]\napi = "none"\n'
+    )
+    status = (
+        f'[status]\nenabled = true\nhost = "{LOOPBACK}"\nport = {status_port}\n'
+        if status_port
+        else ""
+    )
+    text = (
+        f'state_dir = "{state}"\n[mqtt]\nurl = "{broker_url}"\nprefix = "{prefix}"\n'
+        f'client_id = "bench-hub-{os.getpid()}-{prefix.replace("/", "-")}"\n'
+        f"{history}{status}{extra}"
+    )
     path = workdir / f"hub-{prefix.replace('/', '-')}.toml"
     path.write_text(text)
     return path
@@ -156,11 +183,21 @@ class HubProcess:
         command = [PYTHON, "-m", "hub", "hub", "--config", str(config)]
         if profile is not None:
             spy = Path(PYTHON).parent / "py-spy"
-            command = [str(spy), "record", "--nonblocking", "--format", "speedscope",
-                       "-o", str(profile), "--", *command]
+            command = [
+                str(spy),
+                "record",
+                "--nonblocking",
+                "--format",
+                "speedscope",
+                "-o",
+                str(profile),
+                "--",
+                *command,
+            ]
         self._log = log.open("ab")
-        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     @property
     def pid(self) -> int:
@@ -177,8 +214,9 @@ class HubProcess:
 
     def stop(self, timeout: float = 60.0) -> int:
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT if self.hub_pid() != self.proc.pid
-                      else signal.SIGTERM)
+            os.killpg(
+                self.proc.pid, signal.SIGINT if self.hub_pid() != self.proc.pid else signal.SIGTERM
+            )
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -201,6 +239,7 @@ def metrics(port: int) -> dict[str, float]:
 
 
 # ---- a fast MQTT publisher: pre-encoded packets on a raw socket ------------------------------
+
 
 def _varint(n: int) -> bytes:
     out = bytearray()
@@ -234,7 +273,7 @@ class RawPublisher:
     def __init__(self, host: str, port: int, client_id: str, window: int = 20_000) -> None:
         self.sock = socket.create_connection((host, port), timeout=30)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        body = (_string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60) + _string(client_id))
+        body = _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60) + _string(client_id)
         self.sock.sendall(bytes([0x10]) + _varint(len(body)) + body)
         connack = self._read_exact(4)
         if connack[0] != 0x20 or connack[3] != 0:
@@ -270,7 +309,7 @@ class RawPublisher:
                 return
             pending += chunk
             whole = len(pending) // 4  # every packet the broker sends us is a 4-byte PUBACK
-            pending = pending[whole * 4:]
+            pending = pending[whole * 4 :]
             with self._cond:
                 self.acked += whole
                 self._cond.notify_all()

@@ -43,11 +43,22 @@ def point(i: int, base_ms: int) -> HistoryPoint:
     tags = (("site", "hq"), ("floor", "3"), ("zone", "north"), ("desk", desk))
     ts_ms = base_ms + (i // DESKS) * 1000
     if (i // DESKS) % 2 == 0:
-        return HistoryPoint(OCCUPANCY, tags, (("seated", (i // (2 * DESKS)) % 2), ("seq", i)),
-                            ts_ms)
-    return HistoryPoint(DEVICE_HEALTH, (*tags, ("fw", "0.1.0")),
-                        (("rssi", -61), ("heap_free", 81234), ("uptime_s", i / 10),
-                         ("value", 210.0), ("baseline", 205.5), ("reconnects", 0)), ts_ms)
+        return HistoryPoint(
+            OCCUPANCY, tags, (("seated", (i // (2 * DESKS)) % 2), ("seq", i)), ts_ms
+        )
+    return HistoryPoint(
+        DEVICE_HEALTH,
+        (*tags, ("fw", "0.1.0")),
+        (
+            ("rssi", -61),
+            ("heap_free", 81234),
+            ("uptime_s", i / 10),
+            ("value", 210.0),
+            ("baseline", 205.5),
+            ("reconnects", 0),
+        ),
+        ts_ms,
+    )
 
 
 def fill(spool: Spool, total: int) -> tuple[float, int, int]:
@@ -71,24 +82,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         size = spool.size()
         lines = [line for _, line in spool.batch("main", min(args.points, args.baseline_points))]
         with influx(work) as db:
-            cfg = HistoryConfig(api="v1", url=db.url, database="sitless",
-                                batch_size=args.batch_size)
+            cfg = HistoryConfig(
+                api="v1", url=db.url, database="sitless", batch_size=args.batch_size
+            )
             writer = Writer(path, MAX_SPOOL, V1Sink(cfg), args.batch_size)
             start = time.monotonic()
             writer.start()
-            wait_for(lambda: writer.written >= args.points, args.timeout, "the spool to drain",
-                     every=0.05)
+            wait_for(
+                lambda: writer.written >= args.points,
+                args.timeout,
+                "the spool to drain",
+                every=0.05,
+            )
             drain_s = time.monotonic() - start
             writer.stop(timeout=60)
             left = spool.size().rows
-            stored = (influx_count(db, OCCUPANCY, "seq"), influx_count(db, DEVICE_HEALTH,
-                                                                       "heap_free"))
+            stored = (
+                influx_count(db, OCCUPANCY, "seq"),
+                influx_count(db, DEVICE_HEALTH, "heap_free"),
+            )
             db.create_database("baseline")
             http = urllib3.PoolManager()
             start = time.monotonic()
             for first in range(0, len(lines), args.batch_size):
-                resp = http.request("POST", f"{db.url}/write?db=baseline&precision=ms",
-                                    body="\n".join(lines[first:first + args.batch_size]).encode())
+                resp = http.request(
+                    "POST",
+                    f"{db.url}/write?db=baseline&precision=ms",
+                    body="\n".join(lines[first : first + args.batch_size]).encode(),
+                )
                 if resp.status != 204:
                     msg = f"baseline write failed: HTTP {resp.status}"
                     raise RuntimeError(msg)
@@ -116,14 +137,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--points", type=int, default=1_000_000,
-                        help="points in the backlog (default 1000000)")
-    parser.add_argument("--batch-size", type=int, default=5000,
-                        help="points per write, as history.batch_size (default 5000)")
-    parser.add_argument("--baseline-points", type=int, default=200_000,
-                        help="points POSTed directly for the baseline (default 200000)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="seconds to wait for the drain")
+    parser.add_argument(
+        "--points", type=int, default=1_000_000, help="points in the backlog (default 1000000)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=5000,
+        help="points per write, as history.batch_size (default 5000)",
+    )
+    parser.add_argument(
+        "--baseline-points",
+        type=int,
+        default=200_000,
+        help="points POSTed directly for the baseline (default 200000)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait for the drain"
+    )
     parser.add_argument("--out", help="result file (default bench/results/drain.json)")
     args = parser.parse_args()
     result = run(args)

@@ -46,7 +46,7 @@ EMPTY_UV = 100_000
 
 def tagged(stdout: str, tag: str) -> dict[str, Any]:
     line = next(x for x in stdout.splitlines() if x.startswith(tag + " "))
-    return dict(json.loads(line[len(tag) + 1:]))
+    return dict(json.loads(line[len(tag) + 1 :]))
 
 
 def heap(*args: str) -> dict[str, Any]:
@@ -100,9 +100,17 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
             prefix = "bench"
             topic = f"{prefix}/d1/occupancy"
             watcher = TimedWatcher(mqtt.host, mqtt.port, f"{prefix}/d1/#")
-            cfg = {"desk": "d1", "wifi_ssid": "bench", "mqtt_host": mqtt.host,
-                   "mqtt_port": mqtt.port, "prefix": prefix, "seated_ms": args.seated_ms,
-                   "vacant_ms": args.vacant_ms, "sample_ms": args.sample_ms, "telemetry_s": 60}
+            cfg = {
+                "desk": "d1",
+                "wifi_ssid": "bench",
+                "mqtt_host": mqtt.host,
+                "mqtt_port": mqtt.port,
+                "prefix": prefix,
+                "seated_ms": args.seated_ms,
+                "vacant_ms": args.vacant_ms,
+                "sample_ms": args.sample_ms,
+                "telemetry_s": 60,
+            }
             device = Device(work / "device", cfg)
             try:
                 wait_for(lambda: watcher.payloads(topic), 30, "the first occupancy")
@@ -113,8 +121,9 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
                     seen = len(watcher.payloads(topic))
                     sat = time.time()
                     device.set_adc(SEATED_UV)
-                    wait_for(lambda n=seen: len(watcher.payloads(topic)) > n, 30, "seated",
-                             every=0.002)
+                    wait_for(
+                        lambda n=seen: len(watcher.payloads(topic)) > n, 30, "seated", every=0.002
+                    )
                     arrived = watcher.arrived(topic)[seen]
                     if not watcher.json(topic)[-1]["seated"]:
                         msg = "expected a seated transition"
@@ -130,28 +139,47 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     ordered = sorted(samples)
     debounce = args.seated_ms / 1000
-    return {"cycles": args.cycles, "seated_ms": args.seated_ms, "sample_ms": args.sample_ms,
-            "sit_to_broker_ms": {"p50": round(1000 * percentile(ordered, 50), 1),
-                                 "max": round(1000 * ordered[-1], 1)},
-            "over_debounce_ms": {"p50": round(1000 * (percentile(ordered, 50) - debounce), 1),
-                                 "max": round(1000 * (ordered[-1] - debounce), 1)}}
+    return {
+        "cycles": args.cycles,
+        "seated_ms": args.seated_ms,
+        "sample_ms": args.sample_ms,
+        "sit_to_broker_ms": {
+            "p50": round(1000 * percentile(ordered, 50), 1),
+            "max": round(1000 * ordered[-1], 1),
+        },
+        "over_debounce_ms": {
+            "p50": round(1000 * (percentile(ordered, 50) - debounce), 1),
+            "max": round(1000 * (ordered[-1] - debounce), 1),
+        },
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=10_000,
-                        help="sampling iterations to time (default 10000)")
+    parser.add_argument(
+        "--iterations", type=int, default=10_000, help="sampling iterations to time (default 10000)"
+    )
     parser.add_argument("--cycles", type=int, default=20, help="sit/stand cycles (default 20)")
-    parser.add_argument("--seated-ms", type=int, default=2000,
-                        help="the firmware's seated debounce (default 2000)")
-    parser.add_argument("--vacant-ms", type=int, default=1000,
-                        help="the firmware's vacant debounce (default 1000)")
-    parser.add_argument("--sample-ms", type=int, default=50,
-                        help="the firmware's sample period (default 50, as on a board)")
+    parser.add_argument(
+        "--seated-ms", type=int, default=2000, help="the firmware's seated debounce (default 2000)"
+    )
+    parser.add_argument(
+        "--vacant-ms", type=int, default=1000, help="the firmware's vacant debounce (default 1000)"
+    )
+    parser.add_argument(
+        "--sample-ms",
+        type=int,
+        default=50,
+        help="the firmware's sample period (default 50, as on a board)",
+    )
     parser.add_argument("--out", help="result file (default bench/results/firmware.json)")
     args = parser.parse_args()
-    result = {"heap_bytes": heap(str(free_port())), "heap_bytes_connected": heap_connected(),
-              "loop": loop_time(args.iterations), "latency": latency(args)}
+    result = {
+        "heap_bytes": heap(str(free_port())),
+        "heap_bytes_connected": heap_connected(),
+        "loop": loop_time(args.iterations),
+        "latency": latency(args),
+    }
     write_result("firmware", result, args.out)
     return 0
 

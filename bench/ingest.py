@@ -64,13 +64,17 @@ def messages(desks: int, total: int, t0: float) -> tuple[list[tuple[str, bytes]]
         ts = round(t0 + rnd * 0.001, 3)  # unique per desk, close to now
         if rnd % 2 == 0:
             seated = "true" if (rnd // 2) % 2 == 0 else "false"
-            body = (f'{{"seated":{seated},"seq":{rnd // 2 + 1},"boot":"bench","ts":{ts},'
-                    f'"uptime_ms":{rnd * 1000},"value":1830.5}}')
+            body = (
+                f'{{"seated":{seated},"seq":{rnd // 2 + 1},"boot":"bench","ts":{ts},'
+                f'"uptime_ms":{rnd * 1000},"value":1830.5}}'
+            )
             out.append((f"{PREFIX}/{desk}/occupancy", body.encode()))
             occupancy += 1
         else:
-            body = (f'{{"ts":{ts},"uptime_ms":{rnd * 1000},"value":210.0,"baseline":205.5,'
-                    f'"rssi":-61,"heap_free":81234,"fw":"0.1.0","reconnects":0}}')
+            body = (
+                f'{{"ts":{ts},"uptime_ms":{rnd * 1000},"value":210.0,"baseline":205.5,'
+                f'"rssi":-61,"heap_free":81234,"fw":"0.1.0","reconnects":0}}'
+            )
             out.append((f"{PREFIX}/{desk}/telemetry", body.encode()))
             telemetry += 1
     body = f'{{"seated":true,"seq":1,"boot":"bench","ts":{t0},"uptime_ms":0,"value":1830.5}}'
@@ -85,8 +89,19 @@ def mosquitto_sub_session(mqtt) -> list[str]:
     the first message on, as it does for the hub.
     """
     topics = ["-t", f"{PREFIX}/+/occupancy", "-t", f"{PREFIX}/+/telemetry"]
-    command = ["mosquitto_sub", "-h", mqtt.host, "-p", str(mqtt.port), "-q", "1", "-c",
-               "-i", SUB_ID, *topics]
+    command = [
+        "mosquitto_sub",
+        "-h",
+        mqtt.host,
+        "-p",
+        str(mqtt.port),
+        "-q",
+        "1",
+        "-c",
+        "-i",
+        SUB_ID,
+        *topics,
+    ]
     subprocess.run([*command, "-E"], check=True, timeout=30)
     return command
 
@@ -125,7 +140,7 @@ def introduce(args: argparse.Namespace, publisher: RawPublisher, probe: MqttProb
     packets = [publish_packet(topic, b"online", publisher.packet_id()) for topic in topics]
     start = time.monotonic()
     for first in range(0, len(packets), CHUNK):
-        publisher.send(packets[first:first + CHUNK])
+        publisher.send(packets[first : first + CHUNK])
     publisher.wait_acked()
     probe.wait_topic(f"{PREFIX}/{WARMUP_SENTINEL}/sitting", args.timeout)
     return time.monotonic() - start
@@ -144,10 +159,13 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
     status_port = free_port() if args.status_page else None
     # Room for the whole burst plus the hub's own views coming back (one per occupancy):
     # the figure is the hub's processing rate, not the size of its inbox.
-    extra = (f"[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
-             f"queue_size = {2 * args.messages + 1000}\n")
-    config = hub_config(work, mqtt.url, PREFIX, influx_url=db.url, status_port=status_port,
-                        extra=extra)
+    extra = (
+        f"[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
+        f"queue_size = {2 * args.messages + 1000}\n"
+    )
+    config = hub_config(
+        work, mqtt.url, PREFIX, influx_url=db.url, status_port=status_port, extra=extra
+    )
     sub_base = mosquitto_sub_session(mqtt)
     probe = MqttProbe(mqtt.host, mqtt.port)
     probe.subscribe(f"{PREFIX}/{SENTINEL}/sitting")
@@ -162,8 +180,11 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         batch, occupancy, telemetry = messages(args.desks, args.messages, t0)
         packets = [publish_packet(topic, body, publisher.packet_id()) for topic, body in batch]
         cpu_before = cpu_seconds(hub.hub_pid())
-        sub = subprocess.Popen([*sub_base, "-C", str(len(packets))], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+        sub = subprocess.Popen(
+            [*sub_base, "-C", str(len(packets))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if args.pin:
             pin_apart(hub.hub_pid(), [mqtt.proc.pid, db.proc.pid, sub.pid, os.getpid()])
         start = time.monotonic()
@@ -173,7 +194,7 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
                 delay = start + n * step - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            publisher.send(packets[first:first + CHUNK])
+            publisher.send(packets[first : first + CHUNK])
         publisher.wait_acked()
         published_s = time.monotonic() - start
         sub.wait(timeout=args.timeout)
@@ -182,12 +203,20 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         hub_s = time.monotonic() - start
         hub_cpu = cpu_seconds(hub.hub_pid()) - cpu_before
         counts = metrics(status_port) if status_port else {}
-        wait_for(lambda: influx_count(db, "occupancy", "seq") >= occupancy
-                 and influx_count(db, "device_health", "heap_free") >= telemetry,
-                 args.timeout, "every point in InfluxDB", every=1.0)
+        wait_for(
+            lambda: (
+                influx_count(db, "occupancy", "seq") >= occupancy
+                and influx_count(db, "device_health", "heap_free") >= telemetry
+            ),
+            args.timeout,
+            "every point in InfluxDB",
+            every=1.0,
+        )
         influx_s = time.monotonic() - start
-        stored = (influx_count(db, "occupancy", "seq"), influx_count(db, "device_health",
-                                                                       "heap_free"))
+        stored = (
+            influx_count(db, "occupancy", "seq"),
+            influx_count(db, "device_health", "heap_free"),
+        )
         publisher.close()
     finally:
         probe.close()
@@ -210,40 +239,65 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         "hub_msgs_per_cpu_s": round(total / hub_cpu) if hub_cpu else None,
         "warmup": args.warmup,
         "pinned": args.pin,
-        "first_contact_msgs_per_s": (round(args.desks / first_contact_s) if first_contact_s
-                                     else None),
+        "first_contact_msgs_per_s": (
+            round(args.desks / first_contact_s) if first_contact_s else None
+        ),
         "end_to_end_influx_msgs_per_s": round(total / influx_s),
         "status_page": bool(status_port),
         "hub_messages_in": counts.get("sitless_messages_in_total"),
         "hub_messages_dropped": dropped,
         "influx_points": {"occupancy": stored[0], "device_health": stored[1]},
         "expected_points": {"occupancy": occupancy, "device_health": telemetry},
-        "zero_loss": stored == (occupancy, telemetry)
-                     and dropped == 0,
+        "zero_loss": stored == (occupancy, telemetry) and dropped == 0,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--desks", type=int, nargs="+", default=[1000],
-                        help="desk counts to run, one run each (default 1000)")
-    parser.add_argument("--messages", type=int, default=100_000,
-                        help="messages per run (default 100000)")
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="publish at most this many messages/s (default: as fast as possible)")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="give up on any one wait after this many seconds")
-    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
-                        help="skip the untimed pass in which every desk first says it is online "
-                             "(every timed message is then a desk's first at --desks = "
-                             "--messages)")
-    parser.add_argument("--pin", action="store_true",
-                        help="run the hub alone on CPU 0 and everything else on the other CPUs "
-                             "during the timed pass")
-    parser.add_argument("--status-page", action="store_true",
-                        help="run the hub's status page too and read its /metrics counters")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="run the hub under py-spy and write a speedscope profile")
+    parser.add_argument(
+        "--desks",
+        type=int,
+        nargs="+",
+        default=[1000],
+        help="desk counts to run, one run each (default 1000)",
+    )
+    parser.add_argument(
+        "--messages", type=int, default=100_000, help="messages per run (default 100000)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="publish at most this many messages/s (default: as fast as possible)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="give up on any one wait after this many seconds",
+    )
+    parser.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="skip the untimed pass in which every desk first says it is online "
+        "(every timed message is then a desk's first at --desks = "
+        "--messages)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the hub alone on CPU 0 and everything else on the other CPUs "
+        "during the timed pass",
+    )
+    parser.add_argument(
+        "--status-page",
+        action="store_true",
+        help="run the hub's status page too and read its /metrics counters",
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the hub under py-spy and write a speedscope profile"
+    )
     parser.add_argument("--out", help="result file (default bench/results/ingest.json)")
     args = parser.parse_args()
     runs = []

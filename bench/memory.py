@@ -47,15 +47,27 @@ def messages(desks: int, ts: float) -> list[tuple[str, bytes]]:
     out = []
     for i in range(desks):
         desk = desk_name(i)
-        out.append((f"{PREFIX}/{desk}/occupancy",
-                    f'{{"seated":true,"seq":1,"boot":"bench","ts":{ts},"uptime_ms":1000,'
-                    f'"value":1830.5}}'.encode()))
-        out.append((f"{PREFIX}/{desk}/telemetry",
-                    f'{{"ts":{ts},"uptime_ms":1000,"value":210.0,"baseline":205.5,"rssi":-61,'
-                    f'"heap_free":81234,"fw":"0.1.0","reconnects":0}}'.encode()))
-    out.append((f"{PREFIX}/{SENTINEL}/occupancy",
-                f'{{"seated":true,"seq":1,"boot":"bench","ts":{ts},"uptime_ms":1,'
-                f'"value":1.0}}'.encode()))
+        out.append(
+            (
+                f"{PREFIX}/{desk}/occupancy",
+                f'{{"seated":true,"seq":1,"boot":"bench","ts":{ts},"uptime_ms":1000,'
+                f'"value":1830.5}}'.encode(),
+            )
+        )
+        out.append(
+            (
+                f"{PREFIX}/{desk}/telemetry",
+                f'{{"ts":{ts},"uptime_ms":1000,"value":210.0,"baseline":205.5,"rssi":-61,'
+                f'"heap_free":81234,"fw":"0.1.0","reconnects":0}}'.encode(),
+            )
+        )
+    out.append(
+        (
+            f"{PREFIX}/{SENTINEL}/occupancy",
+            f'{{"seated":true,"seq":1,"boot":"bench","ts":{ts},"uptime_ms":1,'
+            f'"value":1.0}}'.encode(),
+        )
+    )
     return out
 
 
@@ -80,8 +92,12 @@ def one(desks: int, timeout: float, rate: float) -> dict[str, Any]:
                     delay = start + n * CHUNK / rate - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                    publisher.send([publish_packet(topic, body, publisher.packet_id())
-                                    for topic, body in batch[first:first + CHUNK]])
+                    publisher.send(
+                        [
+                            publish_packet(topic, body, publisher.packet_id())
+                            for topic, body in batch[first : first + CHUNK]
+                        ]
+                    )
                 publisher.wait_acked()
                 probe.wait_topic(f"{PREFIX}/{SENTINEL}/sitting", timeout)
                 time.sleep(SETTLE_S)
@@ -92,18 +108,36 @@ def one(desks: int, timeout: float, rate: float) -> dict[str, Any]:
                 hub.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"desks": desks, "publish_rate": rate, "rss_empty_kb": empty, "rss_with_desks_kb": full,
-            "bytes_per_desk": round((full - empty) * 1024 / desks)}
+    return {
+        "desks": desks,
+        "publish_rate": rate,
+        "rss_empty_kb": empty,
+        "rss_with_desks_kb": full,
+        "bytes_per_desk": round((full - empty) * 1024 / desks),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--desks", type=int, nargs="+", default=[1000, 100_000],
-                        help="desk counts, one fresh hub each (default 1000 100000)")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds to wait for the hub to take every desk")
-    parser.add_argument("--rate", type=float, default=3000.0,
-                        help="messages/s to publish, below the hub's ingest (default 3000)")
+    parser.add_argument(
+        "--desks",
+        type=int,
+        nargs="+",
+        default=[1000, 100_000],
+        help="desk counts, one fresh hub each (default 1000 100000)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the hub to take every desk",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=3000.0,
+        help="messages/s to publish, below the hub's ingest (default 3000)",
+    )
     parser.add_argument("--out", help="result file (default bench/results/memory.json)")
     args = parser.parse_args()
     runs = [one(desks, args.timeout, args.rate) for desks in args.desks]

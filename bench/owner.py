@@ -59,9 +59,11 @@ class KeepTransport:
 
 def hub_config(work: Path, desks: int, inbox: int) -> config.HubConfig:
     """As ``sitless hub`` would run it, with history to a server that is not there."""
-    text = (f'state_dir = "{work}"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\nprefix = "{PREFIX}"\n'
-            '[history]\napi = "v1"\nurl = "http://127.0.0.1:1"\ndatabase = "bench"\n'
-            f"[limits]\nqueue_size = {inbox}\nmax_desks_per_prefix = {desks + 10}\n")
+    text = (
+        f'state_dir = "{work}"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\nprefix = "{PREFIX}"\n'
+        '[history]\napi = "v1"\nurl = "http://127.0.0.1:1"\ndatabase = "bench"\n'
+        f"[limits]\nqueue_size = {inbox}\nmax_desks_per_prefix = {desks + 10}\n"
+    )
     path = work / "hub.toml"
     path.write_text(text)
     return config.load(path)
@@ -119,10 +121,16 @@ def drain(service: HubService, batch: list[tuple[str, bytes]]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--desks", type=int, nargs="+", default=[1000],
-                        help="desk counts to run, one run each (default 1000)")
-    parser.add_argument("--messages", type=int, default=50_000,
-                        help="timed messages per run (default 50000)")
+    parser.add_argument(
+        "--desks",
+        type=int,
+        nargs="+",
+        default=[1000],
+        help="desk counts to run, one run each (default 1000)",
+    )
+    parser.add_argument(
+        "--messages", type=int, default=50_000, help="timed messages per run (default 50000)"
+    )
     parser.add_argument("--out", help="result file (default bench/results/owner.json)")
     args = parser.parse_args()
     gc.set_threshold(*GC_THRESHOLDS)  # as sitless hub runs

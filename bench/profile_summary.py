@@ -1,6 +1,6 @@
 """Summarise a py-spy speedscope profile: the functions with the most inclusive and self time.
 
-    .venv/bin/python bench/profile_summary.py hub-profile.json [--thread sitless-hub]
+.venv/bin/python bench/profile_summary.py hub-profile.json [--thread sitless-hub]
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ def main() -> int:
         inclusive: Counter[str] = Counter()
         own: Counter[str] = Counter()
         for stack, weight in zip(prof["samples"], prof["weights"], strict=True):
-            names = [f"{frames[i]['name']} ({Path(frames[i].get('file', '?')).name}:"
-                     f"{frames[i].get('line', 0)})" for i in stack]
+            names = [
+                f"{frames[i]['name']} ({Path(frames[i].get('file', '?')).name}:"
+                f"{frames[i].get('line', 0)})"
+                for i in stack
+            ]
             for name in set(names):
                 inclusive[name] += weight
             if names:

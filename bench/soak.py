@@ -133,9 +133,16 @@ class Chairs:
             return f"{PREFIX}/{desk}/status", b"online" if self.online[i] else b"offline"
         if what == "telemetry":
             self.later(when + 60, i, "telemetry")
-            body = {"ts": when, "uptime_ms": int((when - T0) * 1000), "value": 900.0,
-                    "baseline": 200.0, "rssi": -60, "heap_free": 90000, "fw": "1.0.0",
-                    "reconnects": 0}
+            body = {
+                "ts": when,
+                "uptime_ms": int((when - T0) * 1000),
+                "value": 900.0,
+                "baseline": 200.0,
+                "rssi": -60,
+                "heap_free": 90000,
+                "fw": "1.0.0",
+                "reconnects": 0,
+            }
             return f"{PREFIX}/{desk}/telemetry", json.dumps(body).encode()
         if what == "press":
             return self._button(when, i, "short")
@@ -157,14 +164,25 @@ class Chairs:
 
     def _occupancy(self, when: float, i: int) -> tuple[str, bytes]:
         self.seq[i] += 1
-        body = {"seated": self.seated[i], "seq": self.seq[i], "boot": self.boot[i], "ts": when,
-                "uptime_ms": int((when - T0) * 1000), "value": 1800.0 if self.seated[i] else 200.0}
+        body = {
+            "seated": self.seated[i],
+            "seq": self.seq[i],
+            "boot": self.boot[i],
+            "ts": when,
+            "uptime_ms": int((when - T0) * 1000),
+            "value": 1800.0 if self.seated[i] else 200.0,
+        }
         return f"{PREFIX}/{self.names[i]}/occupancy", json.dumps(body).encode()
 
     def _button(self, when: float, i: int, press: str) -> tuple[str, bytes]:
         self.seq[i] += 1
-        body = {"press": press, "seq": self.seq[i], "boot": self.boot[i], "ts": when,
-                "uptime_ms": int((when - T0) * 1000)}
+        body = {
+            "press": press,
+            "seq": self.seq[i],
+            "boot": self.boot[i],
+            "ts": when,
+            "uptime_ms": int((when - T0) * 1000),
+        }
         return f"{PREFIX}/{self.names[i]}/button", json.dumps(body).encode()
 
 
@@ -184,14 +202,16 @@ def soak(args: argparse.Namespace, state: Path, influx_url: str | None) -> dict[
     history_cfg: dict[str, Any] = {"sample_period": 60, "max_spool_mb": 1024}
     if influx_url:
         history_cfg |= {"api": "v1", "url": influx_url, "database": "sitless"}
-    cfg = config.from_mapping({
-        "mqtt": {"prefix": PREFIX},
-        "sitting": {"limit": args.limit, "min_break": "2m", "escalate_after": "5m"},
-        "schedule": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
-        "history": history_cfg,
-        "limits": {"max_desks_per_prefix": max(args.desks, 1)},
-        "state_dir": str(state),
-    })
+    cfg = config.from_mapping(
+        {
+            "mqtt": {"prefix": PREFIX},
+            "sitting": {"limit": args.limit, "min_break": "2m", "escalate_after": "5m"},
+            "schedule": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+            "history": history_cfg,
+            "limits": {"max_desks_per_prefix": max(args.desks, 1)},
+            "state_dir": str(state),
+        }
+    )
     tally = LogTally()
     logging.getLogger().addHandler(tally)
     logging.getLogger().setLevel(logging.WARNING)
@@ -219,12 +239,18 @@ def soak(args: argparse.Namespace, state: Path, influx_url: str | None) -> dict[
             settle(service)
             if second % 60 == 0:
                 stats = service.history.stats()  # type: ignore[attr-defined]
-                minutes.append({
-                    "minute": second // 60, "rss_mb": round(proc.memory_info().rss / 2**20, 1),
-                    "spool_rows": stats["spool_rows"], "spool_bytes": stats["spool_bytes"],
-                    "spool_files_bytes": spool_files_bytes(state), "desks": len(service.desks),
-                    "alerts": link.sent["cmd"], "wall_s": round(time.monotonic() - started, 1),
-                })
+                minutes.append(
+                    {
+                        "minute": second // 60,
+                        "rss_mb": round(proc.memory_info().rss / 2**20, 1),
+                        "spool_rows": stats["spool_rows"],
+                        "spool_bytes": stats["spool_bytes"],
+                        "spool_files_bytes": spool_files_bytes(state),
+                        "desks": len(service.desks),
+                        "alerts": link.sent["cmd"],
+                        "wall_s": round(time.monotonic() - started, 1),
+                    }
+                )
                 if args.verbose:
                     print(json.dumps(minutes[-1]), flush=True)
         if influx_url:  # let the writer catch up, then one last look at the spool
@@ -235,8 +261,15 @@ def soak(args: argparse.Namespace, state: Path, influx_url: str | None) -> dict[
     finally:
         service.stop()
         logging.getLogger().removeHandler(tally)
-    run = Run(minutes, final, messages, link, service.counters.snapshot(), tally,
-              time.monotonic() - started)
+    run = Run(
+        minutes,
+        final,
+        messages,
+        link,
+        service.counters.snapshot(),
+        tally,
+        time.monotonic() - started,
+    )
     return verdict(args, run)
 
 
@@ -260,19 +293,33 @@ def verdict(args: argparse.Namespace, run: Run) -> dict[str, Any]:
     settled = minutes[third - 1]  # after the first third every desk exists and has a history
     last = minutes[-1]
     rss_growth = 100.0 * (last["rss_mb"] - settled["rss_mb"]) / settled["rss_mb"]
-    early_spool = max(m["spool_files_bytes"] for m in minutes[:third * 2]) or 1
-    late_spool = max(m["spool_files_bytes"] for m in minutes[third * 2:])
+    early_spool = max(m["spool_files_bytes"] for m in minutes[: third * 2]) or 1
+    late_spool = max(m["spool_files_bytes"] for m in minutes[third * 2 :])
     flat = rss_growth <= RSS_GROWTH_LIMIT_PCT and (
-        not args.influx or late_spool <= SPOOL_GROWTH_LIMIT * early_spool)
+        not args.influx or late_spool <= SPOOL_GROWTH_LIMIT * early_spool
+    )
     return {
-        "desks": args.desks, "simulated_minutes": args.minutes, "wall_s": round(run.wall_s, 1),
-        "messages": run.messages, "dropped": counters["dropped"], "sent": dict(run.link.sent),
-        "rss_mb": {"after_first_third": settled["rss_mb"], "end": last["rss_mb"],
-                   "growth_pct": round(rss_growth, 2)},
+        "desks": args.desks,
+        "simulated_minutes": args.minutes,
+        "wall_s": round(run.wall_s, 1),
+        "messages": run.messages,
+        "dropped": counters["dropped"],
+        "sent": dict(run.link.sent),
+        "rss_mb": {
+            "after_first_third": settled["rss_mb"],
+            "end": last["rss_mb"],
+            "growth_pct": round(rss_growth, 2),
+        },
         "spool_files_bytes": {"max_first_two_thirds": early_spool, "max_last_third": late_spool},
-        "spool_rows_end": final["spool_rows"], "written": final["written"],
-        "refused": final["refused"], "log": dict(tally.counts), "first_log_lines": tally.first,
-        "flat": flat, "ok": flat and tally.counts["error"] == 0 and tally.counts["critical"] == 0
+        "spool_rows_end": final["spool_rows"],
+        "written": final["written"],
+        "refused": final["refused"],
+        "log": dict(tally.counts),
+        "first_log_lines": tally.first,
+        "flat": flat,
+        "ok": flat
+        and tally.counts["error"] == 0
+        and tally.counts["critical"] == 0
         and not counters["dropped"].get("internal_error"),
         "minutes": minutes,
     }
@@ -282,11 +329,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--desks", type=int, default=10_000)
     parser.add_argument("--minutes", type=float, default=30.0, help="simulated minutes")
-    parser.add_argument("--limit", default="10m",
-                        help="sitting.limit for the run (short, so alerts happen within it)")
+    parser.add_argument(
+        "--limit",
+        default="10m",
+        help="sitting.limit for the run (short, so alerts happen within it)",
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-influx", dest="influx", action="store_false",
-                        help="keep history in the local spool only (it then grows by design)")
+    parser.add_argument(
+        "--no-influx",
+        dest="influx",
+        action="store_false",
+        help="keep history in the local spool only (it then grows by design)",
+    )
     parser.add_argument("--out", help="result file (default bench/results/soak.json)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every minute")
     args = parser.parse_args(argv)
@@ -296,8 +350,20 @@ def main(argv: list[str] | None = None) -> int:
             url = stack.enter_context(influx(Path(tmp) / "influxd")).url if args.influx else None
             figures = soak(args, state, url)
     write_result("soak", figures, args.out)
-    summary = {k: figures[k] for k in ("desks", "simulated_minutes", "wall_s", "messages",
-                                       "rss_mb", "spool_files_bytes", "log", "flat", "ok")}
+    summary = {
+        k: figures[k]
+        for k in (
+            "desks",
+            "simulated_minutes",
+            "wall_s",
+            "messages",
+            "rss_mb",
+            "spool_files_bytes",
+            "log",
+            "flat",
+            "ok",
+        )
+    }
     print(json.dumps(summary, indent=2))
     return 0 if figures["ok"] else 1
 

@@ -26,8 +26,10 @@ logger = logging.getLogger(__name__)
 
 MOVES: Final = (
     "Stand up and walk for two minutes - take the stairs if there are any.",
-    ("Hamstring stretch: heel on a low step, lean forward gently, 10 s each leg "
-     "(build up to 30 s)."),
+    (
+        "Hamstring stretch: heel on a low step, lean forward gently, 10 s each leg "
+        "(build up to 30 s)."
+    ),
     "Glute squeeze: tighten your buttocks, hold 3 s, release; 3 sets of 10.",
     "Squats: 12 to 15, slow and controlled, chair behind you for safety.",
     "Leg lifts: standing, lift each straight leg back 10 times.",
@@ -87,8 +89,9 @@ class Notification:
     urls: tuple[str, ...]
 
 
-def alert_notification(desk_id: str, level: int, seated_s: float, move: str,
-                       urls: Sequence[str]) -> Notification:
+def alert_notification(
+    desk_id: str, level: int, seated_s: float, move: str, urls: Sequence[str]
+) -> Notification:
     """The words of an alert for people: who, how long, and what to do about it."""
     minutes = int(seated_s // 60)
     title = f"sitless: {desk_id} - {LEVEL_WORDS.get(level, 'stand up')}"
@@ -101,8 +104,10 @@ def send_with_apprise(note: Notification) -> bool:
     sender = apprise.Apprise()
     for url in note.urls:
         if not sender.add(url):
-            logger.warning("a notification URL was refused by apprise (check its scheme)",
-                           extra=hublog.desk(note.desk))
+            logger.warning(
+                "a notification URL was refused by apprise (check its scheme)",
+                extra=hublog.desk(note.desk),
+            )
     if not len(sender):
         return False
     return bool(sender.notify(body=note.body, title=note.title))
@@ -111,9 +116,13 @@ def send_with_apprise(note: Notification) -> bool:
 class Notifier:
     """A worker thread that sends notifications one by one, off the state owner's thread."""
 
-    def __init__(self, *, queue_size: int = 1000,
-                 send: Callable[[Notification], bool] = send_with_apprise,
-                 on_result: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        queue_size: int = 1000,
+        send: Callable[[Notification], bool] = send_with_apprise,
+        on_result: Callable[[str], None] | None = None,
+    ) -> None:
         self._queue: queue.Queue[Notification | None] = queue.Queue(maxsize=queue_size)
         self._send = send
         self._on_result = on_result or (lambda _outcome: None)

@@ -62,7 +62,8 @@ class Checkpoint:
         """Every desk's saved state; a row that cannot be read is skipped with a warning."""
         out: dict[str, Saved] = {}
         for desk, state, boot, seq in self._db.execute(
-                "SELECT desk, state, boot, seq FROM desk_state"):
+            "SELECT desk, state, boot, seq FROM desk_state"
+        ):
             try:
                 data = json.loads(state)
             except ValueError:
@@ -71,13 +72,16 @@ class Checkpoint:
             out[desk] = Saved(data, boot, seq)
         return out
 
-    def save(self, desk: str, state: dict[str, Any], boot: str | None, seq: int | None,
-             now: float) -> None:
+    def save(
+        self, desk: str, state: dict[str, Any], boot: str | None, seq: int | None, now: float
+    ) -> None:
         """Replace the desk's row."""
         self.save_many([(desk, state, boot, seq, now)])
 
-    def save_many(self, rows: list[tuple[str, dict[str, Any], str | None, int | None, float]],
-                  ) -> None:
+    def save_many(
+        self,
+        rows: list[tuple[str, dict[str, Any], str | None, int | None, float]],
+    ) -> None:
         """Replace several desks' rows, (desk, state, boot, seq, now) each, in one statement.
 
         ``state`` is anything orjson encodes: dicts, and dataclasses such as ``Desk.record``.
@@ -86,8 +90,10 @@ class Checkpoint:
             "INSERT INTO desk_state (desk, state, boot, seq, updated) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(desk) DO UPDATE SET state=excluded.state, boot=excluded.boot, "
             "seq=excluded.seq, updated=excluded.updated",
-            [(desk, orjson.dumps(state).decode(), boot, seq, now)
-             for desk, state, boot, seq, now in rows],
+            [
+                (desk, orjson.dumps(state).decode(), boot, seq, now)
+                for desk, state, boot, seq, now in rows
+            ],
         )
 
     @contextlib.contextmanager

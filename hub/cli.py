@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="sitless: a chair that tells you when you have sat too long.",
     )
     parser.add_argument("--version", action="version", version=f"sitless {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more output (repeat for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more output (repeat for debug)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(hub.commands.__path__), key=lambda m: m.name):

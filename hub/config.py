@@ -84,7 +84,8 @@ class MqttConfig(Section):
     prefix: str | list[str] = Field("sitless", description="topic prefix, or a list of them")
     client_id: str = Field("sitless-hub", min_length=1, max_length=64)
     protocol: Literal["5", "3.1.1"] = Field(
-        "5", description="MQTT version; 3.1.1 keeps the session with clean_session = false")
+        "5", description="MQTT version; 3.1.1 keeps the session with clean_session = false"
+    )
     keepalive: Duration = Field(30.0, ge=5, le=3600)
     session_expiry: Duration = Field(86400.0, ge=0, description="session kept by the broker")
     ca_file: str | None = None

@@ -46,50 +46,71 @@ def object_id(desk: str) -> str:
     return f"sitless_{desk.replace('-', '_')}"
 
 
-def configs(prefix: str, desk: str, *, area: str | None = None,
-            discovery_prefix: str = DISCOVERY_PREFIX) -> dict[str, dict[str, Any]]:
+def configs(
+    prefix: str, desk: str, *, area: str | None = None, discovery_prefix: str = DISCOVERY_PREFIX
+) -> dict[str, dict[str, Any]]:
     """Every discovery topic of one desk and its JSON config."""
     node = object_id(desk)
     device_status = protocol.device_topic(prefix, desk, "status")
     hub_status = protocol.hub_status_topic(prefix)
-    device: dict[str, Any] = {"identifiers": [node], "name": f"Chair {desk}",
-                              "manufacturer": "sitless", "model": "sitless chair sensor",
-                              "sw_version": __version__}
+    device: dict[str, Any] = {
+        "identifiers": [node],
+        "name": f"Chair {desk}",
+        "manufacturer": "sitless",
+        "model": "sitless chair sensor",
+        "sw_version": __version__,
+    }
     if area:
         device["suggested_area"] = area
     origin = {"name": "sitless hub", "sw_version": __version__}
-    chair_available = [{"topic": device_status, "payload_available": "online",
-                        "payload_not_available": "offline"}]
-    hub_available = [{"topic": hub_status, "payload_available": "online",
-                      "payload_not_available": "offline"}]
+    chair_available = [
+        {"topic": device_status, "payload_available": "online", "payload_not_available": "offline"}
+    ]
+    hub_available = [
+        {"topic": hub_status, "payload_available": "online", "payload_not_available": "offline"}
+    ]
     base = discovery_prefix
     return {
         f"{base}/binary_sensor/{node}/occupancy/config": {
-            "name": "Seat", "unique_id": f"{node}_occupancy",
+            "name": "Seat",
+            "unique_id": f"{node}_occupancy",
             "device_class": "occupancy",
             "state_topic": protocol.device_topic(prefix, desk, "occupancy"),
             "value_template": "{{ 'ON' if value_json.seated else 'OFF' }}",
-            "payload_on": "ON", "payload_off": "OFF",
-            "availability": chair_available, "device": device, "origin": origin,
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "availability": chair_available,
+            "device": device,
+            "origin": origin,
         },
         f"{base}/sensor/{node}/bout/config": {
-            "name": "Sitting bout", "unique_id": f"{node}_bout",
-            "device_class": "duration", "unit_of_measurement": "s",
-            "state_class": "measurement", "icon": "mdi:seat-recline-normal",
+            "name": "Sitting bout",
+            "unique_id": f"{node}_bout",
+            "device_class": "duration",
+            "unit_of_measurement": "s",
+            "state_class": "measurement",
+            "icon": "mdi:seat-recline-normal",
             "state_topic": protocol.device_topic(prefix, desk, "sitting"),
             "value_template": "{{ value_json.seated_s }}",
             "json_attributes_topic": protocol.device_topic(prefix, desk, "sitting"),
-            "availability": chair_available + hub_available, "availability_mode": "all",
-            "device": device, "origin": origin,
+            "availability": chair_available + hub_available,
+            "availability_mode": "all",
+            "device": device,
+            "origin": origin,
         },
         f"{base}/button/{node}/buzz/config": {
-            "name": "Buzz", "unique_id": f"{node}_buzz",
+            "name": "Buzz",
+            "unique_id": f"{node}_buzz",
             "icon": "mdi:bell-ring",
             "command_topic": protocol.device_topic(prefix, desk, "cmd"),
-            "payload_press": json.dumps({"id": "ha-buzz", "action": "identify"},
-                                        separators=(",", ":")),
-            "qos": 1, "retain": False,
-            "availability": chair_available, "device": device, "origin": origin,
+            "payload_press": json.dumps(
+                {"id": "ha-buzz", "action": "identify"}, separators=(",", ":")
+            ),
+            "qos": 1,
+            "retain": False,
+            "availability": chair_available,
+            "device": device,
+            "origin": origin,
         },
     }
 
@@ -102,8 +123,14 @@ class Discovery:
     answers Home Assistant's ``online`` birth message by publishing again.
     """
 
-    def __init__(self, cfg: HubConfig, host: str | None = None, port: int | None = None, *,
-                 discovery_prefix: str = DISCOVERY_PREFIX) -> None:
+    def __init__(
+        self,
+        cfg: HubConfig,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        discovery_prefix: str = DISCOVERY_PREFIX,
+    ) -> None:
         self.cfg = cfg
         self.host = host or cfg.mqtt.host
         self.port = port or cfg.mqtt.port
@@ -112,15 +139,18 @@ class Discovery:
         self._known: dict[str, str] = {}  # desk -> prefix
         self._lock = threading.Lock()
         self._connected = threading.Event()
-        self._client = paho.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"{cfg.mqtt.client_id}-discovery"[:64],
-                                   protocol=paho.MQTTv311)
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{cfg.mqtt.client_id}-discovery"[:64],
+            protocol=paho.MQTTv311,
+        )
         if cfg.mqtt.username is not None:
             secret = cfg.mqtt.password.get_secret_value() if cfg.mqtt.password else None
             self._client.username_pw_set(cfg.mqtt.username, secret)
         if cfg.mqtt.tls:
-            self._client.tls_set(ca_certs=cfg.mqtt.ca_file, certfile=cfg.mqtt.cert_file,
-                                 keyfile=cfg.mqtt.key_file)
+            self._client.tls_set(
+                ca_certs=cfg.mqtt.ca_file, certfile=cfg.mqtt.cert_file, keyfile=cfg.mqtt.key_file
+            )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         for desk in cfg.desks:
@@ -153,20 +183,26 @@ class Discovery:
     def announce(self, desks: Iterable[str] | None = None) -> None:
         """Publish the configs of some desks (all known desks by default)."""
         with self._lock:
-            chosen = dict(self._known) if desks is None else {
-                d: self._known.get(d, self.cfg.mqtt.prefixes[0]) for d in desks}
+            chosen = (
+                dict(self._known)
+                if desks is None
+                else {d: self._known.get(d, self.cfg.mqtt.prefixes[0]) for d in desks}
+            )
         for desk, prefix in sorted(chosen.items()):
             where = self.cfg.desk(desk)
             area = where.zone if where.zone != "default" else None
-            for topic, body in configs(prefix, desk, area=area,
-                                       discovery_prefix=self.discovery_prefix).items():
-                self._client.publish(topic, json.dumps(body, separators=(",", ":")), qos=1,
-                                     retain=True)
+            for topic, body in configs(
+                prefix, desk, area=area, discovery_prefix=self.discovery_prefix
+            ).items():
+                self._client.publish(
+                    topic, json.dumps(body, separators=(",", ":")), qos=1, retain=True
+                )
                 self.published += 1
             logger.debug("announced to Home Assistant", extra={"desk": desk})
 
-    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any,
-                    _p: Any = None) -> None:
+    def _on_connect(
+        self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
+    ) -> None:
         if reason.is_failure:
             logger.warning("broker refused the discovery connection: %s", reason)
             return

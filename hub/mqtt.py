@@ -98,8 +98,13 @@ class _RefusedError(_LinkLostError):
 class MqttTransport:
     """Connects, subscribes, enqueues what arrives and publishes what the hub sends."""
 
-    def __init__(self, cfg: MqttConfig, limits: LimitsConfig,
-                 inbox: queue.Queue[Any], on_drop: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        limits: LimitsConfig,
+        inbox: queue.Queue[Any],
+        on_drop: Callable[[str], None],
+    ) -> None:
         self.cfg = cfg
         self.limits = limits
         self.inbox = inbox
@@ -198,9 +203,10 @@ class MqttTransport:
                 self.publish(protocol.hub_status_topic(prefix), HUB_OFFLINE, retain=True)
             with self._lock:
                 # Ours are the last publishes: once nothing is unacknowledged, they arrived.
-                self._idle.wait_for(lambda: not self._ready or not (self._pending
-                                                                     or self._inflight),
-                                    max(0.0, deadline - time.monotonic()))
+                self._idle.wait_for(
+                    lambda: not self._ready or not (self._pending or self._inflight),
+                    max(0.0, deadline - time.monotonic()),
+                )
         with self._lock:
             self._closing = True
             self._wake_locked()
@@ -263,7 +269,7 @@ class MqttTransport:
         the owner thread drops the second copy by ``(boot, seq)``.
         """
         while self._waiting and not self._stop.is_set():
-            self._waiting = self._waiting[self._put_all(self._waiting):]
+            self._waiting = self._waiting[self._put_all(self._waiting) :]
             if self._waiting:
                 self._stop.wait(WAIT_FOR_ROOM_S)
         self._waiting = []
@@ -296,12 +302,24 @@ class MqttTransport:
         if self.v5:
             # Unacknowledged messages wait in the inbox until their batch is committed;
             # allow many (mosquitto's own default for 3.1.1 is 20), but fewer than it holds.
-            return mp.connect(cfg.client_id, keepalive=int(cfg.keepalive), v5=True,
-                              session_expiry=int(cfg.session_expiry),
-                              receive_maximum=self.receive_maximum, username=cfg.username,
-                              password=password, will=will)
-        return mp.connect(cfg.client_id, keepalive=int(cfg.keepalive), v5=False,
-                          username=cfg.username, password=password, will=will)
+            return mp.connect(
+                cfg.client_id,
+                keepalive=int(cfg.keepalive),
+                v5=True,
+                session_expiry=int(cfg.session_expiry),
+                receive_maximum=self.receive_maximum,
+                username=cfg.username,
+                password=password,
+                will=will,
+            )
+        return mp.connect(
+            cfg.client_id,
+            keepalive=int(cfg.keepalive),
+            v5=False,
+            username=cfg.username,
+            password=password,
+            will=will,
+        )
 
     def _serve(self, sock: socket.socket) -> bool:
         """Run one connection until it ends; True if the broker accepted it."""
@@ -341,8 +359,11 @@ class MqttTransport:
             sock.close()
         return accepted
 
-    def _loop(self, sock: socket.socket,  # noqa: C901, PLR0912 - the one event loop
-              selector: selectors.BaseSelector) -> bool:
+    def _loop(  # noqa: C901, PLR0912 - the one event loop
+        self,
+        sock: socket.socket,
+        selector: selectors.BaseSelector,
+    ) -> bool:
         """Write, wait, read, ping; return when closing, raise ``_LinkLostError`` when it ends.
 
         Keepalive: a PINGREQ once nothing was sent, or nothing came, for a
@@ -357,7 +378,7 @@ class MqttTransport:
             if self._flush(sock):
                 last_send = time.monotonic()
             if self._waiting:
-                self._waiting = self._waiting[self._put_all(self._waiting):]
+                self._waiting = self._waiting[self._put_all(self._waiting) :]
             now = time.monotonic()
             if self._waiting:
                 last_recv = now  # unread by choice, not silence: the broker is not dead
@@ -388,22 +409,21 @@ class MqttTransport:
                         accepted = True
                         keepalive = self._keepalive
                         last_send = last_recv
-            if (not self._waiting and tls is not None and tls.pending()
-                    and self._read(sock)):
+            if not self._waiting and tls is not None and tls.pending() and self._read(sock):
                 last_recv = time.monotonic()
                 pinged = False
         self._say_goodbye(sock)
         return accepted
 
-    def _watch(self, selector: selectors.BaseSelector, sock: socket.socket,
-               events: int) -> int:
+    def _watch(self, selector: selectors.BaseSelector, sock: socket.socket, events: int) -> int:
         """Ask the selector for what the socket is needed for now; the events asked for.
 
         Readable only while nothing waits for room in the inbox, writable only
         while bytes are unsent; with neither, the socket is not watched at all.
         """
-        want = ((0 if self._waiting else selectors.EVENT_READ)
-                | (selectors.EVENT_WRITE if self._unsent else 0))
+        want = (0 if self._waiting else selectors.EVENT_READ) | (
+            selectors.EVENT_WRITE if self._unsent else 0
+        )
         if want != events:
             if not events:
                 selector.register(sock, want)
@@ -522,8 +542,11 @@ class MqttTransport:
             if len(payload) > limit:
                 continue
             stamp = last.get(topic)
-            stamp = received if stamp is None or stamp + STAMP_STEP_S <= received else (
-                stamp + STAMP_STEP_S)
+            stamp = (
+                received
+                if stamp is None or stamp + STAMP_STEP_S <= received
+                else (stamp + STAMP_STEP_S)
+            )
             last[topic] = stamp
             batch.append(_new_inbound(Inbound, (topic, payload, retain, stamp, mid, qos, link)))
         self._stamps = last
@@ -534,7 +557,7 @@ class MqttTransport:
                     self._refuse(Inbound(topic, b"", False, 0.0, mid, qos, link))
         # Only when the broker sends beyond the receive maximum (or, over 3.1.1, beyond
         # what it allows in flight) can the inbox be full: the rest waits, unread after it.
-        self._waiting = batch[self._put_all(batch):]
+        self._waiting = batch[self._put_all(batch) :]
 
     def _put_all(self, batch: list[Inbound]) -> int:
         """Put as many of ``batch`` as fit into the inbox: one lock and one wake-up for all.
@@ -554,7 +577,7 @@ class MqttTransport:
             return len(batch)
         with inbox.mutex:
             room = len(batch) if inbox.maxsize <= 0 else inbox.maxsize - len(inbox.queue)
-            taken = batch if room >= len(batch) else batch[:max(0, room)]
+            taken = batch if room >= len(batch) else batch[: max(0, room)]
             if taken:
                 inbox.queue.extend(taken)
                 inbox.unfinished_tasks += len(taken)
@@ -584,8 +607,10 @@ class MqttTransport:
                     self._suback(*mp.read_suback(body, v5=v5))
                 elif kind == mp.DISCONNECT:
                     reason, words = mp.read_disconnect(body, v5=v5)
-                    raise _LinkLostError(f"the broker disconnected us (reason 0x{reason:02x}"
-                                    f"{': ' + words if words else ''})")
+                    raise _LinkLostError(
+                        f"the broker disconnected us (reason 0x{reason:02x}"
+                        f"{': ' + words if words else ''})"
+                    )
                 elif kind != mp.PINGRESP:
                     logger.debug("ignored an unexpected packet of type %d", first >> 4)
             except mp.PacketError as exc:
@@ -624,8 +649,7 @@ class MqttTransport:
             self._inflight_cap = max(1, min(MAX_INFLIGHT, connack.receive_maximum))
             for encoded in self._inflight.values():
                 self._out += mp.with_dup(encoded)
-            online = [(protocol.hub_status_topic(p), HUB_ONLINE, True)
-                      for p in self.cfg.prefixes]
+            online = [(protocol.hub_status_topic(p), HUB_ONLINE, True) for p in self.cfg.prefixes]
             self._pending.extendleft(reversed(online))
             self._ready = True
             self._fill_locked()
@@ -636,8 +660,10 @@ class MqttTransport:
         if mid != self._sub_mid:
             return
         if any(code >= 0x80 for code in codes):
-            logger.warning("the broker refused a subscription (reason codes %s)",
-                           ", ".join(f"0x{code:02x}" for code in codes))
+            logger.warning(
+                "the broker refused a subscription (reason codes %s)",
+                ", ".join(f"0x{code:02x}" for code in codes),
+            )
         self.connected.set()
 
     def _connect_failed(self) -> None:
@@ -646,14 +672,19 @@ class MqttTransport:
         if now - self._last_fail_log < FAIL_LOG_EVERY_S:
             return
         self._last_fail_log = now
-        logger.warning("cannot connect to the broker at %s:%d: %s; retrying", self.cfg.host,
-                       self.cfg.port, self._diagnose())
+        logger.warning(
+            "cannot connect to the broker at %s:%d: %s; retrying",
+            self.cfg.host,
+            self.cfg.port,
+            self._diagnose(),
+        )
 
     def _diagnose(self) -> str:
         """Repeat the connection by hand to learn why it failed, naming TLS certificate errors."""
         try:
-            sock = socket.create_connection((self.cfg.host, self.cfg.port),
-                                            timeout=DIAGNOSE_TIMEOUT_S)
+            sock = socket.create_connection(
+                (self.cfg.host, self.cfg.port), timeout=DIAGNOSE_TIMEOUT_S
+            )
         except OSError as exc:
             return exc.strerror or str(exc)
         with sock:

@@ -47,9 +47,22 @@ _U32 = struct.Struct("!I")
 
 # Sizes of the fixed-size MQTT 5 properties; the rest are strings, binary or varints.
 _FIXED_PROPERTY_SIZE = {
-    0x01: 1, 0x17: 1, 0x19: 1, 0x24: 1, 0x25: 1, 0x28: 1, 0x29: 1, 0x2A: 1,
-    0x13: 2, 0x21: 2, 0x22: 2, 0x23: 2,
-    0x02: 4, 0x11: 4, 0x18: 4, 0x27: 4,
+    0x01: 1,
+    0x17: 1,
+    0x19: 1,
+    0x24: 1,
+    0x25: 1,
+    0x28: 1,
+    0x29: 1,
+    0x2A: 1,
+    0x13: 2,
+    0x21: 2,
+    0x22: 2,
+    0x23: 2,
+    0x02: 4,
+    0x11: 4,
+    0x18: 4,
+    0x27: 4,
 }
 _STRING_PROPERTIES = frozenset({0x03, 0x08, 0x09, 0x12, 0x15, 0x16, 0x1A, 0x1C, 0x1F})
 _PAIR_PROPERTY = 0x26
@@ -57,19 +70,35 @@ _VARINT_PROPERTY = 0x0B
 
 # CONNACK reason codes as a log line names them (the words other MQTT clients use too).
 CONNACK_REASONS_V5 = {
-    0x80: "Unspecified error", 0x81: "Malformed packet", 0x82: "Protocol error",
-    0x83: "Implementation specific error", 0x84: "Unsupported protocol version",
-    0x85: "Client identifier not valid", 0x86: "Bad user name or password",
-    0x87: "Not authorized", 0x88: "Server unavailable", 0x89: "Server busy", 0x8A: "Banned",
-    0x8C: "Bad authentication method", 0x90: "Topic name invalid", 0x95: "Packet too large",
-    0x97: "Quota exceeded", 0x99: "Payload format invalid", 0x9A: "Retain not supported",
-    0x9B: "QoS not supported", 0x9C: "Use another server", 0x9D: "Server moved",
+    0x80: "Unspecified error",
+    0x81: "Malformed packet",
+    0x82: "Protocol error",
+    0x83: "Implementation specific error",
+    0x84: "Unsupported protocol version",
+    0x85: "Client identifier not valid",
+    0x86: "Bad user name or password",
+    0x87: "Not authorized",
+    0x88: "Server unavailable",
+    0x89: "Server busy",
+    0x8A: "Banned",
+    0x8C: "Bad authentication method",
+    0x90: "Topic name invalid",
+    0x95: "Packet too large",
+    0x97: "Quota exceeded",
+    0x99: "Payload format invalid",
+    0x9A: "Retain not supported",
+    0x9B: "QoS not supported",
+    0x9C: "Use another server",
+    0x9D: "Server moved",
     0x9F: "Connection rate exceeded",
 }
 # 3.1.1's return codes, named as their MQTT 5 counterparts so a log reads the same.
 CONNACK_REASONS_V311 = {
-    1: "Unsupported protocol version", 2: "Client identifier not valid",
-    3: "Server unavailable", 4: "Bad user name or password", 5: "Not authorized",
+    1: "Unsupported protocol version",
+    2: "Client identifier not valid",
+    3: "Server unavailable",
+    4: "Bad user name or password",
+    5: "Not authorized",
 }
 
 
@@ -129,11 +158,18 @@ class Will:
     retain: bool = True
 
 
-def connect(client_id: str, *, keepalive: int, v5: bool,  # noqa: PLR0913 - CONNECT's fields
-            clean_start: bool = False,
-            session_expiry: int | None = None, receive_maximum: int | None = None,
-            username: str | None = None, password: str | None = None,
-            will: Will | None = None) -> bytes:
+def connect(  # noqa: PLR0913 - CONNECT's fields
+    client_id: str,
+    *,
+    keepalive: int,
+    v5: bool,
+    clean_start: bool = False,
+    session_expiry: int | None = None,
+    receive_maximum: int | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    will: Will | None = None,
+) -> bytes:
     """CONNECT for MQTT 5 (level 5, with properties) or 3.1.1 (level 4)."""
     flags = 0x02 if clean_start else 0
     payload = utf8(client_id)
@@ -165,8 +201,16 @@ def subscribe(mid: int, filters: list[tuple[str, int]], *, v5: bool) -> bytes:
     return packet(SUBSCRIBE, body)
 
 
-def publish(topic: str, payload: bytes, *, mid: int,  # noqa: PLR0913 - PUBLISH's fields
-            qos: int = 1, retain: bool = False, dup: bool = False, v5: bool = True) -> bytes:
+def publish(  # noqa: PLR0913 - PUBLISH's fields
+    topic: str,
+    payload: bytes,
+    *,
+    mid: int,
+    qos: int = 1,
+    retain: bool = False,
+    dup: bool = False,
+    v5: bool = True,
+) -> bytes:
     """PUBLISH with QoS 0 or 1 (a packet id only for QoS 1), no MQTT 5 properties."""
     first = PUBLISH | (qos << 1) | (DUP_FLAG if dup else 0) | (1 if retain else 0)
     body = utf8(topic) + (_U16.pack(mid) if qos else b"") + (b"\x00" if v5 else b"") + payload
@@ -211,8 +255,11 @@ def read_packets(data: bytes, *, v5: bool) -> tuple[list[Publish], list[Other], 
         raise PacketError("a publish runs past its own length") from exc
 
 
-def _read_packets(data: bytes, *, v5: bool  # noqa: C901, PLR0912, PLR0915 - one flat loop is the fast one
-                  ) -> tuple[list[Publish], list[Other], int, int]:
+def _read_packets(  # noqa: C901, PLR0912, PLR0915 - one flat loop is the fast one
+    data: bytes,
+    *,
+    v5: bool,
+) -> tuple[list[Publish], list[Other], int, int]:
     publishes: list[Publish] = []
     others: list[Other] = []
     end = len(data)
@@ -246,7 +293,7 @@ def _read_packets(data: bytes, *, v5: bool  # noqa: C901, PLR0912, PLR0915 - one
         if first & 0xF0 == PUBLISH:
             qos = (first >> 1) & 3
             at = start + 2 + ((data[start] << 8) | data[start + 1])
-            topic = data[start + 2:at].decode("utf-8", "replace")
+            topic = data[start + 2 : at].decode("utf-8", "replace")
             if qos == 1:
                 mid = (data[at] << 8) | data[at + 1]
                 at += 2
@@ -286,16 +333,16 @@ def read_properties(body: bytes, pos: int) -> tuple[dict[int, int | str], int]:
         pos += 1
         size = _FIXED_PROPERTY_SIZE.get(ident)
         if size is not None:
-            found[ident] = int.from_bytes(body[pos:pos + size], "big")
+            found[ident] = int.from_bytes(body[pos : pos + size], "big")
             pos += size
         elif ident in _STRING_PROPERTIES:
-            n = int.from_bytes(body[pos:pos + 2], "big")
+            n = int.from_bytes(body[pos : pos + 2], "big")
             if ident != 0x09 and ident != 0x16:  # noqa: PLR1714 - binary data stays unread
-                found[ident] = body[pos + 2:pos + 2 + n].decode("utf-8", "replace")
+                found[ident] = body[pos + 2 : pos + 2 + n].decode("utf-8", "replace")
             pos += 2 + n
         elif ident == _PAIR_PROPERTY:
             for _ in range(2):
-                pos += 2 + int.from_bytes(body[pos:pos + 2], "big")
+                pos += 2 + int.from_bytes(body[pos : pos + 2], "big")
         elif ident == _VARINT_PROPERTY:
             _, pos = read_varint(body, pos)
         else:
@@ -332,9 +379,13 @@ def read_connack(body: bytes, *, v5: bool) -> Connack:
     props, _ = read_properties(body, 2)
     keepalive = props.get(PROP_SERVER_KEEP_ALIVE)
     reason_string = props.get(PROP_REASON_STRING)
-    return Connack(present, reason, int(props.get(PROP_RECEIVE_MAXIMUM, 65535)),
-                   None if keepalive is None else int(keepalive),
-                   None if reason_string is None else str(reason_string))
+    return Connack(
+        present,
+        reason,
+        int(props.get(PROP_RECEIVE_MAXIMUM, 65535)),
+        None if keepalive is None else int(keepalive),
+        None if reason_string is None else str(reason_string),
+    )
 
 
 def read_suback(body: bytes, *, v5: bool) -> tuple[int, list[int]]:

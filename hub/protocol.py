@@ -167,8 +167,9 @@ def decode_json(payload: bytes, topic: str = "") -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ProtocolError("payload must be a JSON object", topic)
     # Depth can only exceed the limit if there are more brackets than the limit.
-    if (payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH
-            and not _depth(obj, MAX_JSON_DEPTH)):
+    if payload.count(b"{") + payload.count(b"[") > MAX_JSON_DEPTH and not _depth(
+        obj, MAX_JSON_DEPTH
+    ):
         raise ProtocolError("payload nests too deeply", topic)
     return obj
 
@@ -270,28 +271,48 @@ def parse_payload(desk: str, kind: str, payload: bytes, topic: str = "") -> Devi
     f = _Fields(decode_json(payload, topic), topic)
     if kind == "occupancy":
         return Occupancy(
-            desk, f.boolean("seated"), f.integer("seq"), f.text("boot", BOOT_ID, 32),
-            f.timestamp(), f.integer("uptime_ms", 0, MAX_UPTIME_MS), f.number("value"),
+            desk,
+            f.boolean("seated"),
+            f.integer("seq"),
+            f.text("boot", BOOT_ID, 32),
+            f.timestamp(),
+            f.integer("uptime_ms", 0, MAX_UPTIME_MS),
+            f.number("value"),
         )
     if kind == "telemetry":
         rssi = f.optional_integer("rssi", -200, 50)
         return Telemetry(
-            desk, f.timestamp(), f.integer("uptime_ms", 0, MAX_UPTIME_MS), f.number("value"),
-            f.number("baseline"), rssi, f.integer("heap_free", 0, 1 << 40),
-            f.text("fw", None, 32), f.integer("reconnects", 0, MAX_SEQ),
+            desk,
+            f.timestamp(),
+            f.integer("uptime_ms", 0, MAX_UPTIME_MS),
+            f.number("value"),
+            f.number("baseline"),
+            rssi,
+            f.integer("heap_free", 0, 1 << 40),
+            f.text("fw", None, 32),
+            f.integer("reconnects", 0, MAX_SEQ),
         )
     if kind == "button":
         press = f.choice("press", ("short", "long"))
         return Button(
-            desk, "short" if press == "short" else "long", f.integer("seq"),
-            f.text("boot", BOOT_ID, 32), f.timestamp(), f.integer("uptime_ms", 0, MAX_UPTIME_MS),
+            desk,
+            "short" if press == "short" else "long",
+            f.integer("seq"),
+            f.text("boot", BOOT_ID, 32),
+            f.timestamp(),
+            f.integer("uptime_ms", 0, MAX_UPTIME_MS),
         )
     if kind == "info":
         known = ("fw", "board", "sensor", "mac", "boot")
         extra = {k: v for k, v in f.obj.items() if k not in known}
         return Info(
-            desk, f.text("fw", None, 32), f.text("board", None, 64), f.text("sensor", None, 16),
-            f.text("mac", None, 32), f.text("boot", BOOT_ID, 32), extra,
+            desk,
+            f.text("fw", None, 32),
+            f.text("board", None, 64),
+            f.text("sensor", None, 16),
+            f.text("mac", None, 32),
+            f.text("boot", BOOT_ID, 32),
+            extra,
         )
     # ack
     error = f.obj.get("error")
@@ -300,8 +321,9 @@ def parse_payload(desk: str, kind: str, payload: bytes, topic: str = "") -> Devi
     return Ack(desk, f.text("id", None, 64), f.boolean("ok"), error[:200] if error else None)
 
 
-def parse(topic: str, payload: bytes, prefixes: list[str] | tuple[str, ...],
-          max_payload: int = 4096) -> tuple[Topic, DeviceMessage]:
+def parse(
+    topic: str, payload: bytes, prefixes: list[str] | tuple[str, ...], max_payload: int = 4096
+) -> tuple[Topic, DeviceMessage]:
     """Parse a device message from its topic and payload; ProtocolError says why not."""
     where = split_topic(topic, prefixes)
     if where.desk == HUB_LEVEL:
@@ -320,12 +342,16 @@ def command(action: str, cmd_id: str, **fields: Any) -> bytes:
     return orjson.dumps(body)
 
 
-def sitting_state(state: str, seated_s: float, level: int, since: float | None,
-                  ts: float) -> bytes:
+def sitting_state(state: str, seated_s: float, level: int, since: float | None, ts: float) -> bytes:
     """Encode the hub's view of one desk for ``P/D/sitting``."""
     if state not in STATES:
         msg = f"unknown state {state!r}"
         raise ValueError(msg)
-    body = {"state": state, "seated_s": int(seated_s), "level": level, "since": since,
-            "ts": round(ts, 3)}
+    body = {
+        "state": state,
+        "seated_s": int(seated_s),
+        "level": level,
+        "since": since,
+        "ts": round(ts, 3),
+    }
     return orjson.dumps(body)

@@ -193,8 +193,12 @@ class DropLog:
         """Remember a drop and log it if this reason has been quiet long enough."""
         self._pending[reason] += 1
         if now - self._last.get(reason, -math.inf) >= self.every:
-            logger.warning("dropped %d message(s): %s (latest: %s)", self._pending[reason],
-                           reason, detail[:200])
+            logger.warning(
+                "dropped %d message(s): %s (latest: %s)",
+                self._pending[reason],
+                reason,
+                detail[:200],
+            )
             self._last[reason] = now
             self._pending[reason] = 0
 
@@ -263,27 +267,37 @@ class _Pause:
 class HubService:
     """Owns the desks. ``start``/``stop`` run it on a thread; ``run`` blocks the caller."""
 
-    def __init__(self, cfg: HubConfig, *, history: HistorySink | None = None,
-                 transport: Transport | None = None,
-                 notify_send: Callable[[alerts.Notification], bool] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        cfg: HubConfig,
+        *,
+        history: HistorySink | None = None,
+        transport: Transport | None = None,
+        notify_send: Callable[[alerts.Notification], bool] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.cfg = cfg
         self.prefixes = cfg.mqtt.prefixes
         self.history: HistorySink = history if history is not None else NullHistory()
         self.clock = clock
         self.counters = Counters()
         self.inbox: queue.Queue[Inbound | None] = queue.Queue(maxsize=cfg.limits.queue_size)
-        self.transport: Transport = transport if transport is not None else MqttTransport(
-            cfg.mqtt, cfg.limits, self.inbox, self.counters.drop)
-        self.notifier = alerts.Notifier(on_result=self.counters.notified,
-                                        send=notify_send or alerts.send_with_apprise)
+        self.transport: Transport = (
+            transport
+            if transport is not None
+            else MqttTransport(cfg.mqtt, cfg.limits, self.inbox, self.counters.drop)
+        )
+        self.notifier = alerts.Notifier(
+            on_result=self.counters.notified, send=notify_send or alerts.send_with_apprise
+        )
         self.moves = alerts.MoveRotation()
         self.ids = alerts.CommandIds()
         self.recent = RecentCommands()
         # Stand-in transports (tests, benchmarks) have nothing to acknowledge.
         self._acknowledger = self.transport if isinstance(self.transport, Acknowledger) else None
-        self._batch_publisher = (self.transport if isinstance(self.transport, BatchPublisher)
-                                 else None)
+        self._batch_publisher = (
+            self.transport if isinstance(self.transport, BatchPublisher) else None
+        )
         self.checkpoint = Checkpoint(cfg.state_path(CHECKPOINT_FILE))
         self.desks: dict[str, Desk] = {}
         self._prefix_of: dict[str, str] = {}
@@ -312,8 +326,9 @@ class HubService:
         self.notifier.start()
         self._restore()
         self.transport.start()
-        self._sampler = threading.Thread(target=self._write_samples, name="sitless-sampler",
-                                         daemon=True)
+        self._sampler = threading.Thread(
+            target=self._write_samples, name="sitless-sampler", daemon=True
+        )
         self._sampler.start()
         self._thread = threading.Thread(target=self.run, name="sitless-hub", daemon=True)
         self._thread.start()
@@ -439,8 +454,15 @@ class HubService:
             out = []
             for desk_id, desk in sorted(self.desks.items()):
                 where = self.cfg.desk(desk_id)
-                out.append(DeskStatus(desk.view(now), self._prefix_of.get(desk_id, ""),
-                                      where.site, where.floor, where.zone))
+                out.append(
+                    DeskStatus(
+                        desk.view(now),
+                        self._prefix_of.get(desk_id, ""),
+                        where.site,
+                        where.floor,
+                        where.zone,
+                    )
+                )
             return out
 
     @property
@@ -470,8 +492,10 @@ class HubService:
             try:
                 desk.restore(saved.state["desk"])
             except (TypeError, ValueError):
-                logger.warning("checkpoint for this desk is unreadable; starting fresh",
-                               extra=hublog.desk(desk_id))
+                logger.warning(
+                    "checkpoint for this desk is unreadable; starting fresh",
+                    extra=hublog.desk(desk_id),
+                )
                 continue
             desk.resume(now)
             if saved.boot is not None and saved.seq is not None:
@@ -531,12 +555,10 @@ class HubService:
             if self._per_prefix[where.prefix] >= self.cfg.limits.max_desks_per_prefix:
                 self._drop("too_many_desks", inbound.topic)
                 return
-            message = protocol.parse_payload(where.desk, where.kind, inbound.payload,
-                                             inbound.topic)
+            message = protocol.parse_payload(where.desk, where.kind, inbound.payload, inbound.topic)
             desk = self._new_desk(where.desk, where.prefix)
         else:
-            message = protocol.parse_payload(where.desk, where.kind, inbound.payload,
-                                             inbound.topic)
+            message = protocol.parse_payload(where.desk, where.kind, inbound.payload, inbound.topic)
             self._prefix_of[where.desk] = where.prefix
         now = inbound.received
         decisions = self._feed(desk, message, now)
@@ -544,18 +566,21 @@ class HubService:
             return
         self._apply(desk, decisions + desk.on_tick(max(now, self.clock())), self.clock())
 
-    def _feed(self, desk: Desk, message: protocol.DeviceMessage,
-              received: float) -> list[Decision] | None:
+    def _feed(
+        self, desk: Desk, message: protocol.DeviceMessage, received: float
+    ) -> list[Decision] | None:
         """Hand one parsed message to its desk; None if it was a duplicate."""
         desk_id = desk.desk_id
         if isinstance(message, protocol.Occupancy | protocol.Button) and not self._seen.setdefault(
-                desk_id, _Seen()).is_new(message.boot, message.seq):
+            desk_id, _Seen()
+        ).is_new(message.boot, message.seq):
             self._drop("duplicate", f"{desk_id} boot {message.boot} seq {message.seq}")
             return None
         if isinstance(message, protocol.Occupancy):
             ts = event_time(message.ts, received)
-            self.history.record(OccupancyChanged(desk_id, ts, message.seated, message.seq,
-                                                 message.value))
+            self.history.record(
+                OccupancyChanged(desk_id, ts, message.seated, message.seq, message.value)
+            )
             return desk.on_occupancy(message.seated, ts)
         if isinstance(message, protocol.Button):
             return desk.on_button(message.press, event_time(message.ts, received))
@@ -572,8 +597,9 @@ class HubService:
     def _on_ack(self, ack: protocol.Ack) -> None:
         """Record that a chair took an alert: the same point again, now ``acked``."""
         if not ack.ok:
-            logger.info("device refused command %s: %s", ack.id, ack.error,
-                        extra=hublog.desk(ack.desk))
+            logger.info(
+                "device refused command %s: %s", ack.id, ack.error, extra=hublog.desk(ack.desk)
+            )
             return
         known, alert = self.recent.acked(ack.id, ack.desk)
         if not known:
@@ -626,16 +652,19 @@ class HubService:
             return
         at = self._next_sample
         self._next_sample = at + period
-        samples = [DeskSample(d.desk_id, at, d.s.seated, d.bout_time(at), d.s.online)
-                   for d in self.desks.values()]
+        samples = [
+            DeskSample(d.desk_id, at, d.s.seated, d.bout_time(at), d.s.online)
+            for d in self.desks.values()
+        ]
         if self._sampler is None:
             self.history.sample(at, samples)
             return
         try:
             self._samples.put_nowait((at, samples))
         except queue.Full:
-            logger.warning("history sample at %.0f skipped: earlier samples are still being "
-                           "written", at)
+            logger.warning(
+                "history sample at %.0f skipped: earlier samples are still being written", at
+            )
 
     def _write_samples(self) -> None:
         """Turn samples into points on a thread of their own.
@@ -669,16 +698,19 @@ class HubService:
             elif isinstance(decision, SendClear):
                 clear_id = self.ids.next()
                 self.recent.remember(clear_id, desk_id, None)
-                self._publish(protocol.device_topic(prefix, desk_id, "cmd"),
-                              alerts.clear_command(clear_id))
+                self._publish(
+                    protocol.device_topic(prefix, desk_id, "cmd"), alerts.clear_command(clear_id)
+                )
                 self.counters.add("clears_out")
             elif isinstance(decision, PublishState):
                 view = decision.view
                 self._publish(
                     protocol.device_topic(prefix, desk_id, "sitting"),
-                    protocol.sitting_state(view.state, view.seated_s, view.level, view.since,
-                                           view.ts),
-                    retain=True)
+                    protocol.sitting_state(
+                        view.state, view.seated_s, view.level, view.since, view.ts
+                    ),
+                    retain=True,
+                )
             elif isinstance(decision, BoutEnded | AlertSent | Snoozed):
                 if isinstance(decision, AlertSent) and alert_id is not None:
                     self.recent.remember(alert_id, desk_id, decision)  # its SendAlert's id
@@ -691,13 +723,20 @@ class HubService:
         desk_id = alert.desk
         move = self.moves.next(desk_id)
         cmd_id = self.ids.next()
-        self._publish(protocol.device_topic(prefix, desk_id, "cmd"),
-                      alerts.alert_command(cmd_id, alert.level, move))
+        self._publish(
+            protocol.device_topic(prefix, desk_id, "cmd"),
+            alerts.alert_command(cmd_id, alert.level, move),
+        )
         self.counters.add("alerts_out")
-        logger.info("alert level %d after %.0f s seated", alert.level, alert.seated_s,
-                    extra=hublog.desk(desk_id))
-        urls = [u.get_secret_value() for u in (*self.cfg.notify.urls,
-                                                *self.cfg.desk(desk_id).notify)]
+        logger.info(
+            "alert level %d after %.0f s seated",
+            alert.level,
+            alert.seated_s,
+            extra=hublog.desk(desk_id),
+        )
+        urls = [
+            u.get_secret_value() for u in (*self.cfg.notify.urls, *self.cfg.desk(desk_id).notify)
+        ]
         if urls:
             note = alerts.alert_notification(desk_id, alert.level, alert.seated_s, move, urls)
             if self._held is None:

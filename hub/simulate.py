@@ -221,10 +221,20 @@ def desk_names(count: int, floors: int = 2) -> list[tuple[str, str, str]]:
 class Simulator:
     """Many simulated chairs publishing to one broker until stop()."""
 
-    def __init__(self, host: str, port: int, desks: list[str], *, prefix: str = "sitless",  # noqa: PLR0913 - keyword-only knobs with defaults
-                 rate: float = 1.0, pace: Pace | None = None, seed: int | None = None,
-                 limit_s: int = 60, min_break_s: int = 15,
-                 telemetry_s: float = TELEMETRY_S) -> None:
+    def __init__(  # noqa: PLR0913 - keyword-only knobs with defaults
+        self,
+        host: str,
+        port: int,
+        desks: list[str],
+        *,
+        prefix: str = "sitless",
+        rate: float = 1.0,
+        pace: Pace | None = None,
+        seed: int | None = None,
+        limit_s: int = 60,
+        min_break_s: int = 15,
+        telemetry_s: float = TELEMETRY_S,
+    ) -> None:
         if rate <= 0:
             raise SitlessError("rate must be a positive number (1 = real time)")
         for desk in desks:
@@ -246,25 +256,43 @@ class Simulator:
         self._connected = threading.Event()
         self._started_mono = 0.0
         self.chairs = {desk: self._make_chair(desk, limit_s, min_break_s) for desk in desks}
-        self._client = paho.Client(CallbackAPIVersion.VERSION2,
-                                   client_id=f"sitless-sim-{self._boot}",
-                                   protocol=paho.MQTTv311)
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"sitless-sim-{self._boot}",
+            protocol=paho.MQTTv311,
+        )
         self._client.max_inflight_messages_set(1000)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
 
     def _make_chair(self, desk: str, limit_s: int, min_break_s: int) -> SimChair:
         fw = self.firmware
-        cfg = fw.config.check({"desk": desk, "transport": "serial", "prefix": self.prefix,
-                               "limit_s": limit_s, "min_break_s": min_break_s,
-                               "telemetry_s": max(1, self.telemetry_ms // 1000)})
+        cfg = fw.config.check(
+            {
+                "desk": desk,
+                "transport": "serial",
+                "prefix": self.prefix,
+                "limit_s": limit_s,
+                "min_break_s": min_break_s,
+                "telemetry_s": max(1, self.telemetry_ms // 1000),
+            }
+        )
         rng = random.Random(self._rng.getrandbits(64))  # noqa: S311 - simulation
         chair = fw.chair.Chair(cfg, boot=f"{self._boot}{desk[-6:]}"[:32].replace(".", "-"))
-        topics = {kind: protocol.device_topic(self.prefix, desk, kind)
-                  for kind in ("status", "occupancy", "telemetry", "button", "info", "ack")}
-        return SimChair(desk, self.prefix, chair, Person(rng, self.pace, 0), rng,
-                        next_sample=rng.randrange(SAMPLE_MS), next_telemetry=rng.randrange(
-                            self.telemetry_ms), topics=topics)
+        topics = {
+            kind: protocol.device_topic(self.prefix, desk, kind)
+            for kind in ("status", "occupancy", "telemetry", "button", "info", "ack")
+        }
+        return SimChair(
+            desk,
+            self.prefix,
+            chair,
+            Person(rng, self.pace, 0),
+            rng,
+            next_sample=rng.randrange(SAMPLE_MS),
+            next_telemetry=rng.randrange(self.telemetry_ms),
+            topics=topics,
+        )
 
     # ---- lifecycle ---------------------------------------------------------------
 
@@ -296,8 +324,10 @@ class Simulator:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        infos = [self._client.publish(sim.topics["status"], b"offline", qos=1, retain=True)
-                 for sim in self.chairs.values()]
+        infos = [
+            self._client.publish(sim.topics["status"], b"offline", qos=1, retain=True)
+            for sim in self.chairs.values()
+        ]
         deadline = time.monotonic() + timeout
         for info in infos:
             left = deadline - time.monotonic()
@@ -318,13 +348,13 @@ class Simulator:
 
     # ---- MQTT ----------------------------------------------------------------------
 
-    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any,
-                    _p: Any = None) -> None:
+    def _on_connect(
+        self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
+    ) -> None:
         if reason.is_failure:
             logger.warning("broker refused the simulator: %s", reason)
             return
-        client.subscribe([(f"{self.prefix}/+/cmd", 1),
-                          (protocol.hub_status_topic(self.prefix), 1)])
+        client.subscribe([(f"{self.prefix}/+/cmd", 1), (protocol.hub_status_topic(self.prefix), 1)])
         self._connected.set()
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
@@ -364,13 +394,13 @@ class Simulator:
                     self._publish(sim.topics["button"], self._encode(chair, event))
                 event = chair.sample(at, sim.raw(person.load(at)), ts_ms)
                 if event is not None:
-                    self._publish(sim.topics["occupancy"], self._encode(chair, event),
-                                  retain=True)
+                    self._publish(sim.topics["occupancy"], self._encode(chair, event), retain=True)
             if sim.next_telemetry <= now_ms:
                 sim.next_telemetry = now_ms + self.telemetry_ms
                 cal = chair.calib
-                body = self.firmware.payload.telemetry(ts_ms, chair.uptime_ms, chair.value,
-                                                       cal.baseline, -55, 120_000, 0)
+                body = self.firmware.payload.telemetry(
+                    ts_ms, chair.uptime_ms, chair.value, cal.baseline, -55, 120_000, 0
+                )
                 self._publish(sim.topics["telemetry"], body, qos=0)
 
     def _encode(self, chair: Any, event: Any) -> bytes:
@@ -388,7 +418,7 @@ class Simulator:
             if topic == protocol.hub_status_topic(self.prefix):
                 self._hub_status(body.strip() == b"online", now_ms)
                 continue
-            desk = topic[len(self.prefix) + 1:].split("/", 1)[0]
+            desk = topic[len(self.prefix) + 1 :].split("/", 1)[0]
             found = self.chairs.get(desk)
             if found is not None:
                 self._command(found, body, retained, now_ms)

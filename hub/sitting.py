@@ -274,9 +274,13 @@ class Desk:
         """The desk as the outside world sees it at ``now``."""
         bout = self.s.bout
         return DeskView(
-            desk=self.desk_id, state=self.state(now), seated_s=self.bout_time(now),
-            level=bout.level if bout else 0, since=bout.start if bout else None,
-            ts=now, online=self.s.online,
+            desk=self.desk_id,
+            state=self.state(now),
+            seated_s=self.bout_time(now),
+            level=bout.level if bout else 0,
+            since=bout.start if bout else None,
+            ts=now,
+            online=self.s.online,
         )
 
     @property
@@ -348,8 +352,12 @@ class Desk:
             return
         level = max(0, min(MAX_LEVEL, level))
         self.s.seated = True
-        self.s.bout = Bout(start=since, level=level, alerts=level,
-                           next_alert_bt=self._next_after(level, now - since))
+        self.s.bout = Bout(
+            start=since,
+            level=level,
+            alerts=level,
+            next_alert_bt=self._next_after(level, now - since),
+        )
         self.s.last_ts = max(self.s.last_ts, since)
 
     # ---- internals ----------------------------------------------------------------
@@ -416,23 +424,35 @@ class Desk:
         """Apply everything time alone decides up to ``now``: silence, offline and break endings."""
         s, r = self.s, self.rules
         out: list[Decision] = []
-        if (s.online and s.heard_telemetry and s.last_heard is not None
-                and now - s.last_heard >= GAP_PERIODS * r.telemetry_period):
+        if (
+            s.online
+            and s.heard_telemetry
+            and s.last_heard is not None
+            and now - s.last_heard >= GAP_PERIODS * r.telemetry_period
+        ):
             self._go_offline(s.last_heard)
         bout = s.bout
         if bout is None:
             return out
         if not s.online and s.offline_since is not None and now - s.offline_since >= r.min_break:
-            end = s.offline_since if s.seated or s.vacant_since is None else min(
-                s.vacant_since, s.offline_since)
+            end = (
+                s.offline_since
+                if s.seated or s.vacant_since is None
+                else min(s.vacant_since, s.offline_since)
+            )
             self._end_bout(end, "offline", out)
-        elif s.online and not s.seated and s.vacant_since is not None \
-                and now - s.vacant_since >= r.min_break:
+        elif (
+            s.online
+            and not s.seated
+            and s.vacant_since is not None
+            and now - s.vacant_since >= r.min_break
+        ):
             self._end_bout(s.vacant_since, "break", out)
         return out
 
-    def _end_bout(self, end: float, ended_by: Literal["break", "offline"],
-                  out: list[Decision]) -> None:
+    def _end_bout(
+        self, end: float, ended_by: Literal["break", "offline"], out: list[Decision]
+    ) -> None:
         bout = self.s.bout
         if bout is None:
             return
@@ -440,8 +460,18 @@ class Desk:
         responded = None
         if bout.first_alert is not None and bout.responded is not None:
             responded = max(0.0, bout.responded - bout.first_alert)
-        out.append(BoutEnded(self.desk_id, bout.start, max(bout.start, end), ended_by,
-                             bout.alerts, bout.snoozes, bout.level, responded))
+        out.append(
+            BoutEnded(
+                self.desk_id,
+                bout.start,
+                max(bout.start, end),
+                ended_by,
+                bout.alerts,
+                bout.snoozes,
+                bout.level,
+                responded,
+            )
+        )
 
     def _alerts_allowed(self, t: float) -> bool:
         hours = self.rules.hours
@@ -479,8 +509,12 @@ class Desk:
     def _publish(self, now: float) -> list[Decision]:
         # Called after every event and tick; the view itself is only built when it changed.
         bout = self.s.bout
-        key = (self.state(now), bout.level if bout else 0, bout.start if bout else None,
-               self.s.online)
+        key = (
+            self.state(now),
+            bout.level if bout else 0,
+            bout.start if bout else None,
+            self.s.online,
+        )
         if key == self._published:
             return []
         self._published = key

@@ -22,9 +22,18 @@ class ServiceSource:
     def snapshot(self) -> list[DeskView]:
         """Every desk the hub knows, as of now."""
         return [
-            DeskView(desk=s.view.desk, state=s.view.state, seated_s=s.view.seated_s,
-                     level=s.view.level, since=s.view.since, online=s.view.online,
-                     site=s.site, floor=s.floor, zone=s.zone, changed=s.view.ts)
+            DeskView(
+                desk=s.view.desk,
+                state=s.view.state,
+                seated_s=s.view.seated_s,
+                level=s.view.level,
+                since=s.view.since,
+                online=s.view.online,
+                site=s.site,
+                floor=s.floor,
+                zone=s.zone,
+                changed=s.view.ts,
+            )
             for s in self.service.views()
         ]
 

@@ -54,8 +54,15 @@ def desk_from_info(message: SerialMessage) -> str | None:
 class SerialBridge:
     """Moves messages between one board's serial link and the broker until told to stop."""
 
-    def __init__(self, link: SerialLink, mqtt: MqttConfig, prefix: str,
-                 desk: str | None = None, *, desk_wait_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        link: SerialLink,
+        mqtt: MqttConfig,
+        prefix: str,
+        desk: str | None = None,
+        *,
+        desk_wait_s: float = 60.0,
+    ) -> None:
         if desk is not None and not DESK_ID.match(desk):
             raise DeviceError(f"desk id {desk!r} must match {DESK_ID.pattern}")
         self.link = link
@@ -105,7 +112,8 @@ class SerialBridge:
             if now >= deadline:
                 raise DeviceError(
                     f"the board on {self.link.name} sent no info message with its desk id "
-                    f"within {self.desk_wait_s:g} s; pass --desk")
+                    f"within {self.desk_wait_s:g} s; pass --desk"
+                )
             _line, message = self.link.read_message(0.3)
             if message is None:
                 continue
@@ -123,8 +131,9 @@ class SerialBridge:
         cmd_topic = device_topic(self.prefix, desk, "cmd")
         hub_topic = hub_status_topic(self.prefix)
 
-        def on_connect(c: paho.Client, _u: object, _f: object, rc: object,
-                       _p: object = None) -> None:
+        def on_connect(
+            c: paho.Client, _u: object, _f: object, rc: object, _p: object = None
+        ) -> None:
             if getattr(rc, "is_failure", False):
                 return
             c.publish(status, "online", qos=1, retain=True)
@@ -173,25 +182,35 @@ class SerialBridge:
             payload = mqtt_payload(message)
             parse_payload(desk, message.kind, payload)
         except ProtocolError as exc:
-            logger.warning("dropped a %s message from the board: %s", message.kind, exc.reason,
-                           extra=hublog.desk(desk))
+            logger.warning(
+                "dropped a %s message from the board: %s",
+                message.kind,
+                exc.reason,
+                extra=hublog.desk(desk),
+            )
             return
         named = desk_from_info(message)
         if named not in (None, desk):
-            logger.warning("the board calls itself %s; publishing as %s (--desk)", named, desk,
-                           extra=hublog.desk(desk))
+            logger.warning(
+                "the board calls itself %s; publishing as %s (--desk)",
+                named,
+                desk,
+                extra=hublog.desk(desk),
+            )
         if self._client is None:
             return
         qos, retain = rule
-        self._client.publish(device_topic(self.prefix, desk, message.kind), payload,
-                             qos=qos, retain=retain)
+        self._client.publish(
+            device_topic(self.prefix, desk, message.kind), payload, qos=qos, retain=retain
+        )
         self.published += 1
 
     def _say_offline(self, client: paho.Client, desk: str) -> None:
         """A clean stop is not a crash, so the will would not fire: say offline ourselves."""
         try:
-            info = client.publish(device_topic(self.prefix, desk, "status"), "offline",
-                                  qos=1, retain=True)
+            info = client.publish(
+                device_topic(self.prefix, desk, "status"), "offline", qos=1, retain=True
+            )
             info.wait_for_publish(5)
         except (RuntimeError, ValueError):
             logger.warning("could not publish offline", extra=hublog.desk(desk))
@@ -199,12 +218,15 @@ class SerialBridge:
         client.loop_stop()
 
 
-def run_bridge(link: SerialLink, mqtt: MqttConfig, prefix: str, desk: str | None,
-               stop: threading.Event | None = None) -> None:
+def run_bridge(
+    link: SerialLink,
+    mqtt: MqttConfig,
+    prefix: str,
+    desk: str | None,
+    stop: threading.Event | None = None,
+) -> None:
     """Run until interrupted (or ``stop``), closing the port at the end."""
     try:
         SerialBridge(link, mqtt, prefix, desk).run(stop or threading.Event())
     finally:
         link.close()
-
-

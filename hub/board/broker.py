@@ -27,8 +27,12 @@ def make_client(cfg: MqttConfig, client_id: str) -> paho.Client:
         password = cfg.password.get_secret_value() if cfg.password else None
         client.username_pw_set(cfg.username, password)
     if cfg.tls:
-        client.tls_set(ca_certs=cfg.ca_file, certfile=cfg.cert_file, keyfile=cfg.key_file,
-                       cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(
+            ca_certs=cfg.ca_file,
+            certfile=cfg.cert_file,
+            keyfile=cfg.key_file,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
     return client
 
 
@@ -48,7 +52,9 @@ def connect(client: paho.Client, cfg: MqttConfig, timeout: float = 10.0) -> None
     while not client.is_connected():
         if time.monotonic() >= deadline:
             client.loop_stop()
-            raise DeviceError(f"the MQTT broker at {cfg.host}:{cfg.port} did not accept us "
-                              f"within {timeout:g} s (check the URL and credentials)")
+            raise DeviceError(
+                f"the MQTT broker at {cfg.host}:{cfg.port} did not accept us "
+                f"within {timeout:g} s (check the URL and credentials)"
+            )
         time.sleep(0.02)
     logger.debug("connected to %s:%d", cfg.host, cfg.port)

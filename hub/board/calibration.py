@@ -22,8 +22,8 @@ from hub.errors import DeviceError, SitlessError
 logger = logging.getLogger(__name__)
 
 MIN_SAMPLES: Final = 3
-ENTER_AT: Final = 0.6   # fraction of the way from empty to occupied that reads as seated
-LEAVE_AT: Final = 0.4   # ...and back down to vacant
+ENTER_AT: Final = 0.6  # fraction of the way from empty to occupied that reads as seated
+LEAVE_AT: Final = 0.4  # ...and back down to vacant
 
 
 class CalibrationError(SitlessError):
@@ -63,7 +63,8 @@ def compute(empty: list[float], seated: list[float]) -> Calibration:
         raise CalibrationError(
             f"empty (about {low:.1f}) and seated (about {high:.1f}) readings are too close "
             f"for the noise ({noise:.1f}); check the sensor's wiring and that the whole "
-            "weight is on it")
+            "weight is on it"
+        )
     return Calibration(round(low, 2), round(high, 2), round(noise, 2))
 
 
@@ -74,8 +75,9 @@ Show = Callable[[int, int, float], None]
 class Calibrator:
     """Runs the two phases on a board's serial link and writes the result with a ``config`` cmd."""
 
-    def __init__(self, link: SerialLink, ask: Ask, show: Show, *, samples: int = 15,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, link: SerialLink, ask: Ask, show: Show, *, samples: int = 15, timeout: float = 10.0
+    ) -> None:
         self.link = link
         self.ask = ask
         self.show = show
@@ -103,7 +105,8 @@ class Calibrator:
             if time.monotonic() >= deadline:
                 raise DeviceError(
                     f"the board on {self.link.name} sent {len(values)} raw readings in "
-                    f"{self.timeout:g} s; is the sitless firmware running on it?")
+                    f"{self.timeout:g} s; is the sitless firmware running on it?"
+                )
             _line, message = self.link.read_message(0.2)
             if message is None or message.kind != "raw" or not isinstance(message.payload, dict):
                 continue
@@ -116,8 +119,14 @@ class Calibrator:
     def write(self, result: Calibration) -> None:
         """Send the points as a ``config`` command and wait for the board's ack."""
         cmd_id = f"cal-{uuid.uuid4().hex[:8]}"
-        self.link.send("cmd", {"id": cmd_id, "action": "config",
-                               "set": {"empty": result.empty, "occupied": result.occupied}})
+        self.link.send(
+            "cmd",
+            {
+                "id": cmd_id,
+                "action": "config",
+                "set": {"empty": result.empty, "occupied": result.occupied},
+            },
+        )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             _line, message = self.link.read_message(0.2)
@@ -128,6 +137,9 @@ class Calibrator:
             if message.payload.get("ok") is True:
                 return
             raise CalibrationError(
-                f"the board refused the calibration: {message.payload.get('error', 'no reason')}")
-        raise DeviceError(f"the board on {self.link.name} did not acknowledge the calibration "
-                          f"within {self.timeout:g} s")
+                f"the board refused the calibration: {message.payload.get('error', 'no reason')}"
+            )
+        raise DeviceError(
+            f"the board on {self.link.name} did not acknowledge the calibration "
+            f"within {self.timeout:g} s"
+        )

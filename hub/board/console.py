@@ -17,8 +17,15 @@ from hub.board.link import SerialLink
 from hub.board.serial_lines import decode
 from hub.errors import ProtocolError
 
-STYLES = {"occupancy": "bold green", "button": "bold yellow", "ack": "cyan", "status": "magenta",
-          "info": "blue", "telemetry": "dim", "raw": "dim"}
+STYLES = {
+    "occupancy": "bold green",
+    "button": "bold yellow",
+    "ack": "cyan",
+    "status": "magenta",
+    "info": "blue",
+    "telemetry": "dim",
+    "raw": "dim",
+}
 
 
 def describe(line: str) -> str:
@@ -30,13 +37,22 @@ def describe(line: str) -> str:
     if message is None:
         return escape(line)
     style = STYLES.get(message.kind, "bold")
-    body = message.payload if isinstance(message.payload, str) else json.dumps(
-        message.payload, separators=(", ", ": "))
+    body = (
+        message.payload
+        if isinstance(message.payload, str)
+        else json.dumps(message.payload, separators=(", ", ": "))
+    )
     return f"[{style}]{message.kind:>9}[/{style}] {escape(body)}"
 
 
-def monitor(link: SerialLink, emit: Callable[[str], None], stop: threading.Event,
-            *, stream: bool = False, max_lines: int | None = None) -> int:
+def monitor(
+    link: SerialLink,
+    emit: Callable[[str], None],
+    stop: threading.Event,
+    *,
+    stream: bool = False,
+    max_lines: int | None = None,
+) -> int:
     """Show lines until stopped (or ``max_lines``); returns how many were shown."""
     if stream:
         link.send("stream", True)

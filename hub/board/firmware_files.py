@@ -22,5 +22,7 @@ def locate(override: str | Path | None = None) -> Path:
         if (folder / "main.py").is_file():
             return folder
     tried = ", ".join(str(c) for c in candidates)
-    raise SitlessError(f"no firmware files found (looked in {tried}); reinstall sitless "
-                       "or pass --source with the firmware folder")
+    raise SitlessError(
+        f"no firmware files found (looked in {tried}); reinstall sitless "
+        "or pass --source with the firmware folder"
+    )

@@ -36,13 +36,16 @@ class Chip:
     offset: int
 
 
-CHIPS: Final = {c.name: c for c in (
-    Chip("ESP32", "esp32", 0, 0x1000),
-    Chip("ESP32-S2", "esp32s2", 2, 0x1000),
-    Chip("ESP32-S3", "esp32s3", 9, 0x0),
-    Chip("ESP32-C3", "esp32c3", 5, 0x0),
-    Chip("ESP32-C6", "esp32c6", 13, 0x0),
-)}
+CHIPS: Final = {
+    c.name: c
+    for c in (
+        Chip("ESP32", "esp32", 0, 0x1000),
+        Chip("ESP32-S2", "esp32s2", 2, 0x1000),
+        Chip("ESP32-S3", "esp32s3", 9, 0x0),
+        Chip("ESP32-C3", "esp32c3", 5, 0x0),
+        Chip("ESP32-C6", "esp32c6", 13, 0x0),
+    )
+}
 BY_IMAGE_ID: Final = {c.image_id: c for c in CHIPS.values()}
 
 
@@ -53,8 +56,10 @@ class FlashError(SitlessError):
 def image_chip(path: Path) -> Chip:
     """The chip an image was built for, from its header; refuses anything that is not an image."""
     if not path.exists():
-        raise FlashError(f"firmware image {path}: no such file (download the ESP32_GENERIC "
-                         ".bin from micropython.org/download)")
+        raise FlashError(
+            f"firmware image {path}: no such file (download the ESP32_GENERIC "
+            ".bin from micropython.org/download)"
+        )
     if not path.is_file():
         raise FlashError(f"firmware image {path}: not a file")
     try:
@@ -63,13 +68,17 @@ def image_chip(path: Path) -> Chip:
     except OSError as exc:
         raise FlashError(f"firmware image {path}: cannot read ({exc.strerror})") from exc
     if len(header) < HEADER_LEN or header[0] != IMAGE_MAGIC:
-        raise FlashError(f"firmware image {path}: not an ESP firmware image "
-                         "(expected a .bin that starts with byte 0xE9)")
+        raise FlashError(
+            f"firmware image {path}: not an ESP firmware image "
+            "(expected a .bin that starts with byte 0xE9)"
+        )
     (image_id,) = struct.unpack_from("<H", header, 12)
     chip = BY_IMAGE_ID.get(image_id)
     if chip is None:
-        raise FlashError(f"firmware image {path}: built for a chip sitless does not know "
-                         f"(image chip id {image_id})")
+        raise FlashError(
+            f"firmware image {path}: built for a chip sitless does not know "
+            f"(image chip id {image_id})"
+        )
     return chip
 
 
@@ -106,15 +115,22 @@ def run_esptool(argv: list[str]) -> None:
     esptool.main(argv)
 
 
-def flash(port: str, image: Path, *, baud: int = 460800,
-          detect: Callable[[str], str] = detect_with_esptool,
-          run: Callable[[list[str]], Any] = run_esptool) -> Chip:
+def flash(
+    port: str,
+    image: Path,
+    *,
+    baud: int = 460800,
+    detect: Callable[[str], str] = detect_with_esptool,
+    run: Callable[[list[str]], Any] = run_esptool,
+) -> Chip:
     """Check the image, check the board's chip matches, erase, write."""
     chip = image_chip(image)
     found = _device_step(port, lambda: detect(port))
     if found != chip.name:
-        raise FlashError(f"the board on {port} is an {found} but {image.name} is built for "
-                         f"{chip.name}; download the MicroPython build for {found}")
+        raise FlashError(
+            f"the board on {port} is an {found} but {image.name} is built for "
+            f"{chip.name}; download the MicroPython build for {found}"
+        )
     logger.info("erasing and writing %s to the %s on %s", image, found, port)
     _device_step(port, lambda: run(erase_args(chip, port, baud)))
     _device_step(port, lambda: run(write_args(chip, port, baud, image)))

@@ -61,14 +61,16 @@ class FleetView:
         client = broker.make_client(self.mqtt, broker.unique_id("fleet"))
         topics = [(f"{prefix}/+/{kind}", 1) for prefix in self.mqtt.prefixes for kind in WATCHED]
 
-        def on_connect(c: paho.Client, _u: object, _f: object, rc: object,
-                       _p: object = None) -> None:
+        def on_connect(
+            c: paho.Client, _u: object, _f: object, rc: object, _p: object = None
+        ) -> None:
             if not getattr(rc, "is_failure", False):
                 c.subscribe(topics)
 
         client.on_connect = on_connect
-        client.on_message = lambda _c, _u, msg: self.take(msg.topic, bytes(msg.payload),
-                                                           retained=bool(msg.retain))
+        client.on_message = lambda _c, _u, msg: self.take(
+            msg.topic, bytes(msg.payload), retained=bool(msg.retain)
+        )
         broker.connect(client, self.mqtt)
         try:
             time.sleep(wait)
@@ -89,13 +91,17 @@ class FleetView:
             logger.debug("skipped %s: %s", topic, exc.reason)
             return
         with self._lock:
-            row = self.rows.setdefault((where.prefix, where.desk),
-                                       DeskRow(where.prefix, where.desk))
+            row = self.rows.setdefault(
+                (where.prefix, where.desk), DeskRow(where.prefix, where.desk)
+            )
             if where.kind == "status":
                 row.online = payload.strip() == b"online"
             elif where.kind == "info":
-                row.fw, row.board, row.sensor = (_text(body, "fw"), _text(body, "board"),
-                                                 _text(body, "sensor"))
+                row.fw, row.board, row.sensor = (
+                    _text(body, "fw"),
+                    _text(body, "board"),
+                    _text(body, "sensor"),
+                )
             elif where.kind == "sitting":
                 row.state = _text(body, "state")
                 row.seen(body.get("ts"))
@@ -113,8 +119,11 @@ def _text(body: dict[str, Any], key: str) -> str | None:
 
 def check_settings(settings: dict[str, Any]) -> None:
     """Each key and value as the board will check them; ConfigError names every bad key."""
-    problems = [f"{key}: {problem}" for key, value in settings.items()
-                if (problem := key_problem(key, value))]
+    problems = [
+        f"{key}: {problem}"
+        for key, value in settings.items()
+        if (problem := key_problem(key, value))
+    ]
     if "desk" in settings:
         problems.append("desk: a desk's id is changed with sitless provision, not over MQTT")
     if not settings:
@@ -133,8 +142,9 @@ class PushResult:
     error: str | None = None
 
 
-def push_config(mqtt: MqttConfig, targets: list[tuple[str, str]], settings: dict[str, Any],
-                wait: float) -> list[PushResult]:
+def push_config(
+    mqtt: MqttConfig, targets: list[tuple[str, str]], settings: dict[str, Any], wait: float
+) -> list[PushResult]:
     """Send ``config`` to each (prefix, desk), QoS 1 and never retained, and collect the acks."""
     check_settings(settings)
     for _prefix, desk in targets:
@@ -155,8 +165,12 @@ def push_config(mqtt: MqttConfig, targets: list[tuple[str, str]], settings: dict
         key = (where.prefix, where.desk)
         if key in wanted and body.get("id") == cmd_id:
             error = body.get("error")
-            answers[key] = PushResult(where.prefix, where.desk, body.get("ok") is True,
-                                      error if isinstance(error, str) else None)
+            answers[key] = PushResult(
+                where.prefix,
+                where.desk,
+                body.get("ok") is True,
+                error if isinstance(error, str) else None,
+            )
             if len(answers) == len(wanted):
                 done.set()
 
@@ -168,11 +182,13 @@ def push_config(mqtt: MqttConfig, targets: list[tuple[str, str]], settings: dict
         ack_topics = sorted({(device_topic(p, "+", "ack"), 1) for p, _d in targets})
         client.subscribe(ack_topics)
         subscribed.wait(5)
-        body = json.dumps({"id": cmd_id, "action": "config", "set": settings},
-                          separators=(",", ":"))
+        body = json.dumps(
+            {"id": cmd_id, "action": "config", "set": settings}, separators=(",", ":")
+        )
         for prefix, desk in targets:
-            client.publish(device_topic(prefix, desk, "cmd"), body, qos=1,
-                           retain=False).wait_for_publish(10)
+            client.publish(
+                device_topic(prefix, desk, "cmd"), body, qos=1, retain=False
+            ).wait_for_publish(10)
             logger.info("config %s sent", cmd_id, extra=hublog.desk(desk))
         done.wait(wait)
     finally:

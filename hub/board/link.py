@@ -53,8 +53,9 @@ class SerialLink:
                 return raw.decode("utf-8", "replace").rstrip("\r")
             if len(self._tail) > MAX_LINE * 2:
                 raw, self._tail = self._tail, b""
-                logger.warning("dropped %d bytes without a line ending from %s",
-                               len(raw), self.name)
+                logger.warning(
+                    "dropped %d bytes without a line ending from %s", len(raw), self.name
+                )
             if time.monotonic() >= deadline:
                 return None
             try:

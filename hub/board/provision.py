@@ -107,7 +107,8 @@ def _whole_problems(cfg: dict[str, Any]) -> list[str]:
         problems.append(f"desk: must match {DESK_ID.pattern}")
     prefix = cfg["prefix"]
     if isinstance(prefix, str) and not all(
-            _PREFIX_LEVEL.match(level) and level != "_hub" for level in prefix.split("/")):
+        _PREFIX_LEVEL.match(level) and level != "_hub" for level in prefix.split("/")
+    ):
         problems.append("prefix: must be levels of letters, digits, - or _, not _hub")
     if cfg["sensor"] == "adc" and cfg["sensor_pin"] not in ADC1_PINS:
         problems.append("sensor_pin: must be an ADC1 pin (32-39) for the adc sensor")
@@ -118,20 +119,27 @@ def _whole_problems(cfg: dict[str, Any]) -> list[str]:
     elif cfg["empty"] is not None and cfg["empty"] == cfg["occupied"]:
         problems.append("occupied: must differ from empty")
     if cfg["transport"] == "wifi":
-        problems.extend(f"{key}: must be set for the wifi transport"
-                        for key in ("wifi_ssid", "mqtt_host") if cfg[key] is None)
+        problems.extend(
+            f"{key}: must be set for the wifi transport"
+            for key in ("wifi_ssid", "mqtt_host")
+            if cfg[key] is None
+        )
     return problems
 
 
 def validate(values: dict[str, Any]) -> dict[str, Any]:
     """The full config (defaults filled in), or ConfigError with one line per bad key."""
-    problems = [f"{key}: {problem}" for key, value in values.items()
-                if (problem := key_problem(key, value))]
+    problems = [
+        f"{key}: {problem}" for key, value in values.items() if (problem := key_problem(key, value))
+    ]
     if problems:
         raise ConfigError(problems)
     cfg = {key: spec.default for key, spec in KEYS.items()} | values
-    missing = [f"{key}: must be set" for key, spec in KEYS.items()
-               if cfg[key] is None and not spec.nullable]
+    missing = [
+        f"{key}: must be set"
+        for key, spec in KEYS.items()
+        if cfg[key] is None and not spec.nullable
+    ]
     if missing:
         raise ConfigError(missing)
     whole = _whole_problems(cfg)

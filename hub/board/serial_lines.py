@@ -40,7 +40,7 @@ def decode(line: str) -> SerialMessage | None:
     if len(text) > MAX_LINE:
         raise ProtocolError(f"SL line of {len(text)} characters exceeds {MAX_LINE}")
     try:
-        obj = json.loads(text[len(MARK):])
+        obj = json.loads(text[len(MARK) :])
     except ValueError as exc:
         raise ProtocolError(f"SL line is not JSON ({exc})") from exc
     if not isinstance(obj, dict):

@@ -15,17 +15,23 @@ from hub.errors import SitlessError
 def register(sub: Any) -> None:
     """Add the sub-command."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "calibrate", help="measure the empty and occupied seat and store the thresholds",
+        "calibrate",
+        help="measure the empty and occupied seat and store the thresholds",
         description="Stream raw readings from the board, ask for an empty chair and then a "
-                    "seated person, compute the calibration points and write them to the "
-                    "board with a config command (it answers with an ack).",
+        "seated person, compute the calibration points and write them to the "
+        "board with a config command (it answers with an ack).",
     )
     p.add_argument("--port", "-p", required=True, help="serial port, e.g. /dev/ttyUSB0")
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial speed")
-    p.add_argument("--samples", type=int, default=15,
-                   help="readings per phase (the board sends about 5 a second)")
-    p.add_argument("--timeout", type=float, default=10.0,
-                   help="seconds to wait for readings or the ack")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=15,
+        help="readings per phase (the board sends about 5 a second)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for readings or the ack"
+    )
     p.add_argument("--dry-run", action="store_true", help="measure and show, but do not write")
     p.set_defaults(func=run)
 
@@ -38,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             return console.input(f"[bold]{text}[/bold] ")
         except EOFError as exc:
-            raise SitlessError("calibration needs a person at the keyboard to press Enter "
-                               "between the empty and the seated readings") from exc
+            raise SitlessError(
+                "calibration needs a person at the keyboard to press Enter "
+                "between the empty and the seated readings"
+            ) from exc
 
     def show(count: int, total: int, value: float) -> None:
         console.print(f"  reading {count:>3}/{total}: {value:10.1f}", end="\r")
@@ -48,12 +56,13 @@ def run(args: argparse.Namespace) -> int:
 
     link = SerialLink.open(args.port, args.baud)
     try:
-        calibrator = Calibrator(link, ask, show, samples=max(3, args.samples),
-                                timeout=args.timeout)
+        calibrator = Calibrator(link, ask, show, samples=max(3, args.samples), timeout=args.timeout)
         result = calibrator.measure()
-        console.print(f"empty {result.empty:g}, occupied {result.occupied:g} "
-                      f"(noise {result.noise:g}); seated above {result.enter:.1f}, "
-                      f"vacant below {result.leave:.1f}")
+        console.print(
+            f"empty {result.empty:g}, occupied {result.occupied:g} "
+            f"(noise {result.noise:g}); seated above {result.enter:.1f}, "
+            f"vacant below {result.leave:.1f}"
+        )
         if args.dry_run:
             return 0
         calibrator.write(result)

@@ -35,30 +35,48 @@ from hub.web.server import StatusServer
 from hub.web.source import DeskView
 from hub.web.today import TodaySource, TodayTally
 
-DEMO_LIMITS = {"limit": 60.0, "min_break": 15.0, "escalate_after": 20.0, "snooze": 20.0,
-               "pause": 60.0}
+DEMO_LIMITS = {
+    "limit": 60.0,
+    "min_break": 15.0,
+    "escalate_after": 20.0,
+    "snooze": 20.0,
+    "pause": 60.0,
+}
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def register(sub: Any) -> None:
     """Add the sub-command."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="run broker, hub, simulated chairs and the status page at demo speed",
+        "demo",
+        help="run broker, hub, simulated chairs and the status page at demo speed",
         description="Start an embedded MQTT broker (unless --broker names a reachable one), "
-                    "the hub with demo-speed limits, simulated chairs running the firmware's "
-                    "own logic, and the live status page. Ctrl-C stops it.",
+        "the hub with demo-speed limits, simulated chairs running the firmware's "
+        "own logic, and the live status page. Ctrl-C stops it.",
     )
-    p.add_argument("--desks", type=int, default=12, metavar="N",
-                   help="number of simulated chairs (default 12)")
-    p.add_argument("--floors", type=int, default=2, metavar="N",
-                   help="floors to spread them over (default 2)")
-    p.add_argument("--rate", type=float, default=1.0, metavar="R",
-                   help="how many times faster than real time the chairs live (default 1)")
-    p.add_argument("--broker", metavar="URL",
-                   help="use this broker (mqtt://host:port) if it is reachable")
+    p.add_argument(
+        "--desks", type=int, default=12, metavar="N", help="number of simulated chairs (default 12)"
+    )
+    p.add_argument(
+        "--floors", type=int, default=2, metavar="N", help="floors to spread them over (default 2)"
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        metavar="R",
+        help="how many times faster than real time the chairs live (default 1)",
+    )
+    p.add_argument(
+        "--broker", metavar="URL", help="use this broker (mqtt://host:port) if it is reachable"
+    )
     p.add_argument("--host", default="127.0.0.1", help="status page address (default loopback)")
-    p.add_argument("--port", type=int, default=8080,
-                   help="status page port (default 8080; a free one if taken)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="status page port (default 8080; a free one if taken)",
+    )
     p.add_argument("--seed", type=int, default=None, help="repeat the same simulated day")
     p.set_defaults(func=run)
 
@@ -86,23 +104,41 @@ class DemoSource:
         self._inner.pause(desk)
 
 
-def demo_config(broker_url: str, state_dir: Path, desks: list[tuple[str, str, str]],  # noqa: PLR0913 - one argument per demo setting
-                host: str, port: int, *, mqtt_protocol: str = "5") -> HubConfig:
+def demo_config(  # noqa: PLR0913 - one argument per demo setting
+    broker_url: str,
+    state_dir: Path,
+    desks: list[tuple[str, str, str]],
+    host: str,
+    port: int,
+    *,
+    mqtt_protocol: str = "5",
+) -> HubConfig:
     """The hub's configuration at demo speed."""
-    return config.from_mapping({
-        "mqtt": {"url": broker_url, "prefix": "sitless", "client_id": "sitless-demo-hub",
-                 "protocol": mqtt_protocol},
-        "sitting": {"limit": DEMO_LIMITS["limit"], "min_break": DEMO_LIMITS["min_break"],
-                    "escalate_after": DEMO_LIMITS["escalate_after"],
-                    "snooze": DEMO_LIMITS["snooze"], "pause": DEMO_LIMITS["pause"],
-                    "telemetry_period": 10.0},
-        "schedule": {"days": ALL_DAYS, "start": "00:00", "end": "24:00"},
-        "history": {"spool": str(state_dir / "history.sqlite3"), "sample_period": 10.0},
-        "status": {"enabled": True, "host": host, "port": port},
-        "state_dir": str(state_dir),
-        "desks": {desk: {"site": "demo", "floor": floor, "zone": zone}
-                  for desk, floor, zone in desks},
-    })
+    return config.from_mapping(
+        {
+            "mqtt": {
+                "url": broker_url,
+                "prefix": "sitless",
+                "client_id": "sitless-demo-hub",
+                "protocol": mqtt_protocol,
+            },
+            "sitting": {
+                "limit": DEMO_LIMITS["limit"],
+                "min_break": DEMO_LIMITS["min_break"],
+                "escalate_after": DEMO_LIMITS["escalate_after"],
+                "snooze": DEMO_LIMITS["snooze"],
+                "pause": DEMO_LIMITS["pause"],
+                "telemetry_period": 10.0,
+            },
+            "schedule": {"days": ALL_DAYS, "start": "00:00", "end": "24:00"},
+            "history": {"spool": str(state_dir / "history.sqlite3"), "sample_period": 10.0},
+            "status": {"enabled": True, "host": host, "port": port},
+            "state_dir": str(state_dir),
+            "desks": {
+                desk: {"site": "demo", "floor": floor, "zone": zone} for desk, floor, zone in desks
+            },
+        }
+    )
 
 
 def _pick_broker(url: str | None) -> tuple[str, EmbeddedBroker | None]:
@@ -114,20 +150,31 @@ def _pick_broker(url: str | None) -> tuple[str, EmbeddedBroker | None]:
     return broker.url, broker
 
 
-def _banner(console: Console, page: str, broker: str, *, embedded: bool, desks: int,  # noqa: PLR0913 - one line per banner row
-            spool: Path) -> None:
+def _banner(  # noqa: PLR0913 - one line per banner row
+    console: Console,
+    page: str,
+    broker: str,
+    *,
+    embedded: bool,
+    desks: int,
+    spool: Path,
+) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     table.add_row("status page", f"[link={page}]{page}[/link]")
     table.add_row("broker", f"{broker}{' (embedded)' if embedded else ''}")
     table.add_row("chairs", f"{desks} simulated, running the firmware's own logic")
-    table.add_row("limits", f"alert after {DEMO_LIMITS['limit']:g} s seated, "
-                            f"a break is {DEMO_LIMITS['min_break']:g} s, "
-                            f"louder every {DEMO_LIMITS['escalate_after']:g} s")
+    table.add_row(
+        "limits",
+        f"alert after {DEMO_LIMITS['limit']:g} s seated, "
+        f"a break is {DEMO_LIMITS['min_break']:g} s, "
+        f"louder every {DEMO_LIMITS['escalate_after']:g} s",
+    )
     table.add_row("history", str(spool))
-    console.print(Panel(table, title="sitless demo", subtitle="Ctrl-C stops it",
-                        border_style="green"))
+    console.print(
+        Panel(table, title="sitless demo", subtitle="Ctrl-C stops it", border_style="green")
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,24 +198,46 @@ def run(args: argparse.Namespace) -> int:
         if embedded is not None:
             stack.append(embedded)
         # The embedded broker (amqtt) speaks MQTT 3.1.1 only.
-        cfg = demo_config(url, state_dir, desks, args.host, port,
-                          mqtt_protocol="3.1.1" if embedded is not None else "5")
+        cfg = demo_config(
+            url,
+            state_dir,
+            desks,
+            args.host,
+            port,
+            mqtt_protocol="3.1.1" if embedded is not None else "5",
+        )
         history = History(cfg)
         tally = TodayTally(history)
         service = HubService(cfg, history=tally)
         service.start()
         stack.append(service)
-        page = StatusServer(TodaySource(DemoSource(service, history), tally),
-                            cfg.status.host, cfg.status.port,
-                            title="sitless demo", limits=DEMO_LIMITS).start()
+        page = StatusServer(
+            TodaySource(DemoSource(service, history), tally),
+            cfg.status.host,
+            cfg.status.port,
+            title="sitless demo",
+            limits=DEMO_LIMITS,
+        ).start()
         stack.append(page)
         stack.append(Discovery(cfg).start())
-        sim = Simulator(cfg.mqtt.host, cfg.mqtt.port, [d for d, _, _ in desks],
-                        rate=args.rate, seed=args.seed, limit_s=int(DEMO_LIMITS["limit"]),
-                        min_break_s=int(DEMO_LIMITS["min_break"])).start()
+        sim = Simulator(
+            cfg.mqtt.host,
+            cfg.mqtt.port,
+            [d for d, _, _ in desks],
+            rate=args.rate,
+            seed=args.seed,
+            limit_s=int(DEMO_LIMITS["limit"]),
+            min_break_s=int(DEMO_LIMITS["min_break"]),
+        ).start()
         stack.append(sim)
-        _banner(console, page.url, url, embedded=embedded is not None, desks=len(desks),
-                spool=cfg.state_path(cfg.history.spool))
+        _banner(
+            console,
+            page.url,
+            url,
+            embedded=embedded is not None,
+            desks=len(desks),
+            spool=cfg.state_path(cfg.history.spool),
+        )
         while not stopping.wait(0.5):
             pass
         console.print("stopping…")

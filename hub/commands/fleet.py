@@ -18,30 +18,39 @@ from hub.errors import ConfigError
 def register(sub: Any) -> None:
     """Add the sub-command and its ``config`` action."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "fleet", help="list the desks seen on the broker, or push config to them",
+        "fleet",
+        help="list the desks seen on the broker, or push config to them",
         description="Without an action: read the retained info, status and sitting messages "
-                    "(and a few seconds of telemetry) and print one row per desk. "
-                    "'fleet config' sends a config command to one desk or all and reports "
-                    "each desk's ack.",
+        "(and a few seconds of telemetry) and print one row per desk. "
+        "'fleet config' sends a config command to one desk or all and reports "
+        "each desk's ack.",
     )
     p.add_argument("--config", "-c", metavar="FILE", help="hub TOML configuration")
-    p.add_argument("--wait", type=float, default=3.0,
-                   help="seconds to listen for desks (default 3)")
+    p.add_argument(
+        "--wait", type=float, default=3.0, help="seconds to listen for desks (default 3)"
+    )
     p.set_defaults(func=show)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     push = actions.add_parser(
-        "config", help="send config keys to desks",
+        "config",
+        help="send config keys to desks",
         description="Send a config command (QoS 1, never retained) and wait for the acks. "
-                    "Values are JSON where they parse as JSON (26, null, 1.5), else text.",
+        "Values are JSON where they parse as JSON (26, null, 1.5), else text.",
     )
     target = push.add_mutually_exclusive_group(required=True)
     target.add_argument("--desk", action="append", help="desk id (repeatable)")
     target.add_argument("--all", action="store_true", help="every desk seen on the broker")
     push.add_argument("--prefix", help="topic prefix of --desk (default: the first configured)")
-    push.add_argument("--config", "-c", dest="push_config", metavar="FILE",
-                      help="hub TOML configuration")
-    push.add_argument("--wait", type=float, default=10.0, dest="ack_wait",
-                      help="seconds to wait for acks (default 10)")
+    push.add_argument(
+        "--config", "-c", dest="push_config", metavar="FILE", help="hub TOML configuration"
+    )
+    push.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        dest="ack_wait",
+        help="seconds to wait for acks (default 10)",
+    )
     push.add_argument("settings", nargs="+", metavar="KEY=VALUE")
     push.set_defaults(func=push_cmd)
 
@@ -63,12 +72,19 @@ def _online(value: bool | None) -> str:
 def render(rows: list[DeskRow]) -> Table:
     """One row per desk, in a table a person can scan."""
     table = Table(title=f"{len(rows)} desk(s)")
-    for column in ("prefix", "desk", "status", "state", "firmware", "board", "sensor",
-                   "last seen"):
+    for column in ("prefix", "desk", "status", "state", "firmware", "board", "sensor", "last seen"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.prefix, row.desk, _online(row.online), row.state or "-",
-                      row.fw or "-", row.board or "-", row.sensor or "-", _ago(row.last_seen))
+        table.add_row(
+            row.prefix,
+            row.desk,
+            _online(row.online),
+            row.state or "-",
+            row.fw or "-",
+            row.board or "-",
+            row.sensor or "-",
+            _ago(row.last_seen),
+        )
     return table
 
 

@@ -31,10 +31,11 @@ GC_THRESHOLDS = (10_000, 10, 10)
 def register(sub: Any) -> None:
     """Add the sub-command."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "hub", help="run the hub: watch every desk and alert chairs that sat too long",
+        "hub",
+        help="run the hub: watch every desk and alert chairs that sat too long",
         description="Connect to the broker, follow every desk under the configured prefixes, "
-                    "send alerts, publish each desk's view and record history. Runs until "
-                    "SIGTERM or Ctrl-C; exit 2 on a bad configuration.",
+        "send alerts, publish each desk's view and record history. Runs until "
+        "SIGTERM or Ctrl-C; exit 2 on a bad configuration.",
     )
     p.add_argument("--config", "-c", metavar="FILE", help="TOML configuration file")
     p.set_defaults(func=run)

@@ -23,11 +23,12 @@ PASSWORD_ENV = {"wifi_password": "SITLESS_WIFI_PASSWORD", "mqtt_password": "SITL
 def register(sub: Any) -> None:
     """Add the sub-command."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "provision", help="write the board's configuration (WiFi, broker, desk, sensor)",
+        "provision",
+        help="write the board's configuration (WiFi, broker, desk, sensor)",
         description="Build the board's config.json from flags, asking for anything missing "
-                    "(passwords are asked without echo, or read from SITLESS_WIFI_PASSWORD and "
-                    "SITLESS_MQTT_PASSWORD with --no-input). Everything is checked before "
-                    "it is written; keys the board already has, such as its calibration, are kept.",
+        "(passwords are asked without echo, or read from SITLESS_WIFI_PASSWORD and "
+        "SITLESS_MQTT_PASSWORD with --no-input). Everything is checked before "
+        "it is written; keys the board already has, such as its calibration, are kept.",
     )
     p.add_argument("--port", "-p", required=True, help="serial port, e.g. /dev/ttyUSB0")
     p.add_argument("--desk", help="desk id, e.g. desk-12")
@@ -39,12 +40,22 @@ def register(sub: Any) -> None:
     p.add_argument("--sensor", choices=prov.CHOICES["sensor"])
     p.add_argument("--sensor-pin", dest="sensor_pin", type=int)
     p.add_argument("--sensor-clk-pin", dest="sensor_clk_pin", type=int, help="HX711 clock pin")
-    p.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other key of the board config (repeatable), e.g. buzzer_pin=26")
+    p.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other key of the board config (repeatable), e.g. buzzer_pin=26",
+    )
     p.add_argument("--no-input", action="store_true", help="never ask; fail on what is missing")
     p.add_argument("--dry-run", action="store_true", help="check and show, but do not write")
-    p.add_argument("--no-soft-reset", dest="soft_reset", action="store_false",
-                   help="do not soft-reset the board before talking to it")
+    p.add_argument(
+        "--no-soft-reset",
+        dest="soft_reset",
+        action="store_false",
+        help="do not soft-reset the board before talking to it",
+    )
     p.set_defaults(func=run)
 
 
@@ -81,8 +92,16 @@ def _secret(key: str, label: str, has_one: bool, *, interactive: bool) -> str | 
 def from_flags(args: argparse.Namespace) -> dict[str, Any]:
     """What the command line already says."""
     changes: dict[str, Any] = {}
-    for key in ("desk", "transport", "wifi_ssid", "mqtt_user", "prefix", "sensor", "sensor_pin",
-                "sensor_clk_pin"):
+    for key in (
+        "desk",
+        "transport",
+        "wifi_ssid",
+        "mqtt_user",
+        "prefix",
+        "sensor",
+        "sensor_pin",
+        "sensor_clk_pin",
+    ):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     if args.broker:
@@ -167,9 +186,11 @@ def run(args: argparse.Namespace) -> int:
     values = prov.merged(existing, gather(args, existing))
     full = prov.validate(values)
     summary = prov.redacted(full)
-    print(f"desk {summary['desk']}, transport {summary['transport']}, "
-          f"broker {summary['mqtt_host']}:{summary['mqtt_port']}, prefix {summary['prefix']}, "
-          f"sensor {summary['sensor']} on pin {summary['sensor_pin']}")
+    print(
+        f"desk {summary['desk']}, transport {summary['transport']}, "
+        f"broker {summary['mqtt_host']}:{summary['mqtt_port']}, prefix {summary['prefix']}, "
+        f"sensor {summary['sensor']} on pin {summary['sensor_pin']}"
+    )
     if args.dry_run:
         return 0
     with tempfile.TemporaryDirectory(prefix="sitless-provision-") as tmp:

@@ -26,16 +26,18 @@ EXIT_UNREACHABLE = 3
 def register(sub: Any) -> None:
     """Add the sub-command."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "report", help="summarise one day of sitting per desk",
+        "report",
+        help="summarise one day of sitting per desk",
         description="Per desk: bouts, seated time, longest bout, alerts, snoozes and "
-                    "utilisation for one day (in the schedule's time zone, UTC without one). "
-                    "Reads InfluxDB when [history] names a server, the local spool otherwise. "
-                    "Exit 0 ok, 1 no history, 2 bad usage, 3 server unreachable.",
+        "utilisation for one day (in the schedule's time zone, UTC without one). "
+        "Reads InfluxDB when [history] names a server, the local spool otherwise. "
+        "Exit 0 ok, 1 no history, 2 bad usage, 3 server unreachable.",
     )
     p.add_argument("--config", "-c", metavar="FILE", help="TOML configuration file")
     p.add_argument("--desk", metavar="DESK", help="only this desk")
-    p.add_argument("--day", metavar="YYYY-MM-DD", type=_parse_day,
-                   help="the day to report (default: today)")
+    p.add_argument(
+        "--day", metavar="YYYY-MM-DD", type=_parse_day, help="the day to report (default: today)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -75,8 +77,17 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_UNREACHABLE
         source = f"InfluxDB ({cfg.history.api})"
     if args.json:
-        print(json.dumps({"day": day.isoformat(), "timezone": str(tz), "source": source,
-                          "desks": [d.as_dict() for d in days]}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "day": day.isoformat(),
+                    "timezone": str(tz),
+                    "source": source,
+                    "desks": [d.as_dict() for d in days],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         print(_table(day, str(tz), source, days))
     return 0
@@ -96,6 +107,8 @@ def _table(day: dt.date, tz: str, source: str, days: list[DeskDay]) -> str:
     lines.append(f"{'desk':<{width}}  bouts  seated  longest  alerts  snoozes  utilisation")
     for d in days:
         used = "-" if d.utilisation is None else f"{d.utilisation:.0%}"
-        lines.append(f"{d.desk:<{width}}  {d.bouts:>5}  {_duration(d.seated_s):>6}  "
-                     f"{_duration(d.longest_s):>7}  {d.alerts:>6}  {d.snoozes:>7}  {used:>11}")
+        lines.append(
+            f"{d.desk:<{width}}  {d.bouts:>5}  {_duration(d.seated_s):>6}  "
+            f"{_duration(d.longest_s):>7}  {d.alerts:>6}  {d.snoozes:>7}  {used:>11}"
+        )
     return "\n".join(lines)

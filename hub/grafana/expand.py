@@ -22,21 +22,50 @@ DEFAULT_MAX_DATA_POINTS: Final = 1000
 # Grafana's own steps (rangeutil.roundInterval): the raw interval in ms is rounded
 # to the first "nice" width whose upper bound it stays under.
 _ROUND_STEPS: Final = (
-    (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1_500, 1_000),
-    (3_500, 2_000), (7_500, 5_000), (12_500, 10_000), (17_500, 15_000), (25_000, 20_000),
-    (45_000, 30_000), (90_000, 60_000), (210_000, 120_000), (450_000, 300_000),
-    (750_000, 600_000), (1_050_000, 900_000), (1_500_000, 1_200_000),
-    (2_700_000, 1_800_000), (5_400_000, 3_600_000), (9_000_000, 7_200_000),
-    (16_200_000, 10_800_000), (32_400_000, 21_600_000), (86_400_000, 43_200_000),
-    (604_800_000, 86_400_000), (1_814_400_000, 604_800_000), (3_628_800_000, 2_592_000_000),
+    (15, 10),
+    (35, 20),
+    (75, 50),
+    (150, 100),
+    (350, 200),
+    (750, 500),
+    (1_500, 1_000),
+    (3_500, 2_000),
+    (7_500, 5_000),
+    (12_500, 10_000),
+    (17_500, 15_000),
+    (25_000, 20_000),
+    (45_000, 30_000),
+    (90_000, 60_000),
+    (210_000, 120_000),
+    (450_000, 300_000),
+    (750_000, 600_000),
+    (1_050_000, 900_000),
+    (1_500_000, 1_200_000),
+    (2_700_000, 1_800_000),
+    (5_400_000, 3_600_000),
+    (9_000_000, 7_200_000),
+    (16_200_000, 10_800_000),
+    (32_400_000, 21_600_000),
+    (86_400_000, 43_200_000),
+    (604_800_000, 86_400_000),
+    (1_814_400_000, 604_800_000),
+    (3_628_800_000, 2_592_000_000),
 )
 _YEAR_MS: Final = 31_536_000_000
-_UNIT_MS: Final = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
-                   "w": 604_800_000, "y": _YEAR_MS}
+_UNIT_MS: Final = {
+    "ms": 1,
+    "s": 1_000,
+    "m": 60_000,
+    "h": 3_600_000,
+    "d": 86_400_000,
+    "w": 604_800_000,
+    "y": _YEAR_MS,
+}
 _INTERVAL_TEXT: Final = re.compile(r"^\s*>?\s*(\d+)\s*(ms|s|m|h|d|w|y)\s*$")
 # $name, ${name}, ${name:format} and [[name]], as Grafana's template service reads them.
 _VARIABLE: Final = re.compile(
-    r"\$(\w+)|\[\[(\w+?)(?::\w+)?\]\]|\$\{(\w+)(?:\.[^:^}]+)?(?::[^}]+)?\}")
+    r"\$(\w+)|\[\[(\w+?)(?::\w+)?\]\]|\$\{(\w+)(?:\.[^:^}]+)?(?::[^}]+)?\}"
+)
 _REGEX_SPECIAL: Final = re.compile(r"[\\^$*+?.()|\[\]{}/]")
 
 
@@ -87,8 +116,11 @@ def interval_text(ms: int) -> str:
     return f"{ms}ms"
 
 
-def interval_ms(time_range: TimeRange, max_data_points: int = DEFAULT_MAX_DATA_POINTS,
-                min_interval: str | None = None) -> int:
+def interval_ms(
+    time_range: TimeRange,
+    max_data_points: int = DEFAULT_MAX_DATA_POINTS,
+    min_interval: str | None = None,
+) -> int:
     """The ``$__interval`` width: range over data points, rounded, but never below the minimum."""
     if max_data_points < 1:
         msg = f"max data points must be at least 1, not {max_data_points}"
@@ -111,8 +143,9 @@ def format_variable(variable: Variable) -> str:
     return "(" + "|".join(escaped) + ")"
 
 
-def expand(query: str, time_range: TimeRange, variables: Mapping[str, Variable],
-           interval: int) -> str:
+def expand(
+    query: str, time_range: TimeRange, variables: Mapping[str, Variable], interval: int
+) -> str:
     """The query with every macro and variable replaced; an unknown ``$name`` is an error."""
     builtins = {
         "timeFilter": f"time >= {time_range.start_ms}ms and time <= {time_range.end_ms}ms",

@@ -96,15 +96,26 @@ def datasource_payload(history: HistoryConfig, influx_url: str | None = None) ->
     url = influx_url or history.url
     database = history.bucket if history.api == "v2" else history.database
     if history.api == "none" or not url or not database:
-        problem = ("history: no InfluxDB configured (api, url and bucket/database); "
-                   "set them or pass --no-datasource")
+        problem = (
+            "history: no InfluxDB configured (api, url and bucket/database); "
+            "set them or pass --no-datasource"
+        )
         raise ConfigError([problem])
-    json_data: dict[str, Any] = {"dbName": database, "httpMode": "POST",
-                                 "timeInterval": MIN_INTERVAL}
+    json_data: dict[str, Any] = {
+        "dbName": database,
+        "httpMode": "POST",
+        "timeInterval": MIN_INTERVAL,
+    }
     secure: dict[str, str] = {}
     payload: dict[str, Any] = {
-        "uid": DATASOURCE_UID, "name": DATASOURCE_NAME, "type": "influxdb", "access": "proxy",
-        "url": url, "database": database, "jsonData": json_data, "secureJsonData": secure,
+        "uid": DATASOURCE_UID,
+        "name": DATASOURCE_NAME,
+        "type": "influxdb",
+        "access": "proxy",
+        "url": url,
+        "database": database,
+        "jsonData": json_data,
+        "secureJsonData": secure,
     }
     if history.token is not None:
         json_data["httpHeaderName1"] = "Authorization"
@@ -123,8 +134,13 @@ class GrafanaPush:
         self.url = check_url(url)
         self._api = GrafanaApi.from_url(url, credential=token, timeout=timeout)
 
-    def push(self, dashboards: list[dict[str, Any]], datasource: dict[str, Any] | None,
-             folder_uid: str = FOLDER_UID, folder_title: str = FOLDER_TITLE) -> PushResult:
+    def push(
+        self,
+        dashboards: list[dict[str, Any]],
+        datasource: dict[str, Any] | None,
+        folder_uid: str = FOLDER_UID,
+        folder_title: str = FOLDER_TITLE,
+    ) -> PushResult:
         """Folder, then datasource, then each dashboard; every step overwrites by uid."""
         folder_created = self._call("folder", self._ensure_folder, folder_uid, folder_title)
         ds_state = "skipped"
@@ -162,8 +178,12 @@ class GrafanaPush:
         return "updated"
 
     def _upsert_dashboard(self, board: dict[str, Any], folder_uid: str) -> None:
-        body = {"dashboard": {**board, "id": None}, "folderUid": folder_uid, "overwrite": True,
-                "message": "sitless dashboards push"}
+        body = {
+            "dashboard": {**board, "id": None},
+            "folderUid": folder_uid,
+            "overwrite": True,
+            "message": "sitless dashboards push",
+        }
         self._api.dashboard.update_dashboard(body)
         logger.info("pushed Grafana dashboard %s", board["uid"])
 
@@ -178,17 +198,22 @@ class GrafanaPush:
                 raise GrafanaRefusedError(
                     f"Grafana at {where} refused the token (HTTP {exc.status_code}) while "
                     f"writing the {what}; check that it is valid and has the Editor or "
-                    "Admin role") from exc
-            raise SitlessError(f"Grafana at {where} rejected the {what}: "
-                               f"HTTP {exc.status_code} {exc.message}") from exc
+                    "Admin role"
+                ) from exc
+            raise SitlessError(
+                f"Grafana at {where} rejected the {what}: HTTP {exc.status_code} {exc.message}"
+            ) from exc
         except GrafanaException as exc:
             if exc.status_code == 0:
                 raise GrafanaUnreachableError(f"cannot reach Grafana at {where}") from exc
-            raise SitlessError(f"Grafana at {where} failed on the {what}: "
-                               f"HTTP {exc.status_code}") from exc
+            raise SitlessError(
+                f"Grafana at {where} failed on the {what}: HTTP {exc.status_code}"
+            ) from exc
         except OSError as exc:  # refused connections and DNS failures (niquests: OSError)
             raise GrafanaUnreachableError(
-                f"cannot reach Grafana at {where} ({type(exc).__name__})") from exc
+                f"cannot reach Grafana at {where} ({type(exc).__name__})"
+            ) from exc
         except ValueError as exc:  # a 2xx answer that is not JSON: not a Grafana API
             raise GrafanaUnreachableError(
-                f"{where} answered, but not as Grafana's HTTP API") from exc
+                f"{where} answered, but not as Grafana's HTTP API"
+            ) from exc

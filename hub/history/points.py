@@ -165,8 +165,12 @@ def desk_tags(cfg: HubConfig, desk_id: str) -> tuple[tuple[str, str], ...]:
     key = (where.site, where.floor, where.zone, desk_id)
     tags = _desk_tags_cache.get(key)
     if tags is None:
-        tags = (("site", clean_tag(where.site)), ("floor", clean_tag(where.floor)),
-                ("zone", clean_tag(where.zone)), ("desk", clean_tag(desk_id)))
+        tags = (
+            ("site", clean_tag(where.site)),
+            ("floor", clean_tag(where.floor)),
+            ("zone", clean_tag(where.zone)),
+            ("desk", clean_tag(desk_id)),
+        )
         if len(_desk_tags_cache) >= _SERIES_CACHE_MAX:
             _desk_tags_cache.clear()
         _desk_tags_cache[key] = tags
@@ -207,8 +211,14 @@ def _tag(name: str, text: str) -> tuple[tuple[str, str]]:
 def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
     """The points a fact becomes; a snooze has none of its own (the bout counts snoozes)."""
     if isinstance(fact, OccupancyChanged):
-        return [_point(OCCUPANCY, desk_tags(cfg, fact.desk),
-                       {"seated": int(fact.seated), "seq": int(fact.seq)}, fact.ts)]
+        return [
+            _point(
+                OCCUPANCY,
+                desk_tags(cfg, fact.desk),
+                {"seated": int(fact.seated), "seq": int(fact.seq)},
+                fact.ts,
+            )
+        ]
     if isinstance(fact, BoutEnded):
         responded = None if fact.responded_s is None else float(fact.responded_s)
         tags = desk_tags(cfg, fact.desk) + _tag("ended_by", fact.ended_by)
@@ -222,8 +232,11 @@ def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
         return [_point(SITTING_BOUT, tags, fields, fact.start)]
     if isinstance(fact, AlertSent):
         tags = desk_tags(cfg, fact.desk) + _tag("level", str(fact.level))
-        return [_point(ALERT, tags,
-                       {"seated_s": float(fact.seated_s), "acked": int(fact.acked)}, fact.ts)]
+        return [
+            _point(
+                ALERT, tags, {"seated_s": float(fact.seated_s), "acked": int(fact.acked)}, fact.ts
+            )
+        ]
     if isinstance(fact, TelemetryReceived):
         tel = fact.telemetry
         tags = desk_tags(cfg, fact.desk) + _tag("fw", tel.fw)
@@ -244,8 +257,12 @@ def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
 
 def from_sample(cfg: HubConfig, sample: DeskSample, ts: float) -> HistoryPoint:
     """A desk's state at the (period-aligned) sample instant."""
-    return _point(DESK_STATE, desk_tags(cfg, sample.desk),
-                  {"occupied": int(sample.occupied), "seated_s": float(sample.seated_s)}, ts)
+    return _point(
+        DESK_STATE,
+        desk_tags(cfg, sample.desk),
+        {"occupied": int(sample.occupied), "seated_s": float(sample.seated_s)},
+        ts,
+    )
 
 
 def zone_point(where: tuple[str, str, str], occupied: int, desks: int, ts: float) -> HistoryPoint:
@@ -259,8 +276,9 @@ def zone_point(where: tuple[str, str, str], occupied: int, desks: int, ts: float
     return _point(ZONE_OCCUPANCY, tags, fields, ts)
 
 
-def spool_point(hub_id: str, rows: int, oldest_unsent_s: float | None, dead_letters: int,
-                ts: float) -> HistoryPoint:
+def spool_point(
+    hub_id: str, rows: int, oldest_unsent_s: float | None, dead_letters: int, ts: float
+) -> HistoryPoint:
     """The hub's own backlog at a sample instant, for the fleet-health dashboard.
 
     It reaches InfluxDB only once the backlog has drained, so it shows the

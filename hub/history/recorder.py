@@ -84,22 +84,33 @@ class History:
         except (TypeError, ValueError) as exc:
             with self._lock:
                 self._refused += 1
-            logger.error("history cannot store %s: %s",  # noqa: TRY400 - the reason is enough
-                         type(fact).__name__, exc,
-                         extra={"desk": getattr(fact, "desk", None)})
+            logger.error(  # noqa: TRY400 - the reason is enough
+                "history cannot store %s: %s",
+                type(fact).__name__,
+                exc,
+                extra={"desk": getattr(fact, "desk", None)},
+            )
             return
         self._spool_points(points)
 
     def sample(self, ts: float, samples: Sequence[DeskSample]) -> None:
         """Spool one desk_state per desk, one zone_occupancy per (merged) zone and the backlog."""
         points = [from_sample(self._cfg, one, ts) for one in samples]
-        points += [zone_point((z.site, z.floor, z.zone), z.occupied, z.desks, ts)
-                   for z in zone_counts(self._cfg, samples, self._cfg.history.min_group)]
+        points += [
+            zone_point((z.site, z.floor, z.zone), z.occupied, z.desks, ts)
+            for z in zone_counts(self._cfg, samples, self._cfg.history.min_group)
+        ]
         if self.server_configured:
             backlog = self.stats()
-            points.append(spool_point(self._cfg.mqtt.client_id, backlog["spool_rows"] or 0,
-                                      backlog["oldest_unsent_s"], backlog["dead_letters"] or 0,
-                                      ts))
+            points.append(
+                spool_point(
+                    self._cfg.mqtt.client_id,
+                    backlog["spool_rows"] or 0,
+                    backlog["oldest_unsent_s"],
+                    backlog["dead_letters"] or 0,
+                    ts,
+                )
+            )
         self._spool_points(points)
 
     @contextlib.contextmanager
@@ -186,9 +197,12 @@ class History:
                 self._refuse(len(rows), exc, now)
                 return
             if self._full_since is not None:
-                logger.warning("history spool accepts points again after %.0f s; "
-                               "%d points were dropped meanwhile",
-                               now - self._full_since, self._refused)
+                logger.warning(
+                    "history spool accepts points again after %.0f s; "
+                    "%d points were dropped meanwhile",
+                    now - self._full_since,
+                    self._refused,
+                )
                 self._full_since = None
             if not self.server_configured and now - self._last_prune >= PRUNE_EVERY_S:
                 self._prune(now)
@@ -202,8 +216,13 @@ class History:
         if first or now - self._last_full_log >= FULL_REMINDER_EVERY_S:
             self._last_full_log = now
             what = "FULL (disk or history.max_spool_mb)" if is_full(exc) else "failing"
-            logger.error("history spool %s: %s; new points are DROPPED until it recovers "
-                         "(%d dropped so far)", what, exc, self._refused)
+            logger.error(
+                "history spool %s: %s; new points are DROPPED until it recovers "
+                "(%d dropped so far)",
+                what,
+                exc,
+                self._refused,
+            )
 
     def _prune(self, now: float) -> None:
         """Keep the local store to ``local_retention`` (only when there is no server)."""

@@ -66,8 +66,10 @@ def _classify(status: int, body: str) -> HistoryError:
         return SinkRejectedError(status, reason)
     if status == 429 or status >= 500:
         return SinkUnavailableError(f"server busy or failing: HTTP {status}: {reason}", status)
-    return SinkUnavailableError(f"server refused us (check url, credentials and database/bucket): "
-                           f"HTTP {status}: {reason}", status)
+    return SinkUnavailableError(
+        f"server refused us (check url, credentials and database/bucket): HTTP {status}: {reason}",
+        status,
+    )
 
 
 class V1Sink:
@@ -84,7 +86,8 @@ class V1Sink:
             pair = f"{history.username}:{password}".encode()
             self._headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S), retries=False)
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S), retries=False
+        )
 
     def send(self, target: str, lines: Sequence[str]) -> None:
         """POST the batch; 204 means every line was written."""
@@ -93,8 +96,9 @@ class V1Sink:
             raise SinkRejectedError(400, f"no database configured for {target} points")
         url = f"{self._base}/write?{urlencode({'db': database, 'precision': PRECISION})}"
         try:
-            resp = self._http.request("POST", url, body="\n".join(lines).encode(),
-                                      headers=self._headers)
+            resp = self._http.request(
+                "POST", url, body="\n".join(lines).encode(), headers=self._headers
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise SinkUnavailableError(f"cannot reach {self._base}: {type(exc).__name__}") from exc
         if resp.status in (200, 204):
@@ -120,8 +124,13 @@ class V2Sink:
             password = history.password.get_secret_value() if history.password else ""
             token = f"{history.username}:{password}"
         self._base = history.url
-        self._client = InfluxDBClient(url=history.url, token=token or "", org=history.org,
-                                      timeout=int(READ_TIMEOUT_S * 1000), retries=False)
+        self._client = InfluxDBClient(
+            url=history.url,
+            token=token or "",
+            org=history.org,
+            timeout=int(READ_TIMEOUT_S * 1000),
+            retries=False,
+        )
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
 
     def send(self, target: str, lines: Sequence[str]) -> None:
@@ -131,11 +140,18 @@ class V2Sink:
             raise SinkRejectedError(400, f"no bucket configured for {target} points")
         # The client's stubs type the precision as its class, whose members are plain strings.
         try:
-            self._write.write(bucket=bucket, org=self._org, record=list(lines),
-                              write_precision=PRECISION)  # type: ignore[arg-type]
+            self._write.write(
+                bucket=bucket,
+                org=self._org,
+                record=list(lines),
+                write_precision=PRECISION,  # type: ignore[arg-type]
+            )
         except ApiException as exc:
-            body = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else str(
-                exc.body or exc.reason or "")
+            body = (
+                exc.body.decode(errors="replace")
+                if isinstance(exc.body, bytes)
+                else str(exc.body or exc.reason or "")
+            )
             raise _classify(int(exc.status or 0), body) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise SinkUnavailableError(f"cannot reach {self._base}: {type(exc).__name__}") from exc

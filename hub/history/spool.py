@@ -129,8 +129,9 @@ class Spool:
             # Per-desk history is personal: only the hub's own user may read the file
             # (SQLite gives the -wal and -shm files the same mode).
             path.touch(mode=0o600)
-        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
@@ -161,21 +162,29 @@ class Spool:
             for slot, records in by_slot.items():
                 self._db.executemany(
                     f"INSERT INTO queue_{slot} (line, spooled) VALUES (?, ?)",  # noqa: S608 - slot is an integer
-                    records)
+                    records,
+                )
 
     def keep(self, points: Sequence[HistoryPoint]) -> None:
         """Keep points in the local store in one transaction; a replayed point replaces its twin."""
-        records = [(point.key(), point.measurement, point.desk, point.ts_ms, point.fields_json())
-                   for point in points]
+        records = [
+            (point.key(), point.measurement, point.desk, point.ts_ms, point.fields_json())
+            for point in points
+        ]
         with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO points (key, measurement, desk, ts_ms, fields) "
-                "VALUES (?, ?, ?, ?, ?)", records)
+                "VALUES (?, ?, ?, ?, ?)",
+                records,
+            )
 
     def pending_targets(self) -> list[str]:
         """Targets that have rows waiting."""
-        return sorted(name for name, slot in self._queues()
-                      if self._db.execute(f"SELECT 1 FROM queue_{slot} LIMIT 1").fetchone())  # noqa: S608 - slot is an integer
+        return sorted(
+            name
+            for name, slot in self._queues()
+            if self._db.execute(f"SELECT 1 FROM queue_{slot} LIMIT 1").fetchone()  # noqa: S608 - slot is an integer
+        )
 
     def batch(self, target: str, limit: int) -> list[tuple[int, str]]:
         """The oldest rows for a target, as (handle, line protocol); handles go to ``delete``."""
@@ -183,7 +192,9 @@ class Spool:
         if slot is None:
             return []
         found = self._db.execute(
-            f"SELECT id, line FROM queue_{slot} ORDER BY id LIMIT ?", (limit,)).fetchall()  # noqa: S608 - slot is an integer
+            f"SELECT id, line FROM queue_{slot} ORDER BY id LIMIT ?",  # noqa: S608 - slot is an integer
+            (limit,),
+        ).fetchall()
         return [(int(row_id) << TARGET_BITS | slot, str(line)) for row_id, line in found]
 
     def delete(self, handles: Sequence[int]) -> None:
@@ -191,8 +202,9 @@ class Spool:
         with self._transaction():
             self._delete(handles)
 
-    def dead_letter(self, target: str, rows: Sequence[tuple[int, str]], status: int,
-                    reason: str, now: float) -> None:
+    def dead_letter(
+        self, target: str, rows: Sequence[tuple[int, str]], status: int, reason: str, now: float
+    ) -> None:
         """Move rows the server rejected as invalid out of the queue, keeping them for a person."""
         with self._transaction():
             self._db.executemany(
@@ -205,7 +217,8 @@ class Spool:
     def dead_letters(self) -> list[tuple[str, str, int, str]]:
         """Every dead letter as (target, line, status, reason)."""
         found = self._db.execute(
-            "SELECT target, line, status, reason FROM dead_letters ORDER BY id").fetchall()
+            "SELECT target, line, status, reason FROM dead_letters ORDER BY id"
+        ).fetchall()
         return [(str(a), str(b), int(c), str(d)) for a, b, c, d in found]
 
     def prune(self, before_ms: int) -> int:
@@ -222,7 +235,8 @@ class Spool:
             # One statement, so one snapshot even while the writer deletes.
             head = self._db.execute(
                 f"SELECT id, (SELECT MAX(id) FROM queue_{slot}), spooled "  # noqa: S608 - slot is an integer
-                f"FROM queue_{slot} ORDER BY id LIMIT 1").fetchone()
+                f"FROM queue_{slot} ORDER BY id LIMIT 1"
+            ).fetchone()
             if head is None:
                 continue
             rows += int(head[1]) - int(head[0]) + 1
@@ -233,19 +247,26 @@ class Spool:
         page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         return SpoolSize(rows, (pages - free) * page_size, oldest, dead)
 
-    def read(self, measurements: Sequence[str], start_ms: int, end_ms: int,
-             desk: str | None = None) -> Iterator[StoredPoint]:
+    def read(
+        self, measurements: Sequence[str], start_ms: int, end_ms: int, desk: str | None = None
+    ) -> Iterator[StoredPoint]:
         """Stored points of some measurements in [start, end), oldest first."""
         marks = ",".join("?" for _ in measurements)
-        sql = (f"SELECT measurement, desk, ts_ms, fields FROM points "  # noqa: S608 - only placeholders are formatted in
-               f"WHERE measurement IN ({marks}) AND ts_ms >= ? AND ts_ms < ?")
+        sql = (
+            f"SELECT measurement, desk, ts_ms, fields FROM points "  # noqa: S608 - only placeholders are formatted in
+            f"WHERE measurement IN ({marks}) AND ts_ms >= ? AND ts_ms < ?"
+        )
         params: list[Any] = [*measurements, start_ms, end_ms]
         if desk is not None:
             sql += " AND desk = ?"
             params.append(desk)
         for row in self._db.execute(sql + " ORDER BY ts_ms, id", params):
-            yield StoredPoint(str(row[0]), None if row[1] is None else str(row[1]), int(row[2]),
-                              json.loads(row[3]))
+            yield StoredPoint(
+                str(row[0]),
+                None if row[1] is None else str(row[1]),
+                int(row[2]),
+                json.loads(row[3]),
+            )
 
     def _queues(self) -> list[tuple[str, int]]:
         """Every target that ever had a queue, as (name, slot); another connection may add one."""
@@ -269,8 +290,10 @@ class Spool:
             by_slot[handle & MAX_TARGETS].append(handle >> TARGET_BITS)
         for slot, ids in by_slot.items():
             for first, last in _runs(sorted(ids)):
-                self._db.execute(f"DELETE FROM queue_{slot} WHERE id BETWEEN ? AND ?",  # noqa: S608 - slot is an integer
-                                 (first, last))
+                self._db.execute(
+                    f"DELETE FROM queue_{slot} WHERE id BETWEEN ? AND ?",  # noqa: S608 - slot is an integer
+                    (first, last),
+                )
 
     def _set_legacy_aside(self) -> None:
         """Rename the old single table out of the way of the new ``points`` (the local store).
@@ -296,11 +319,17 @@ class Spool:
         while True:
             with self._transaction():
                 legacy = self._db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                    (LEGACY_TABLE,)).fetchone()
-                rows = [] if legacy is None else self._db.execute(
-                    "SELECT id, target, key, measurement, desk, ts_ms, fields, line, spooled "  # noqa: S608 - a constant name
-                    f"FROM {LEGACY_TABLE} ORDER BY id LIMIT ?", (MIGRATE_CHUNK,)).fetchall()
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LEGACY_TABLE,)
+                ).fetchone()
+                rows = (
+                    []
+                    if legacy is None
+                    else self._db.execute(
+                        "SELECT id, target, key, measurement, desk, ts_ms, fields, line, spooled "  # noqa: S608 - a constant name
+                        f"FROM {LEGACY_TABLE} ORDER BY id LIMIT ?",
+                        (MIGRATE_CHUNK,),
+                    ).fetchall()
+                )
                 if not rows:
                     self._db.execute(f"DROP TABLE IF EXISTS {LEGACY_TABLE}")
                     self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
@@ -312,18 +341,27 @@ class Spool:
                     for slot, records in by_slot.items():
                         self._db.executemany(
                             f"INSERT INTO queue_{slot} (line, spooled) VALUES (?, ?)",  # noqa: S608 - slot is an integer
-                            records)
+                            records,
+                        )
                 else:
                     self._db.executemany(
                         "INSERT OR REPLACE INTO points (key, measurement, desk, ts_ms, fields) "
-                        "VALUES (?, ?, ?, ?, ?)", [row[2:7] for row in rows])
-                self._db.execute(f"DELETE FROM {LEGACY_TABLE} WHERE id BETWEEN ? AND ?",  # noqa: S608 - a constant name
-                                 (rows[0][0], rows[-1][0]))
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [row[2:7] for row in rows],
+                    )
+                self._db.execute(
+                    f"DELETE FROM {LEGACY_TABLE} WHERE id BETWEEN ? AND ?",  # noqa: S608 - a constant name
+                    (rows[0][0], rows[-1][0]),
+                )
                 moved += len(rows)
         if moved:
-            logger.warning("history spool %s converted to format %d: %d points moved to the %s",
-                           self.path, FORMAT_VERSION, moved,
-                           "send queues" if sends else "local store")
+            logger.warning(
+                "history spool %s converted to format %d: %d points moved to the %s",
+                self.path,
+                FORMAT_VERSION,
+                moved,
+                "send queues" if sends else "local store",
+            )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

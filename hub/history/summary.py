@@ -24,9 +24,11 @@ from hub.history.spool import Spool
 
 REPORT_MAX_BYTES: Final = 1 << 40
 """Reading never grows the spool; the cap only matters to writers."""
-_BOUTS_SELECT: Final = ('SELECT count("duration_s") AS bouts, sum("duration_s") AS seated, '
-                        'max("duration_s") AS longest, sum("alerts") AS alerts, '
-                        'sum("snoozes") AS snoozes FROM "sitting_bout"')
+_BOUTS_SELECT: Final = (
+    'SELECT count("duration_s") AS bouts, sum("duration_s") AS seated, '
+    'max("duration_s") AS longest, sum("alerts") AS alerts, '
+    'sum("snoozes") AS snoozes FROM "sitting_bout"'
+)
 _USAGE_SELECT: Final = 'SELECT mean("occupied") AS used FROM "desk_state"'
 
 
@@ -78,8 +80,9 @@ def influxql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def from_influx(history: HistoryConfig, start_ms: int, end_ms: int,
-                desk: str | None) -> list[DeskDay]:
+def from_influx(
+    history: HistoryConfig, start_ms: int, end_ms: int, desk: str | None
+) -> list[DeskDay]:
     """Summarise from InfluxDB through the InfluxQL ``/query`` endpoint (1.x, 2.x DBRP, 3.x)."""
     database = _per_desk_database(history)
     where = f"time >= {start_ms}ms AND time < {end_ms}ms"
@@ -107,8 +110,10 @@ def _per_desk_database(history: HistoryConfig) -> str:
     else:
         name = history.personal_bucket if history.privacy == "aggregate" else history.bucket
     if not name:
-        msg = ('per-desk history is not kept (privacy = "aggregate" and no personal '
-               "database or bucket is configured)")
+        msg = (
+            'per-desk history is not kept (privacy = "aggregate" and no personal '
+            "database or bucket is configured)"
+        )
         raise HistoryError(msg)
     return name
 
@@ -125,7 +130,8 @@ def _query(history: HistoryConfig, database: str, query: str) -> list[dict[str, 
     base = (history.url or "").rstrip("/")
     url = f"{base}/query?{urlencode({'db': database, 'q': query, 'epoch': 'ms'})}"
     http = urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S), retries=False)
+        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S), retries=False
+    )
     try:
         resp = http.request("GET", url, headers=headers)
     except urllib3.exceptions.HTTPError as exc:

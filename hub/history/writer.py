@@ -123,8 +123,9 @@ class Writer(threading.Thread):
         self.written += len(rows)
         spool.delete([row_id for row_id, _ in rows])
 
-    def _dead_letter(self, spool: Spool, target: str, rows: Sequence[tuple[int, str]],
-                     exc: SinkRejectedError) -> None:
+    def _dead_letter(
+        self, spool: Spool, target: str, rows: Sequence[tuple[int, str]], exc: SinkRejectedError
+    ) -> None:
         try:
             spool.dead_letter(target, rows, exc.status, str(exc), time.time())
         except Exception as spool_exc:
@@ -133,16 +134,25 @@ class Writer(threading.Thread):
                 raise SinkUnavailableError(msg) from spool_exc
             raise
         self.dead += len(rows)
-        logger.error("history server rejected a point (%s); moved it to the dead-letter table "
-                     "(%d so far): %.200s", exc, self.dead, rows[0][1])
+        logger.error(
+            "history server rejected a point (%s); moved it to the dead-letter table "
+            "(%d so far): %.200s",
+            exc,
+            self.dead,
+            rows[0][1],
+        )
 
     def _went_down(self, spool: Spool, reason: str) -> None:
         now = time.monotonic()
         if self.reachable is not False or now - self._last_backlog_log >= BACKLOG_LOG_EVERY_S:
             size = spool.size()
             age = 0.0 if size.oldest_spooled is None else time.time() - size.oldest_spooled
-            logger.warning("history server unavailable (%s); %d points wait in the spool, "
-                           "oldest %.0f s", reason, size.rows, age)
+            logger.warning(
+                "history server unavailable (%s); %d points wait in the spool, oldest %.0f s",
+                reason,
+                size.rows,
+                age,
+            )
             self._last_backlog_log = now
         self.reachable = False
 
@@ -150,8 +160,9 @@ class Writer(threading.Thread):
         now = time.monotonic()
         if now - self._last_partial_log >= BACKLOG_LOG_EVERY_S:
             self._last_partial_log = now
-            logger.warning("history: one target cannot be written (%s); the others carry on",
-                           reason)
+            logger.warning(
+                "history: one target cannot be written (%s); the others carry on", reason
+            )
 
     def _came_back(self, spool: Spool) -> None:
         if self.reachable is False:

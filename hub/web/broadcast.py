@@ -90,8 +90,11 @@ class Broadcaster:
         counters = dict(self._source.counters())
         with self._cond:
             old = self._frame
-            same = (counters == old.counters and desks.keys() == old.desks.keys()
-                    and all(signature(desks[k]) == signature(old.desks[k]) for k in desks))
+            same = (
+                counters == old.counters
+                and desks.keys() == old.desks.keys()
+                and all(signature(desks[k]) == signature(old.desks[k]) for k in desks)
+            )
             if same and old.version:
                 return
             self._frame = Frame(old.version + 1, now, desks, counters)

@@ -28,9 +28,15 @@ logger = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _DESK_PATH = re.compile(r"^/api/desks/([a-z0-9][a-z0-9_-]{0,47})(/pause)?$")
-_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-          ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml",
-          ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json"}
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+}
 
 
 def _static(name: str) -> bytes | None:
@@ -56,15 +62,20 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "sitless"
     sys_version = ""
     routes: ClassVar[dict[str, str]] = {
-        "/": "_page", "/index.html": "_page", "/healthz": "_health", "/metrics": "_metrics",
-        "/api/desks": "_desks", "/events": "_events",
+        "/": "_page",
+        "/index.html": "_page",
+        "/healthz": "_health",
+        "/metrics": "_metrics",
+        "/api/desks": "_desks",
+        "/events": "_events",
     }
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - name fixed by the base class
         logger.debug("http %s %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: bytes, content_type: str,
-              headers: Mapping[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -96,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
             if body is None:
                 self._error(HTTPStatus.NOT_FOUND, f"no static file {name[:64]!r}")
             else:
-                suffix = name[name.rfind("."):]
+                suffix = name[name.rfind(".") :]
                 self._send(HTTPStatus.OK, body, _TYPES.get(suffix, "application/octet-stream"))
         elif (match := _DESK_PATH.match(path)) and not match.group(2):
             self._one_desk(match.group(1))
@@ -137,8 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
         frame = self.server.app.broadcaster.latest()
         age = time.time() - frame.ts
         healthy = age < max(10.0, 20 * self.server.app.poll_s)
-        body = {"status": "ok" if healthy else "stale", "desks": len(frame.desks),
-                "snapshot_age_s": round(age, 3)}
+        body = {
+            "status": "ok" if healthy else "stale",
+            "desks": len(frame.desks),
+            "snapshot_age_s": round(age, 3),
+        }
         self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, body)
 
     def _metrics(self) -> None:
@@ -199,17 +213,29 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _frame_json(frame: Frame, app: StatusServer) -> dict[str, Any]:
-    return {"ts": frame.ts, "title": app.title, "can_pause": hasattr(app.source, "pause"),
-            "limits": app.limits, "counters": frame.counters,
-            "desks": [frame.desks[k] for k in sorted(frame.desks)]}
+    return {
+        "ts": frame.ts,
+        "title": app.title,
+        "can_pause": hasattr(app.source, "pause"),
+        "limits": app.limits,
+        "counters": frame.counters,
+        "desks": [frame.desks[k] for k in sorted(frame.desks)],
+    }
 
 
 class StatusServer:
     """Serves the status page for one source until stop()."""
 
-    def __init__(self, source: StatusSource, host: str = "127.0.0.1", port: int = 0, *,  # noqa: PLR0913 - keyword-only knobs with defaults
-                 poll_s: float = 0.5, title: str = "sitless",
-                 limits: Mapping[str, float] | None = None) -> None:
+    def __init__(  # noqa: PLR0913 - keyword-only knobs with defaults
+        self,
+        source: StatusSource,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        poll_s: float = 0.5,
+        title: str = "sitless",
+        limits: Mapping[str, float] | None = None,
+    ) -> None:
         self.source = source
         self.poll_s = poll_s
         self.title = title
@@ -238,9 +264,12 @@ class StatusServer:
     def start(self) -> Self:
         """Begin serving on a background thread."""
         self.broadcaster.start()
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.2},
-                                        name="sitless-web", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="sitless-web",
+            daemon=True,
+        )
         self._thread.start()
         logger.info("status page at %s", self.url)
         return self

@@ -72,8 +72,11 @@ class TodayTally:
             with self._lock:
                 now = self._current(fact.desk, day)
                 self._desks[fact.desk] = replace(
-                    now, seated_s=now.seated_s + fact.duration_s, bouts=now.bouts + 1,
-                    longest_s=max(now.longest_s, fact.duration_s))
+                    now,
+                    seated_s=now.seated_s + fact.duration_s,
+                    bouts=now.bouts + 1,
+                    longest_s=max(now.longest_s, fact.duration_s),
+                )
         elif isinstance(fact, AlertSent) and not fact.acked:  # an ack is the same alert again
             day = self._day(fact.ts)
             with self._lock:
@@ -119,10 +122,15 @@ class TodaySource:
         for view in self.inner.snapshot():
             day = self.tally.today(view.desk, now)
             running = view.seated_s if view.state in TICKING_STATES else 0.0
-            out.append(replace(view, today_seated_s=day.seated_s + running,
-                               today_bouts=day.bouts + (1 if running else 0),
-                               longest_bout_s=max(day.longest_s, running),
-                               today_alerts=day.alerts))
+            out.append(
+                replace(
+                    view,
+                    today_seated_s=day.seated_s + running,
+                    today_bouts=day.bouts + (1 if running else 0),
+                    longest_bout_s=max(day.longest_s, running),
+                    today_alerts=day.alerts,
+                )
+            )
         return out
 
     def counters(self) -> Mapping[str, float]:

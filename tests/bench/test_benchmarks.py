@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_bench(script: str, out: Path, *args: str) -> dict[str, Any]:
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--out", str(out),
-                             *args], capture_output=True, text=True, timeout=240, check=False,
-                            cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     body = json.loads(out.read_text())
     assert body["benchmark"] == script.removesuffix(".py")
@@ -36,8 +41,9 @@ def run_bench(script: str, out: Path, *args: str) -> dict[str, Any]:
 
 def test_ingest_counts_every_message_on_both_subscribers(tmp_path):
     """Real mosquitto, influxd, hub process and mosquitto_sub; a raw publisher."""
-    body = run_bench("ingest.py", tmp_path / "ingest.json", "--desks", "20", "--messages", "600",
-                     "--pin")
+    body = run_bench(
+        "ingest.py", tmp_path / "ingest.json", "--desks", "20", "--messages", "600", "--pin"
+    )
     run = body["runs"][0]
     assert run["messages"] == 600
     assert run["warmup"] is True
@@ -50,8 +56,18 @@ def test_ingest_counts_every_message_on_both_subscribers(tmp_path):
 
 def test_alerts_arrive_once_each_and_never_early(tmp_path):
     """Real mosquitto and hub process; a raw publisher sits the desks down."""
-    body = run_bench("alerts.py", tmp_path / "alerts.json", "--desks", "30", "--limit", "2",
-                     "--spread", "1", "--timeout", "60")
+    body = run_bench(
+        "alerts.py",
+        tmp_path / "alerts.json",
+        "--desks",
+        "30",
+        "--limit",
+        "2",
+        "--spread",
+        "1",
+        "--timeout",
+        "60",
+    )
     assert body["alerts_received"] == 30
     assert body["duplicate_alerts"] == 0
     assert body["early_alerts"] == 0
@@ -69,8 +85,16 @@ def test_memory_reports_rss_for_each_size(tmp_path):
 
 def test_drain_empties_the_spool_into_influxd(tmp_path):
     """Real influxd, the hub's spool and writer thread."""
-    body = run_bench("drain.py", tmp_path / "drain.json", "--points", "3000",
-                     "--baseline-points", "1000", "--batch-size", "500")
+    body = run_bench(
+        "drain.py",
+        tmp_path / "drain.json",
+        "--points",
+        "3000",
+        "--baseline-points",
+        "1000",
+        "--batch-size",
+        "500",
+    )
     assert body["left_in_spool"] == 0
     assert body["influx_points"] == body["expected_points"]
     assert body["spool_bytes_per_point"] > 0
@@ -78,9 +102,20 @@ def test_drain_empties_the_spool_into_influxd(tmp_path):
 
 def test_firmware_figures_come_from_micropython(tmp_path):
     """Real MicroPython unix port and mosquitto; the ESP32 hardware is faked."""
-    body = run_bench("firmware.py", tmp_path / "firmware.json", "--iterations", "300",
-                     "--cycles", "1", "--seated-ms", "200", "--vacant-ms", "200",
-                     "--sample-ms", "20")
+    body = run_bench(
+        "firmware.py",
+        tmp_path / "firmware.json",
+        "--iterations",
+        "300",
+        "--cycles",
+        "1",
+        "--seated-ms",
+        "200",
+        "--vacant-ms",
+        "200",
+        "--sample-ms",
+        "20",
+    )
     assert body["heap_bytes"]["after_10000"] > 0
     assert body["loop"]["iterations"] == 300
     assert body["loop"]["us_per_iteration"] > 0

@@ -23,8 +23,11 @@ def test_pending_targets_lists_each_waiting_target_once(tmp_path: Path):
     spool = Spool(tmp_path / "spool.sqlite3", 1 << 30)
     try:
         assert spool.pending_targets() == []
-        rows = [(target, one_point(f"d{i}", 1000 + i)) for i in range(50)
-                for target in ("personal", "main", "zone")]
+        rows = [
+            (target, one_point(f"d{i}", 1000 + i))
+            for i in range(50)
+            for target in ("personal", "main", "zone")
+        ]
         spool.add(rows, time.time())
         assert spool.pending_targets() == ["main", "personal", "zone"]
         spool.delete([row_id for row_id, _ in spool.batch("personal", 100)])

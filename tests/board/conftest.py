@@ -58,8 +58,12 @@ def pty() -> Iterator[Pty]:
 @pytest.fixture
 def micropython_board(pty: Pty) -> Iterator[subprocess.Popen[bytes]]:
     """The real MicroPython unix port running the stand-in board on the pty's near end."""
-    proc = subprocess.Popen([micropython_binary(), str(BOARDS / "sl_board.py"), "desk-7"],
-                            stdin=pty.board, stdout=pty.board, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [micropython_binary(), str(BOARDS / "sl_board.py"), "desk-7"],
+        stdin=pty.board,
+        stdout=pty.board,
+        stderr=subprocess.PIPE,
+    )
     yield proc
     proc.kill()
     proc.wait(10)
@@ -102,8 +106,10 @@ class SimBoard(threading.Thread):
             if self.streaming:
                 self._tick += 1
                 wobble = self.noise * (1 if self._tick % 2 else -1) / 2
-                self.say(f'SL {{"k":"raw","p":{{"raw":{int(self.value)},'
-                         f'"value":{self.value + wobble}}}}}')
+                self.say(
+                    f'SL {{"k":"raw","p":{{"raw":{int(self.value)},'
+                    f'"value":{self.value + wobble}}}}}'
+                )
 
     def handle(self, line: str) -> None:
         if not line.startswith("SL "):
@@ -151,8 +157,13 @@ def micropython_repl(pty: Pty, tmp_path: Path) -> Iterator[Path]:
     """
     flash = tmp_path / "flash"
     flash.mkdir()
-    proc = subprocess.Popen([micropython_binary(), "-i"], stdin=pty.board, stdout=pty.board,
-                            stderr=subprocess.PIPE, cwd=flash)
+    proc = subprocess.Popen(
+        [micropython_binary(), "-i"],
+        stdin=pty.board,
+        stdout=pty.board,
+        stderr=subprocess.PIPE,
+        cwd=flash,
+    )
     yield flash
     proc.kill()
     proc.wait(10)

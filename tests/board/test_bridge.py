@@ -28,15 +28,31 @@ from tests.support.upython import micropython_binary, micropython_path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_bridge(tmp_path: Path, mosquitto, prefix: str, port: str,
-                 *extra: str) -> subprocess.Popen[str]:
+def start_bridge(
+    tmp_path: Path, mosquitto, prefix: str, port: str, *extra: str
+) -> subprocess.Popen[str]:
     cfg = tmp_path / "hub.toml"
-    cfg.write_text(f'[mqtt]\nurl = "mqtt://{mosquitto.host}:{mosquitto.port}"\n'
-                   f'prefix = "{prefix}"\nkeepalive = "5s"\n')
+    cfg.write_text(
+        f'[mqtt]\nurl = "mqtt://{mosquitto.host}:{mosquitto.port}"\n'
+        f'prefix = "{prefix}"\nkeepalive = "5s"\n'
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "hub", "serial-bridge", "--port", port, "--config", str(cfg),
-         *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "serial-bridge",
+            "--port",
+            port,
+            "--config",
+            str(cfg),
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def stop(proc: subprocess.Popen[str], sig: int) -> tuple[int, str]:
@@ -68,8 +84,9 @@ def test_events_reach_the_broker_and_commands_come_back(tmp_path, mosquitto, pro
         assert occupancy["value"] == 1830.5
         probe.wait_topic(f"{base}/telemetry", 20)
 
-        probe.publish(f"{base}/cmd", {"id": "h-2", "action": "alert", "level": 2,
-                                      "move": "12-15 squats"})
+        probe.publish(
+            f"{base}/cmd", {"id": "h-2", "action": "alert", "level": 2, "move": "12-15 squats"}
+        )
         ack = probe.wait_topic(f"{base}/ack", 20, where=lambda p: p["id"] == "h-2").json()
         assert ack == {"id": "h-2", "ok": True}
         assert [m.json()["id"] for m in probe.received(f"{base}/ack")] == ["h-2"]
@@ -117,16 +134,21 @@ def test_a_killed_bridge_leaves_offline_as_its_will(tmp_path, mosquitto, probe, 
     probe.wait_topic(f"{prefix}/{desk}/status", 30, where=lambda p: p == "offline")
 
 
-def test_the_firmwares_own_serial_link_speaks_with_the_bridge(tmp_path, mosquitto, probe,
-                                                              prefix, pty):
+def test_the_firmwares_own_serial_link_speaks_with_the_bridge(
+    tmp_path, mosquitto, probe, prefix, pty
+):
     """The firmware's sitless.serial_link (real, under MicroPython) on the far end of the pty.
 
     Real: the firmware's line encoder and parser, the bridge command, mosquitto.
     Stood in: the rest of the board (a short script answers hub lines and commands).
     """
-    board = subprocess.Popen([micropython_binary(), str(BOARDS / "fw_link_board.py")],
-                             stdin=pty.board, stdout=pty.board, stderr=subprocess.PIPE,
-                             env={**os.environ, "MICROPYPATH": micropython_path()})
+    board = subprocess.Popen(
+        [micropython_binary(), str(BOARDS / "fw_link_board.py")],
+        stdin=pty.board,
+        stdout=pty.board,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "MICROPYPATH": micropython_path()},
+    )
     probe.subscribe(f"{prefix}/#")
     bridge = start_bridge(tmp_path, mosquitto, prefix, pty.path)
     try:
@@ -170,8 +192,10 @@ def test_events_during_a_broker_restart_are_not_lost(tmp_path, private_mosquitto
         watcher.wait_topic("sitless/desk-8/status", 20, where=lambda p: p == "online")
         watcher.close()
         broker.stop()
-        pty.write(b'SL {"k":"occupancy","p":{"seated":true,"seq":5,"boot":"b2","ts":null,'
-                  b'"uptime_ms":99,"value":1500}}\r\n')
+        pty.write(
+            b'SL {"k":"occupancy","p":{"seated":true,"seq":5,"boot":"b2","ts":null,'
+            b'"uptime_ms":99,"value":1500}}\r\n'
+        )
         broker.start()
         watcher = MqttProbe(broker.host, broker.port)
         watcher.subscribe("sitless/desk-8/#")
@@ -209,9 +233,11 @@ def test_board_lines_wait_for_the_desk_id():
     Real: the line reader on pyserial's loop:// port. Stood in: the board (lines written in).
     """
     link = SerialLink.open("loop://")
-    link.port.write(b'boot text\r\nSL {"k":"status","p":"online"}\r\n'
-                    b'SL {"k":"info","p":{"fw":"1","board":"b","sensor":"adc","mac":"m",'
-                    b'"boot":"x","desk":"desk-3"}}\r\n')
+    link.port.write(
+        b'boot text\r\nSL {"k":"status","p":"online"}\r\n'
+        b'SL {"k":"info","p":{"fw":"1","board":"b","sensor":"adc","mac":"m",'
+        b'"boot":"x","desk":"desk-3"}}\r\n'
+    )
     bridge = SerialBridge(link, MqttConfig(), "sitless", desk_wait_s=10)
     assert bridge._learn_desk(threading.Event()) == "desk-3"
     assert [m.kind for m in bridge._pending] == ["status", "info"]

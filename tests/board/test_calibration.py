@@ -108,6 +108,7 @@ def test_the_command_writes_what_it_measured(pty, sim_board, capsys, monkeypatch
 
 def test_without_a_keyboard_the_command_says_so(pty, sim_board, capsys, monkeypatch):
     """Stdin at its end (a script, a service): one clear line, exit 1, streaming stopped."""
+
     def no_keyboard(*_a: object) -> str:
         raise EOFError
 

@@ -46,8 +46,13 @@ FAKE = {
 def test_only_the_firmware_sources_are_selected(tmp_path):
     """Real: files on disk; nothing stood in."""
     chosen = [remote for _p, remote in deploying.select_files(tree(tmp_path, FAKE))]
-    assert chosen == ["boot.py", "main.py", "sitless/__init__.py", "sitless/app.py",
-                      "sitless/sensors/adc.py"]
+    assert chosen == [
+        "boot.py",
+        "main.py",
+        "sitless/__init__.py",
+        "sitless/app.py",
+        "sitless/sensors/adc.py",
+    ]
 
 
 def test_a_folder_without_main_is_refused(tmp_path):
@@ -84,8 +89,13 @@ def test_mpy_compiles_modules_but_not_the_entry_points(tmp_path):
     """Real: mpy-cross; the output starts with the .mpy magic byte."""
     uploads = deploying.prepare(tree(tmp_path / "fw", FAKE), mpy=True, out_dir=tmp_path / "out")
     remotes = [u.remote for u in uploads]
-    assert remotes == ["boot.py", "main.py", "sitless/__init__.mpy", "sitless/app.mpy",
-                       "sitless/sensors/adc.mpy"]
+    assert remotes == [
+        "boot.py",
+        "main.py",
+        "sitless/__init__.mpy",
+        "sitless/app.mpy",
+        "sitless/sensors/adc.mpy",
+    ]
     app = next(u for u in uploads if u.remote == "sitless/app.mpy")
     assert app.source.read_bytes()[:1] == b"M"
 
@@ -164,11 +174,18 @@ def test_switching_to_mpy_replaces_the_sources(tmp_path, pty, micropython_repl, 
     assert not (flash / "sitless" / "app.py").exists()
     assert (flash / "sitless" / "app.mpy").exists()
     assert (flash / "main.py").exists()
-    script = ("import sys; sys.path.insert(0, '.'); import sitless.app; "
-              "import sitless.sensors.adc as a; print(sitless.app.VALUE + a.read())")
+    script = (
+        "import sys; sys.path.insert(0, '.'); import sitless.app; "
+        "import sitless.sensors.adc as a; print(sitless.app.VALUE + a.read())"
+    )
     result = subprocess.run(
         [micropython_binary(), "-c", script],
-        cwd=flash, capture_output=True, text=True, timeout=60, check=False)
+        cwd=flash,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.stdout.strip() == "2", result.stderr
 
 

@@ -32,11 +32,14 @@ def test_the_header_names_the_chip(tmp_path):
     assert image_chip(make_image(tmp_path / "b.bin", 9)).name == "ESP32-S3"
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    (None, "no such file"),
-    (b"PK\x03\x04 a zip file, not an image" * 2, "not an ESP firmware image"),
-    (b"\xe9", "not an ESP firmware image"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        (b"PK\x03\x04 a zip file, not an image" * 2, "not an ESP firmware image"),
+        (b"\xe9", "not an ESP firmware image"),
+    ],
+)
 def test_bad_images_are_refused_by_name(tmp_path, content, problem):
     """Real: files on disk that are not images; nothing stood in."""
     path = tmp_path / "fw.bin"
@@ -58,10 +61,26 @@ def test_command_lines_put_esp32_firmware_at_0x1000(tmp_path):
     chip = CHIPS["ESP32"]
     image = tmp_path / "ESP32_GENERIC.bin"
     assert erase_args(chip, "/dev/ttyUSB0", 460800) == [
-        "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud", "460800", "erase-flash"]
+        "--chip",
+        "esp32",
+        "--port",
+        "/dev/ttyUSB0",
+        "--baud",
+        "460800",
+        "erase-flash",
+    ]
     assert write_args(chip, "/dev/ttyUSB0", 460800, image) == [
-        "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud", "460800",
-        "write-flash", "-z", "0x1000", str(image)]
+        "--chip",
+        "esp32",
+        "--port",
+        "/dev/ttyUSB0",
+        "--baud",
+        "460800",
+        "write-flash",
+        "-z",
+        "0x1000",
+        str(image),
+    ]
     assert write_args(CHIPS["ESP32-S3"], "COM3", 115200, image)[-2] == "0x0"
 
 
@@ -70,8 +89,10 @@ def test_esptool_accepts_the_command_lines(tmp_path):
     import esptool  # noqa: PLC0415 - slow import kept to this test
 
     image = make_image(tmp_path / "fw.bin", 0)
-    for argv in (erase_args(CHIPS["ESP32"], "/dev/null", 460800),
-                 write_args(CHIPS["ESP32"], "/dev/null", 460800, image)):
+    for argv in (
+        erase_args(CHIPS["ESP32"], "/dev/null", 460800),
+        write_args(CHIPS["ESP32"], "/dev/null", 460800, image),
+    ):
         esptool.main([*argv, "--help"])  # a bad option would raise SystemExit(2)
 
 
@@ -82,7 +103,9 @@ def test_flash_erases_then_writes_after_checking_the_chip(tmp_path):
     chip = flash("/dev/ttyUSB0", image, detect=lambda _p: "ESP32", run=runs.append)
     assert chip.name == "ESP32"
     assert [argv[-1] if argv[-1] == "erase-flash" else argv[-4] for argv in runs] == [
-        "erase-flash", "write-flash"]
+        "erase-flash",
+        "write-flash",
+    ]
 
 
 def test_a_wrong_chip_stops_before_anything_is_erased(tmp_path):

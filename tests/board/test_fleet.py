@@ -22,8 +22,9 @@ from tests.support.mqttprobe import MqttProbe
 @pytest.fixture
 def hub_toml(tmp_path, mosquitto, prefix):
     path = tmp_path / "hub.toml"
-    path.write_text(f'[mqtt]\nurl = "mqtt://{mosquitto.host}:{mosquitto.port}"\n'
-                    f'prefix = "{prefix}"\n')
+    path.write_text(
+        f'[mqtt]\nurl = "mqtt://{mosquitto.host}:{mosquitto.port}"\nprefix = "{prefix}"\n'
+    )
     return path
 
 
@@ -31,16 +32,17 @@ def seed(probe: MqttProbe, prefix: str) -> None:
     info = {"fw": "0.3.1", "board": "esp32", "sensor": "hx711", "mac": "aa", "boot": "b1"}
     probe.publish(f"{prefix}/desk-a/info", info, retain=True)
     probe.publish(f"{prefix}/desk-a/status", "online", retain=True)
-    probe.publish(f"{prefix}/desk-a/sitting", {"state": "seated", "seated_s": 60, "level": 0,
-                                               "since": 1.0, "ts": time.time() - 120},
-                  retain=True)
+    probe.publish(
+        f"{prefix}/desk-a/sitting",
+        {"state": "seated", "seated_s": 60, "level": 0, "since": 1.0, "ts": time.time() - 120},
+        retain=True,
+    )
     probe.publish(f"{prefix}/desk-b/status", "offline", retain=True)
     probe.publish(f"{prefix}/_hub/status", "online", retain=True)
 
 
 def clear(probe: MqttProbe, prefix: str) -> None:
-    for topic in ("desk-a/info", "desk-a/status", "desk-a/sitting", "desk-b/status",
-                  "_hub/status"):
+    for topic in ("desk-a/info", "desk-a/status", "desk-a/sitting", "desk-b/status", "_hub/status"):
         probe.publish(f"{prefix}/{topic}", b"", retain=True)
 
 
@@ -73,8 +75,7 @@ class Desk(threading.Thread):
             answered = len(cmds)
 
 
-def test_the_table_lists_every_desk_the_broker_knows(hub_toml, probe, prefix, capsys,
-                                                      monkeypatch):
+def test_the_table_lists_every_desk_the_broker_knows(hub_toml, probe, prefix, capsys, monkeypatch):
     """Retained info/status/sitting of two desks show up as two rows; the hub is not a desk."""
     monkeypatch.setenv("COLUMNS", "200")
     seed(probe, prefix)
@@ -100,12 +101,37 @@ def test_a_push_reports_each_desks_answer(hub_toml, probe, prefix, capsys):
     for desk in desks:
         desk.start()
     try:
-        code = cli.main(["fleet", "config", "--config", str(hub_toml), "--desk", "desk-a",
-                         "--wait", "3", "limit_s=2400", "motor_pin=null"])
+        code = cli.main(
+            [
+                "fleet",
+                "config",
+                "--config",
+                str(hub_toml),
+                "--desk",
+                "desk-a",
+                "--wait",
+                "3",
+                "limit_s=2400",
+                "motor_pin=null",
+            ]
+        )
         assert code == 0
         assert capsys.readouterr().out.strip() == f"{prefix}/desk-a: ok"
-        code = cli.main(["fleet", "config", "--config", str(hub_toml), "--desk", "desk-b",
-                         "--desk", "desk-c", "--wait", "3", "sensor_pin=12"])
+        code = cli.main(
+            [
+                "fleet",
+                "config",
+                "--config",
+                str(hub_toml),
+                "--desk",
+                "desk-b",
+                "--desk",
+                "desk-c",
+                "--wait",
+                "3",
+                "sensor_pin=12",
+            ]
+        )
         out = capsys.readouterr().out
     finally:
         for desk in desks:
@@ -128,8 +154,20 @@ def test_push_to_all_reaches_every_seen_desk(hub_toml, probe, prefix, capsys):
     for desk in desks:
         desk.start()
     try:
-        code = cli.main(["fleet", "--config", str(hub_toml), "--wait", "1", "config", "--all",
-                         "--wait", "5", "telemetry_s=30"])
+        code = cli.main(
+            [
+                "fleet",
+                "--config",
+                str(hub_toml),
+                "--wait",
+                "1",
+                "config",
+                "--all",
+                "--wait",
+                "5",
+                "telemetry_s=30",
+            ]
+        )
     finally:
         for desk in desks:
             desk.stop.set()
@@ -143,8 +181,18 @@ def test_push_to_all_reaches_every_seen_desk(hub_toml, probe, prefix, capsys):
 def test_bad_settings_are_refused_before_anything_is_sent(hub_toml, probe, prefix, capsys):
     """Real broker: nothing arrives on the cmd topic after a refusal naming the key."""
     probe.subscribe(f"{prefix}/#")
-    code = cli.main(["fleet", "config", "--config", str(hub_toml), "--desk", "desk-a",
-                     "led_pin=x", "colour=red"])
+    code = cli.main(
+        [
+            "fleet",
+            "config",
+            "--config",
+            str(hub_toml),
+            "--desk",
+            "desk-a",
+            "led_pin=x",
+            "colour=red",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "led_pin: must be an integer" in err

@@ -9,8 +9,16 @@ import pytest
 
 from hub import cli
 
-COMMANDS = [["flash"], ["deploy"], ["provision"], ["calibrate"], ["monitor"], ["fleet"],
-            ["fleet", "config"], ["serial-bridge"]]
+COMMANDS = [
+    ["flash"],
+    ["deploy"],
+    ["provision"],
+    ["calibrate"],
+    ["monitor"],
+    ["fleet"],
+    ["fleet", "config"],
+    ["serial-bridge"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -24,8 +32,9 @@ def test_help_works(command, capsys):
     assert "--help" in out
 
 
-@pytest.mark.parametrize("command", ["flash", "deploy", "provision", "calibrate", "monitor",
-                                     "serial-bridge"])
+@pytest.mark.parametrize(
+    "command", ["flash", "deploy", "provision", "calibrate", "monitor", "serial-bridge"]
+)
 def test_the_port_is_required(command, capsys):
     """Usage errors exit 2 and name the missing option."""
     with pytest.raises(SystemExit) as exit_info:

@@ -34,9 +34,11 @@ def test_the_command_shows_text_and_events(pty, capsys):
 
     def board() -> None:
         while not done.wait(0.05):
-            pty.write(b"boot: MicroPython v1.24\r\n"
-                      b'SL {"k":"button","p":{"press":"long","seq":4}}\r\n'
-                      b"SL not json\r\n")
+            pty.write(
+                b"boot: MicroPython v1.24\r\n"
+                b'SL {"k":"button","p":{"press":"long","seq":4}}\r\n'
+                b"SL not json\r\n"
+            )
 
     writer = threading.Thread(target=board, daemon=True)
     writer.start()
@@ -59,6 +61,7 @@ def test_stream_asks_for_raw_readings_and_stops_them(pty, sim_board, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()] == ["raw"] * 4
+
     def streams() -> list[bool]:
         return [m["p"] for m in sim_board.received if m["k"] == "stream"]
 

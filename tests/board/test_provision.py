@@ -18,8 +18,12 @@ from hub.board import provision as prov
 from hub.errors import ConfigError
 from tests.support.upython import run_micropython
 
-WIFI = {"desk": "desk-1", "wifi_ssid": "office", "wifi_password": "s3cret-pw",
-        "mqtt_host": "10.0.0.5"}
+WIFI = {
+    "desk": "desk-1",
+    "wifi_ssid": "office",
+    "wifi_password": "s3cret-pw",
+    "mqtt_host": "10.0.0.5",
+}
 
 TYPED = "pw-typed"
 
@@ -29,8 +33,13 @@ CASES = [
     {"desk": "Desk 1", "transport": "serial"},
     {"desk": "desk-1", "transport": "serial", "sensor_pin": 25},
     {"desk": "desk-1", "transport": "serial", "sensor": "hx711", "sensor_pin": 4},
-    {"desk": "desk-1", "transport": "serial", "sensor": "hx711", "sensor_pin": 4,
-     "sensor_clk_pin": 5},
+    {
+        "desk": "desk-1",
+        "transport": "serial",
+        "sensor": "hx711",
+        "sensor_pin": 4,
+        "sensor_clk_pin": 5,
+    },
     {"desk": "desk-1"},
     {"desk": "desk-1", "transport": "serial", "empty": 400},
     {"desk": "desk-1", "transport": "serial", "empty": 400, "occupied": 400},
@@ -92,8 +101,7 @@ def test_every_problem_is_reported_at_once_by_key():
     """Pure validation; nothing stood in."""
     with pytest.raises(ConfigError) as err:
         prov.validate({"desk": "desk-1", "mqtt_port": "1883", "led_pin": 99, "colour": 1})
-    assert sorted(p.split(":")[0] for p in err.value.problems) == [
-        "colour", "led_pin", "mqtt_port"]
+    assert sorted(p.split(":")[0] for p in err.value.problems) == ["colour", "led_pin", "mqtt_port"]
 
 
 def test_broker_urls_and_assignments():
@@ -117,22 +125,48 @@ def test_redaction_hides_only_secrets():
     assert shown["wifi_ssid"] == "office"
 
 
-def test_flags_write_the_config_and_keep_the_calibration(pty, micropython_repl, capsys,
-                                                           monkeypatch):
+def test_flags_write_the_config_and_keep_the_calibration(
+    pty, micropython_repl, capsys, monkeypatch
+):
     """Real mpremote and MicroPython REPL; the password comes from the environment."""
     flash = micropython_repl
-    (flash / "config.json").write_text(json.dumps(
-        {"desk": "old-desk", "transport": "serial", "empty": 410, "occupied": 1790}))
+    (flash / "config.json").write_text(
+        json.dumps({"desk": "old-desk", "transport": "serial", "empty": 410, "occupied": 1790})
+    )
     monkeypatch.setenv("SITLESS_WIFI_PASSWORD", "s3cret-pw")
-    code = cli.main(["provision", "--port", pty.path, "--no-soft-reset", "--no-input",
-                     "--desk", "desk-12", "--transport", "wifi", "--wifi-ssid", "office",
-                     "--broker", "mqtt://10.0.0.5:1884", "--set", "buzzer_pin=26"])
+    code = cli.main(
+        [
+            "provision",
+            "--port",
+            pty.path,
+            "--no-soft-reset",
+            "--no-input",
+            "--desk",
+            "desk-12",
+            "--transport",
+            "wifi",
+            "--wifi-ssid",
+            "office",
+            "--broker",
+            "mqtt://10.0.0.5:1884",
+            "--set",
+            "buzzer_pin=26",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     written = json.loads((flash / "config.json").read_text())
-    assert written == {"desk": "desk-12", "transport": "wifi", "wifi_ssid": "office",
-                       "wifi_password": "s3cret-pw", "mqtt_host": "10.0.0.5",
-                       "mqtt_port": 1884, "empty": 410, "occupied": 1790, "buzzer_pin": 26}
+    assert written == {
+        "desk": "desk-12",
+        "transport": "wifi",
+        "wifi_ssid": "office",
+        "wifi_password": "s3cret-pw",
+        "mqtt_host": "10.0.0.5",
+        "mqtt_port": 1884,
+        "empty": 410,
+        "occupied": 1790,
+        "buzzer_pin": 26,
+    }
     assert "s3cret-pw" not in out + err
 
 
@@ -160,8 +194,19 @@ def test_bad_values_are_refused_by_key_and_nothing_is_written(pty, micropython_r
     """Real mpremote and MicroPython REPL: the board's file is untouched after a refusal."""
     before = '{"desk": "desk-1", "transport": "serial"}'
     (micropython_repl / "config.json").write_text(before)
-    code = cli.main(["provision", "--port", pty.path, "--no-soft-reset", "--no-input",
-                     "--sensor-pin", "12", "--set", "led_pin=x"])
+    code = cli.main(
+        [
+            "provision",
+            "--port",
+            pty.path,
+            "--no-soft-reset",
+            "--no-input",
+            "--sensor-pin",
+            "12",
+            "--set",
+            "led_pin=x",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "led_pin: must be an integer" in err
@@ -170,14 +215,32 @@ def test_bad_values_are_refused_by_key_and_nothing_is_written(pty, micropython_r
 
 def test_a_password_nobody_can_type_is_a_clear_error(pty, micropython_repl, capsys, monkeypatch):
     """Real mpremote and MicroPython REPL; no terminal to type on (getpass hits the end)."""
+
     def no_terminal(_prompt: str) -> str:
         raise EOFError
 
     monkeypatch.setattr("getpass.getpass", no_terminal)
     monkeypatch.delenv("SITLESS_WIFI_PASSWORD", raising=False)
-    code = cli.main(["provision", "--port", pty.path, "--no-soft-reset", "--desk", "desk-2",
-                     "--transport", "wifi", "--wifi-ssid", "office", "--broker", "hub.local",
-                     "--sensor", "adc", "--sensor-pin", "34"])
+    code = cli.main(
+        [
+            "provision",
+            "--port",
+            pty.path,
+            "--no-soft-reset",
+            "--desk",
+            "desk-2",
+            "--transport",
+            "wifi",
+            "--wifi-ssid",
+            "office",
+            "--broker",
+            "hub.local",
+            "--sensor",
+            "adc",
+            "--sensor-pin",
+            "34",
+        ]
+    )
     assert code == 2
     assert "wifi_password: no answer (set SITLESS_WIFI_PASSWORD" in capsys.readouterr().err
     assert not (micropython_repl / "config.json").exists()

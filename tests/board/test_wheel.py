@@ -23,13 +23,20 @@ pytestmark = pytest.mark.slow
 def test_wheel_carries_the_firmware_and_the_locator_finds_it(tmp_path):
     out = tmp_path / "dist"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(out), str(ROOT)], capture_output=True, text=True, check=False, timeout=300)
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next(out.glob("sitless-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"hub/firmware_files/{p.relative_to(ROOT / 'firmware').as_posix()}"
-                for p in (ROOT / "firmware").rglob("*.py") if "__pycache__" not in p.parts}
+    expected = {
+        f"hub/firmware_files/{p.relative_to(ROOT / 'firmware').as_posix()}"
+        for p in (ROOT / "firmware").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert expected <= names
     assert "hub/schemas/occupancy.json" in names
     assert not any(n.endswith("config.json") for n in names if "firmware_files" in n)
@@ -40,6 +47,12 @@ def test_wheel_carries_the_firmware_and_the_locator_finds_it(tmp_path):
     env["PYTHONPATH"] = str(unpacked)
     probe = subprocess.run(
         [sys.executable, "-c", "from hub.board.firmware_files import locate; print(locate())"],
-        capture_output=True, text=True, check=False, cwd=tmp_path, env=env, timeout=60)
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
     assert Path(probe.stdout.strip()) == unpacked / "hub" / "firmware_files"

@@ -17,7 +17,8 @@ from tests.dashboards import week_script as week
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "dashboards").glob("*.json"))}
 DATASOURCE = yaml.safe_load(
-    (ROOT / "dashboards/provisioning/datasources/sitless.yaml").read_text())["datasources"][0]
+    (ROOT / "dashboards/provisioning/datasources/sitless.yaml").read_text()
+)["datasources"][0]
 MIN_INTERVAL = DATASOURCE["jsonData"]["timeInterval"]
 DATABASE = "dashboards_week"
 
@@ -28,6 +29,7 @@ UP_TO_FRIDAY_1030 = TimeRange(W * 1000, FRIDAY_1030 * 1000)
 WEDNESDAY = TimeRange((W + 2 * week.DAY) * 1000, (W + 3 * week.DAY) * 1000 - 1)
 
 # --- what the script implies ---------------------------------------------------------
+
 
 def seated(ts: float) -> int:
     return sum(week.seated_since(desk, ts) is not None for desk in week.LOCATIONS)

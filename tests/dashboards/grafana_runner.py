@@ -52,17 +52,26 @@ def run_influxql(influxd: Influxd, database: str, query: str) -> list[Series]:
     for result in body["results"]:
         if "error" in result:
             raise QueryFailedError(f"{result['error']}\n  query: {query}")
-        out.extend(Series(s.get("name", ""), s.get("tags", {}), s["columns"], s["values"])
-                   for s in result.get("series", []))
+        out.extend(
+            Series(s.get("name", ""), s.get("tags", {}), s["columns"], s["values"])
+            for s in result.get("series", [])
+        )
     return out
 
 
 class DashboardRun:
     """One dashboard over one time range, with variables resolved as Grafana would."""
 
-    def __init__(self, influxd: Influxd, database: str, board: dict[str, Any],
-                 time_range: expand.TimeRange, *, min_interval: str,
-                 chosen: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        influxd: Influxd,
+        database: str,
+        board: dict[str, Any],
+        time_range: expand.TimeRange,
+        *,
+        min_interval: str,
+        chosen: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.influxd = influxd
         self.database = database
         self.board = board
@@ -87,13 +96,16 @@ class DashboardRun:
 
     def query(self, panel: dict[str, Any], target: dict[str, Any]) -> tuple[str, list[Series]]:
         interval = expand.interval_ms(
-            self.range, int(panel.get("maxDataPoints") or expand.DEFAULT_MAX_DATA_POINTS),
-            panel.get("interval") or self.min_interval)
+            self.range,
+            int(panel.get("maxDataPoints") or expand.DEFAULT_MAX_DATA_POINTS),
+            panel.get("interval") or self.min_interval,
+        )
         text = expand.expand(target["query"], self.range, self.variables, interval)
         series = run_influxql(self.influxd, self.database, text)
         if not series or not any(s.values for s in series):
-            raise QueryFailedError(f"panel {panel['title']!r} ({target['refId']}) returned nothing"
-                              f"\n  query: {text}")
+            raise QueryFailedError(
+                f"panel {panel['title']!r} ({target['refId']}) returned nothing\n  query: {text}"
+            )
         return text, series
 
     def results(self, title: str) -> dict[str, list[Series]]:
@@ -150,22 +162,29 @@ def _group_by(frame: Frame, options: dict[str, Any]) -> Frame:
     for row, value in enumerate(frame[key]):
         groups.setdefault(value, []).append(row)
     out: Frame = {key: list(groups)}
-    calcs: dict[str, Callable[[list[Any]], Any]] = {"mean": statistics.fmean, "max": max,
-                                                    "sum": sum}
+    calcs: dict[str, Callable[[list[Any]], Any]] = {
+        "mean": statistics.fmean,
+        "max": max,
+        "sum": sum,
+    }
     for name, conf in fields.items():
         if conf["operation"] != "aggregate":
             continue
         for calc in conf["aggregations"]:
             out[f"{name} ({calc})"] = [
                 calcs[calc]([frame[name][r] for r in rows if frame[name][r] is not None])
-                for rows in groups.values()]
+                for rows in groups.values()
+            ]
     return out
 
 
 def _sort_by(frame: Frame, options: dict[str, Any]) -> Frame:
     (rule,) = options["sort"]
-    order = sorted(range(len(frame[rule["field"]])), key=lambda r: frame[rule["field"]][r],
-                   reverse=bool(rule.get("desc")))
+    order = sorted(
+        range(len(frame[rule["field"]])),
+        key=lambda r: frame[rule["field"]][r],
+        reverse=bool(rule.get("desc")),
+    )
     return {name: [column[r] for r in order] for name, column in frame.items()}
 
 

@@ -32,13 +32,15 @@ NEEDS_DESKS = {"Desks never used in the range"}  # documented: per-desk history 
 @pytest.fixture(scope="module")
 def aggregate(influxd, tmp_path_factory: pytest.TempPathFactory) -> Any:
     influxd.create_database(DATABASE)
-    week.record(influxd.url, DATABASE, str(tmp_path_factory.mktemp("dash-aggregate")),
-                privacy="aggregate")
+    week.record(
+        influxd.url, DATABASE, str(tmp_path_factory.mktemp("dash-aggregate")), privacy="aggregate"
+    )
     body = influxd.query("SHOW MEASUREMENTS", DATABASE)
     names = {row[0] for row in body["results"][0]["series"][0]["values"]}
     assert "desk_state" not in names  # the premise: no per-desk data in this database
-    return DashboardRun(influxd, DATABASE, BOARDS["facilities-occupancy"], WEEK,
-                        min_interval=MIN_INTERVAL)
+    return DashboardRun(
+        influxd, DATABASE, BOARDS["facilities-occupancy"], WEEK, min_interval=MIN_INTERVAL
+    )
 
 
 def test_every_zone_panel_returns_data_without_desk_history(aggregate):

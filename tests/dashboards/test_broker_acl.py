@@ -34,12 +34,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     tool = find_binary("mosquitto_passwd")
     for user, password in PASSWORDS.items():
         flags = ["-b"] if passwd.exists() else ["-c", "-b"]
-        subprocess.run([tool, *flags, str(passwd), user, password], check=True,
-                       capture_output=True)
+        subprocess.run([tool, *flags, str(passwd), user, password], check=True, capture_output=True)
     acl = tmp_path / "acl"
     shutil.copyfile(DEPLOY / "acl", acl)
-    server = Mosquitto(tmp_path / "broker", extra_conf=f"password_file {passwd}\nacl_file {acl}",
-                       anonymous=False)
+    server = Mosquitto(
+        tmp_path / "broker", extra_conf=f"password_file {passwd}\nacl_file {acl}", anonymous=False
+    )
     server.start()
     yield server
     stop_all(server)
@@ -75,14 +75,17 @@ def attempt(broker: Mosquitto, user: str, topic: str) -> None:
         leave(probe)
 
 
-@pytest.mark.parametrize("topic", [
-    "sitless/desk-2/occupancy",   # another desk's events
-    "sitless/desk-2/status",
-    "sitless/desk-1/cmd",         # commands: only the hub
-    "sitless/desk-2/cmd",
-    "sitless/desk-1/sitting",     # sitting state: only the hub
-    "sitless/_hub/status",
-])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "sitless/desk-2/occupancy",  # another desk's events
+        "sitless/desk-2/status",
+        "sitless/desk-1/cmd",  # commands: only the hub
+        "sitless/desk-2/cmd",
+        "sitless/desk-1/sitting",  # sitting state: only the hub
+        "sitless/_hub/status",
+    ],
+)
 def test_a_chair_cannot_write_as_another_desk_or_as_the_hub(broker, topic):
     """desk-1's forged message never reaches the hub; its own event, sent after, does."""
     hub = login(broker, "_hub")

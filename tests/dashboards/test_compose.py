@@ -31,8 +31,13 @@ ANY_VAR = re.compile(r"\$\{(\w+)(?::?[-?][^}]*)?\}")
 def compose_command() -> tuple[str, ...]:
     """``docker compose`` when the plugin exists, else the standalone ``docker-compose``."""
     docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True,
-                                 check=False).returncode == 0:
+    if (
+        docker
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
         return (docker, "compose")
     standalone = shutil.which("docker-compose")
     if standalone:
@@ -44,9 +49,21 @@ def compose(env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # A bare environment: nothing from the developer's shell may fill a variable.
     environ = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(env_file.parent)}
     return subprocess.run(
-        [*compose_command(), "--env-file", str(env_file), "-f", str(COMPOSE),
-         "--project-directory", str(ROOT), *args],
-        capture_output=True, text=True, env=environ, check=False, timeout=120,
+        [
+            *compose_command(),
+            "--env-file",
+            str(env_file),
+            "-f",
+            str(COMPOSE),
+            "--project-directory",
+            str(ROOT),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
+        timeout=120,
     )
 
 
@@ -104,7 +121,8 @@ def test_grafana_is_provisioned_locked_and_reads_influxql(rendered):
     assert "/etc/grafana/provisioning/datasources" in targets
     assert "/etc/grafana/provisioning/dashboards" in targets
     provider = yaml.safe_load(
-        (ROOT / "dashboards/provisioning/dashboards/sitless.yaml").read_text())
+        (ROOT / "dashboards/provisioning/dashboards/sitless.yaml").read_text()
+    )
     assert provider["providers"][0]["options"]["path"] in targets
     datasource = (ROOT / "dashboards/provisioning/datasources/sitless.yaml").read_text()
     for needed in set(re.findall(r"\$\{(\w+)\}", datasource)):
@@ -143,10 +161,17 @@ def test_every_secret_comes_from_the_env_file_and_is_listed_there():
     """Each required variable is in .env.example; no password or token is written in the file."""
     text = COMPOSE.read_text()
     required = set(REQUIRED.findall(text))
-    assert {"MQTT_HUB_PASSWORD", "INFLUXDB_TOKEN", "INFLUXDB_ADMIN_PASSWORD",
-            "GRAFANA_ADMIN_PASSWORD"} <= required
-    listed = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines()
-              if line and not line.startswith("#")}
+    assert {
+        "MQTT_HUB_PASSWORD",
+        "INFLUXDB_TOKEN",
+        "INFLUXDB_ADMIN_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+    } <= required
+    listed = {
+        line.split("=", 1)[0]
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert set(ANY_VAR.findall(text)) <= listed
     for line in text.splitlines():
         if re.search(r"(PASSWORD|TOKEN)\w*:\s", line):
@@ -156,8 +181,14 @@ def test_every_secret_comes_from_the_env_file_and_is_listed_there():
 def test_a_missing_secret_stops_compose_with_its_name(tmp_path):
     """Without MQTT_HUB_PASSWORD, compose refuses and names it, rather than run with a blank."""
     env_file = tmp_path / "env"
-    env_file.write_text("\n".join(line for line in ENV_EXAMPLE.read_text().splitlines()
-                                  if not line.startswith("MQTT_HUB_PASSWORD=")) + "\n")
+    env_file.write_text(
+        "\n".join(
+            line
+            for line in ENV_EXAMPLE.read_text().splitlines()
+            if not line.startswith("MQTT_HUB_PASSWORD=")
+        )
+        + "\n"
+    )
     result = compose(env_file, "config", "-q")
     assert result.returncode != 0
     assert "MQTT_HUB_PASSWORD" in result.stderr

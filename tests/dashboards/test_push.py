@@ -58,8 +58,16 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 def test_push_twice_creates_once_then_updates_in_place(grafana, hub_config, token_file, capsys):
     """Pushing twice leaves one folder, one datasource and one copy of each dashboard."""
-    argv = ["dashboards", "push", "--url", grafana.url, "--token-file", str(token_file),
-            "--config", str(hub_config)]
+    argv = [
+        "dashboards",
+        "push",
+        "--url",
+        grafana.url,
+        "--token-file",
+        str(token_file),
+        "--config",
+        str(hub_config),
+    ]
     assert run(argv, capsys)[0] == 0
     first = [(c.method, c.path) for c in grafana.state.calls]
     assert ("POST", "/api/folders") in first
@@ -88,8 +96,18 @@ def test_push_twice_creates_once_then_updates_in_place(grafana, hub_config, toke
 
 def test_datasource_comes_from_the_history_section(grafana, hub_config, token_file, capsys):
     """A v2 history server becomes an InfluxQL datasource on the bucket's DBRP mapping."""
-    argv = ["dashboards", "push", "--url", grafana.url, "--token-file", str(token_file),
-            "--config", str(hub_config), "--influx-url", "http://influx.internal:8086"]
+    argv = [
+        "dashboards",
+        "push",
+        "--url",
+        grafana.url,
+        "--token-file",
+        str(token_file),
+        "--config",
+        str(hub_config),
+        "--influx-url",
+        "http://influx.internal:8086",
+    ]
     assert run(argv, capsys)[0] == 0
     ds = grafana.state.datasources[push.DATASOURCE_UID]
     assert ds["type"] == "influxdb"
@@ -113,8 +131,19 @@ def test_refused_token_is_exit_2_and_never_printed(grafana, hub_config, tmp_path
     """A token Grafana refuses gives one clear line, exit 2, and the token stays out of it."""
     wrong = tmp_path / "wrong-token"
     wrong.write_text("glsa_wrong-secret-value")
-    code, output = run(["dashboards", "push", "--url", grafana.url, "--token-file", str(wrong),
-                        "--config", str(hub_config)], capsys)
+    code, output = run(
+        [
+            "dashboards",
+            "push",
+            "--url",
+            grafana.url,
+            "--token-file",
+            str(wrong),
+            "--config",
+            str(hub_config),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "refused the token (HTTP 401)" in output
     assert "glsa_wrong-secret-value" not in output
@@ -125,34 +154,62 @@ def test_refused_token_is_exit_2_and_never_printed(grafana, hub_config, tmp_path
 def test_unreachable_grafana_is_exit_3(hub_config, token_file, capsys):
     """Nothing listens on the port: exit 3 naming the URL, without credentials in it."""
     url = f"http://user:hunter2@127.0.0.1:{free_port()}"
-    code, output = run(["dashboards", "push", "--url", url, "--token-file", str(token_file),
-                        "--config", str(hub_config), "--timeout", "5"], capsys)
+    code, output = run(
+        [
+            "dashboards",
+            "push",
+            "--url",
+            url,
+            "--token-file",
+            str(token_file),
+            "--config",
+            str(hub_config),
+            "--timeout",
+            "5",
+        ],
+        capsys,
+    )
     assert code == 3
     assert "cannot reach Grafana at http://127.0.0.1:" in output
     assert "hunter2" not in output
     assert TOKEN not in output
 
 
-@pytest.mark.parametrize("url", ["ftp://grafana:21", "grafana:3000", "http://:3000",
-                                 "http://grafana:99999"])
+@pytest.mark.parametrize(
+    "url", ["ftp://grafana:21", "grafana:3000", "http://:3000", "http://grafana:99999"]
+)
 def test_bad_url_is_a_usage_error(url, token_file, capsys):
     """A URL that cannot be Grafana's is refused before any request, with exit 2."""
-    code, output = run(["dashboards", "push", "--url", url, "--token-file", str(token_file),
-                        "--no-datasource"], capsys)
+    code, output = run(
+        ["dashboards", "push", "--url", url, "--token-file", str(token_file), "--no-datasource"],
+        capsys,
+    )
     assert code == 2
     assert "--url" in output
 
 
-def test_missing_token_and_missing_history_are_usage_errors(grafana, monkeypatch, tmp_path,
-                                                            token_file, capsys):
+def test_missing_token_and_missing_history_are_usage_errors(
+    grafana, monkeypatch, tmp_path, token_file, capsys
+):
     """No token anywhere, or no InfluxDB in [history], each give exit 2 and say which."""
     monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
     code, output = run(["dashboards", "push", "--url", grafana.url, "--no-datasource"], capsys)
     assert (code, "no Grafana token" in output) == (2, True)
     empty = tmp_path / "empty.toml"
     empty.write_text("")
-    code, output = run(["dashboards", "push", "--url", grafana.url, "--token-file",
-                        str(token_file), "--config", str(empty)], capsys)
+    code, output = run(
+        [
+            "dashboards",
+            "push",
+            "--url",
+            grafana.url,
+            "--token-file",
+            str(token_file),
+            "--config",
+            str(empty),
+        ],
+        capsys,
+    )
     assert (code, "no InfluxDB configured" in output) == (2, True)
     assert grafana.state.calls == []
 

@@ -44,25 +44,34 @@ ME = "n1"
 def influx(influxd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The session influxd with the week written by History, drained completely."""
     influxd.create_database(DATABASE)
-    stats = week.record(influxd.url, DATABASE, str(tmp_path_factory.mktemp("dash-week")),
-                        sample_period=week.STEP)
+    stats = week.record(
+        influxd.url, DATABASE, str(tmp_path_factory.mktemp("dash-week")), sample_period=week.STEP
+    )
     assert stats["dead_letters"] == 0
     return influxd
 
 
 def run(influx, board: str, time_range: TimeRange, **chosen: list[str]) -> DashboardRun:
-    return DashboardRun(influx, DATABASE, BOARDS[board], time_range, min_interval=MIN_INTERVAL,
-                        chosen=chosen)
+    return DashboardRun(
+        influx, DATABASE, BOARDS[board], time_range, min_interval=MIN_INTERVAL, chosen=chosen
+    )
 
 
 # --- every query of every dashboard ----------------------------------------------------------
 
-CASES = [("facilities-occupancy", WEEK, {}), ("facilities-occupancy", UP_TO_FRIDAY_1030, {}),
-         ("fleet-health", WEEK, {}), ("my-sitting", WEDNESDAY, {"desk": [ME]})]
+CASES = [
+    ("facilities-occupancy", WEEK, {}),
+    ("facilities-occupancy", UP_TO_FRIDAY_1030, {}),
+    ("fleet-health", WEEK, {}),
+    ("my-sitting", WEDNESDAY, {"desk": [ME]}),
+]
 
 
-@pytest.mark.parametrize(("board", "time_range", "chosen"), CASES,
-                         ids=["occupancy-week", "occupancy-friday", "fleet-week", "me-wednesday"])
+@pytest.mark.parametrize(
+    ("board", "time_range", "chosen"),
+    CASES,
+    ids=["occupancy-week", "occupancy-friday", "fleet-week", "me-wednesday"],
+)
 def test_every_panel_query_runs_and_returns_data(influx, board, time_range, chosen):
     """Each target of each panel is accepted by InfluxDB and returns at least one value."""
     dash = run(influx, board, time_range, **chosen)
@@ -78,13 +87,17 @@ def test_every_panel_query_runs_and_returns_data(influx, board, time_range, chos
 
 def test_variables_list_the_recorded_places_and_desks(influx):
     occupancy = run(influx, "facilities-occupancy", WEEK)
-    assert occupancy.options == {"site": ["hq"], "floor": ["3", "4"],
-                                 "zone": ["east", "north", "south"]}
+    assert occupancy.options == {
+        "site": ["hq"],
+        "floor": ["3", "4"],
+        "zone": ["east", "north", "south"],
+    }
     me = run(influx, "my-sitting", WEDNESDAY, desk=[ME])
     assert me.options["desk"] == sorted(week.LOCATIONS)
 
 
 # --- facilities: occupancy ------------------------------------------------------------------
+
 
 def test_utilisation_peak_and_average_over_the_week(influx):
     """Range figures equal the script's seated desk-samples over known desk-samples."""
@@ -146,12 +159,14 @@ def test_now_panels_show_the_last_sample_of_the_range(influx):
     assert dash.single("Occupied desks now").column("sum")[-1] == SEATED[FRIDAY_1030]
     assert dash.single("Desks known now").column("sum")[-1] == DESK_COUNT
     assert dash.single("Utilisation now").column("sum_sum")[-1] == pytest.approx(
-        SEATED[FRIDAY_1030] / DESK_COUNT)
+        SEATED[FRIDAY_1030] / DESK_COUNT
+    )
     zones = {s.tags["zone"] for s in dash.results("Utilisation per zone")["A"]}
     assert zones == {"east", "north", "south"}
 
 
 # --- facilities: fleet health ---------------------------------------------------------------
+
 
 def test_online_offline_firmware_and_last_seen(influx):
     """e3 fell silent on Friday 12:00: 9 online at the end of the week, 10 seen."""
@@ -176,12 +191,14 @@ def test_readings_and_baseline_drift(influx):
     assert drift.pop("s2") == pytest.approx(week.DRIFT * (len(SAMPLES) - 1) / len(SAMPLES))
     assert set(drift.values()) == {0}
     assert dict(zip(table["desk"], table["rssi"], strict=True)) == {
-        d: week.rssi(d) for d in week.LOCATIONS}
+        d: week.rssi(d) for d in week.LOCATIONS
+    }
     rssi = {s.tags["desk"] for s in dash.results("RSSI")["A"]}
     assert rssi == set(week.LOCATIONS)
 
 
 # --- personal: my sitting ---------------------------------------------------------------------
+
 
 def my_bouts(day: int) -> list[week.Bout]:
     start = W + day * week.DAY
@@ -197,7 +214,8 @@ def test_my_day_in_figures(influx):
     assert dash.single("Longest bout").column("max") == [max(b.duration for b in bouts)]
     assert dash.single("Bouts over the limit").column("count") == [len(alerted)]
     assert dash.single("Breaks taken").column("count") == [
-        sum(b.ended_by == "break" for b in bouts)]
+        sum(b.ended_by == "break" for b in bouts)
+    ]
     assert dash.single("Alerts").column("count") == [sum(len(b.alert_times) for b in bouts)]
     assert dash.single("Snoozes").column("sum") == [sum(b.snoozes for b in bouts)]
     answered = dash.single("Time to stand up after an alert")
@@ -216,7 +234,8 @@ def test_my_day_timeline_and_the_week(influx):
     longest = max(my_bouts(2), key=lambda b: b.duration)
     last_sample = longest.end - week.STEP
     assert max(dash.single("Current bout length").column("minutes seated")) == (
-        (last_sample - longest.start) / 60)
+        (last_sample - longest.start) / 60
+    )
 
     hours = dash.single("Week: hours seated per day")
     per_day = dict(zip(hours.column("time"), hours.column("hours seated"), strict=True))
@@ -224,10 +243,16 @@ def test_my_day_timeline_and_the_week(influx):
         want = sum(b.duration for b in my_bouts(day)) / 3600
         assert math.isclose(per_day[(W + day * week.DAY) * 1000], want)
     assert sum(per_day.values()) == pytest.approx(
-        sum(b.duration for d in range(3) for b in my_bouts(d)) / 3600)
+        sum(b.duration for d in range(3) for b in my_bouts(d)) / 3600
+    )
     alerts_breaks = dash.results("Week: alerts and breaks per day")
-    alerts = dict(zip(alerts_breaks["A"][0].column("time"),
-                      alerts_breaks["A"][0].column("alerts"), strict=True))
+    alerts = dict(
+        zip(
+            alerts_breaks["A"][0].column("time"),
+            alerts_breaks["A"][0].column("alerts"),
+            strict=True,
+        )
+    )
     assert alerts[(W + 2 * week.DAY) * 1000] == sum(len(b.alert_times) for b in my_bouts(2))
 
 

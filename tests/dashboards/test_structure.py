@@ -40,8 +40,11 @@ def all_panels(board: dict[str, Any]) -> list[dict[str, Any]]:
 def test_three_dashboards_with_unique_stable_uids():
     """Each dashboard has its own fixed uid and title, and id null as provisioning wants."""
     boards = [load(p) for p in DASHBOARDS]
-    assert {b["uid"] for b in boards} == {"sitless-occupancy", "sitless-fleet",
-                                          "sitless-my-sitting"}
+    assert {b["uid"] for b in boards} == {
+        "sitless-occupancy",
+        "sitless-fleet",
+        "sitless-my-sitting",
+    }
     assert len({b["title"] for b in boards}) == 3
     assert all(b["id"] is None for b in boards)
 

@@ -32,18 +32,26 @@ OFFLINE_FROM: Final = WEEK_START + 4 * DAY + 12 * 3600  # e3 goes quiet on Frida
 DRIFT: Final = 200.0  # s2's baseline rises by this much over the week
 
 LOCATIONS: Final = {
-    "n1": ("hq", "3", "north"), "n2": ("hq", "3", "north"), "n3": ("hq", "3", "north"),
+    "n1": ("hq", "3", "north"),
+    "n2": ("hq", "3", "north"),
+    "n3": ("hq", "3", "north"),
     "n4": ("hq", "3", "north"),
-    "s1": ("hq", "3", "south"), "s2": ("hq", "3", "south"), "s3": ("hq", "3", "south"),
-    "e1": ("hq", "4", "east"), "e2": ("hq", "4", "east"), "e3": ("hq", "4", "east"),
+    "s1": ("hq", "3", "south"),
+    "s2": ("hq", "3", "south"),
+    "s3": ("hq", "3", "south"),
+    "e1": ("hq", "4", "east"),
+    "e2": ("hq", "4", "east"),
+    "e3": ("hq", "4", "east"),
 }
 DESKS: Final = {desk: {"site": s, "floor": f, "zone": z} for desk, (s, f, z) in LOCATIONS.items()}
 
 WEEKDAYS = (0, 1, 2, 3, 4)
 # desk -> (weekdays it is used, [(start "HH:MM", end "HH:MM"), ...]); weekends are empty.
 SCHEDULE: Final = {
-    "n1": (WEEKDAYS, [("08:30", "10:45"), ("11:00", "12:00"), ("13:00", "13:20"),
-                      ("13:30", "17:00")]),
+    "n1": (
+        WEEKDAYS,
+        [("08:30", "10:45"), ("11:00", "12:00"), ("13:00", "13:20"), ("13:30", "17:00")],
+    ),
     "n2": (WEEKDAYS, [("09:00", "12:00"), ("13:00", "17:00")]),
     "n3": ((0, 2), [("10:00", "11:00")]),
     "n4": ((), []),
@@ -101,9 +109,9 @@ def bouts(desk: str) -> list[Bout]:
         start_of_day = WEEK_START + day * DAY
         for index, (start, end) in enumerate(intervals):
             ended_by: Literal["break", "day_end"] = (
-                "day_end" if index == len(intervals) - 1 else "break")
-            out.append(Bout(desk, _clock(start_of_day, start), _clock(start_of_day, end),
-                            ended_by))
+                "day_end" if index == len(intervals) - 1 else "break"
+            )
+            out.append(Bout(desk, _clock(start_of_day, start), _clock(start_of_day, end), ended_by))
     return out
 
 
@@ -151,19 +159,44 @@ def play(history: History) -> None:
             seq += 2
             for at, level in bout.alert_times:
                 history.record(AlertSent(desk, at, level, at - bout.start, acked=True))
-            history.record(BoutEnded(
-                desk, bout.start, bout.end, bout.ended_by, len(bout.alert_times), bout.snoozes,
-                max((level for _, level in bout.alert_times), default=0), bout.responded_s))
+            history.record(
+                BoutEnded(
+                    desk,
+                    bout.start,
+                    bout.end,
+                    bout.ended_by,
+                    len(bout.alert_times),
+                    bout.snoozes,
+                    max((level for _, level in bout.alert_times), default=0),
+                    bout.responded_s,
+                )
+            )
     for ts in sample_times():
         samples = []
         for desk in LOCATIONS:
             since = seated_since(desk, ts)
-            samples.append(DeskSample(desk, ts, since is not None,
-                                      0.0 if since is None else ts - since, online(desk, ts)))
+            samples.append(
+                DeskSample(
+                    desk,
+                    ts,
+                    since is not None,
+                    0.0 if since is None else ts - since,
+                    online(desk, ts),
+                )
+            )
             if online(desk, ts):
                 uptime_ms = int((ts - WEEK_START) * 1000)
-                telemetry = Telemetry(desk, ts, uptime_ms, 900.0, baseline(desk, ts), rssi(desk),
-                                      90_000, firmware(desk), 2)
+                telemetry = Telemetry(
+                    desk,
+                    ts,
+                    uptime_ms,
+                    900.0,
+                    baseline(desk, ts),
+                    rssi(desk),
+                    90_000,
+                    firmware(desk),
+                    2,
+                )
                 history.record(TelemetryReceived(desk, ts, telemetry))
         history.sample(ts, samples)
 
@@ -173,11 +206,13 @@ def record(influx_url: str, database: str, state_dir: str, **history: object) ->
 
     Returns the final spool stats; extra keyword arguments go to ``[history]``.
     """
-    cfg = from_mapping({
-        "state_dir": state_dir,
-        "history": {"api": "v1", "url": influx_url, "database": database, **history},
-        "desks": DESKS,
-    })
+    cfg = from_mapping(
+        {
+            "state_dir": state_dir,
+            "history": {"api": "v1", "url": influx_url, "database": database, **history},
+            "desks": DESKS,
+        }
+    )
     recorder = History(cfg)
     recorder.start()
     try:

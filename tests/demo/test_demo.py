@@ -41,7 +41,10 @@ def test_demo_chairs_change_state_and_ctrl_c_stops_it(tmp_path, browser, artifac
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "demo", "--port", "0", "--desks", "8", "--seed", "5"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = None
         deadline = time.monotonic() + 60
@@ -76,7 +79,8 @@ def test_demo_chairs_change_state_and_ctrl_c_stops_it(tmp_path, browser, artifac
 
         browser.get(url)
         WebDriverWait(browser, 20).until(
-            lambda b: len(b.find_elements(By.CSS_SELECTOR, ".desk")) == 8)
+            lambda b: len(b.find_elements(By.CSS_SELECTOR, ".desk")) == 8
+        )
         browser.save_screenshot(str(artifacts / "demo-status-page.png"))
         browser.set_window_size(390, 844)
         browser.save_screenshot(str(artifacts / "demo-status-page-phone.png"))
@@ -96,8 +100,12 @@ def test_demo_stops_cleanly_on_sigterm(tmp_path):
     """SIGTERM (how a service manager stops it) ends the demo with exit code 0."""
     out_path = tmp_path / "demo.out"
     with out_path.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "hub", "demo", "--port", "0",
-                                 "--desks", "2"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "demo", "--port", "0", "--desks", "2"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while "Ctrl-C" not in out_path.read_text() and time.monotonic() < deadline:
@@ -114,13 +122,18 @@ def test_demo_stops_cleanly_on_sigterm(tmp_path):
 
 def test_page_follows_the_real_hub(mosquitto, probe, prefix, tmp_path, browser, artifacts):  # noqa: PLR0917 - pytest fixtures
     """A chair's messages published to the broker show up on the page as the hub sees them."""
-    cfg = config.from_mapping({
-        "mqtt": {"url": f"mqtt://{mosquitto.host}:{mosquitto.port}", "prefix": prefix,
-                 "client_id": f"hub-{prefix.replace('/', '-')}"[:60]},
-        "schedule": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
-        "state_dir": str(tmp_path),
-        "desks": {"desk-7": {"floor": "2", "zone": "east"}},
-    })
+    cfg = config.from_mapping(
+        {
+            "mqtt": {
+                "url": f"mqtt://{mosquitto.host}:{mosquitto.port}",
+                "prefix": prefix,
+                "client_id": f"hub-{prefix.replace('/', '-')}"[:60],
+            },
+            "schedule": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+            "state_dir": str(tmp_path),
+            "desks": {"desk-7": {"floor": "2", "zone": "east"}},
+        }
+    )
     service = HubService(cfg)
     service.start()
     page = StatusServer(ServiceSource(service), port=0, poll_s=0.2).start()
@@ -137,9 +150,18 @@ def test_page_follows_the_real_hub(mosquitto, probe, prefix, tmp_path, browser, 
             return cards[0].get_attribute("data-state") if cards else None
 
         wait.until(lambda b: state(b) == "vacant")
-        probe.publish(f"{prefix}/desk-7/occupancy",
-                      {"seated": True, "seq": 1, "boot": "b1", "ts": time.time(),
-                       "uptime_ms": 1000, "value": 1800.0}, retain=True)
+        probe.publish(
+            f"{prefix}/desk-7/occupancy",
+            {
+                "seated": True,
+                "seq": 1,
+                "boot": "b1",
+                "ts": time.time(),
+                "uptime_ms": 1000,
+                "value": 1800.0,
+            },
+            retain=True,
+        )
         wait.until(lambda b: state(b) == "seated")
         browser.save_screenshot(str(artifacts / "status-page-real-hub.png"))
         # The page's pause button reaches the hub, and the hub's new state comes back.

@@ -70,9 +70,12 @@ def check_documented_keys(bodies, occ, bout, buzz):
 def test_discovery_configs_follow_the_documented_format(private_mosquitto):
     """Retained per-entity configs with the documented keys, for configured desks and for
     desks seen online, published again when Home Assistant says it is online."""
-    cfg = config.from_mapping({"mqtt": {"url": f"mqtt://127.0.0.1:{private_mosquitto.port}",
-                                        "prefix": PREFIX},
-                               "desks": {"desk-a": {"floor": "3", "zone": "north"}}})
+    cfg = config.from_mapping(
+        {
+            "mqtt": {"url": f"mqtt://127.0.0.1:{private_mosquitto.port}", "prefix": PREFIX},
+            "desks": {"desk-a": {"floor": "3", "zone": "north"}},
+        }
+    )
     ha = MqttProbe(private_mosquitto.host, private_mosquitto.port)
     ha.subscribe("homeassistant/#")
     discovery = Discovery(cfg).start()

@@ -30,14 +30,23 @@ def office() -> StaticSource:
     states = ["seated", "vacant", "alerting", "snoozed", "paused", "offline", "seated", "vacant"]
     for i, state in enumerate(states):
         seated = state in ("seated", "alerting", "snoozed", "paused")
-        views.append(DeskView(
-            desk=f"desk-{i + 1:02d}", state=state, seated_s=40.0 + 9 * i if seated else 0.0,
-            level=2 if state == "alerting" else (1 if state == "snoozed" else 0),
-            since=now - 40 - 9 * i if seated else None, online=state != "offline",
-            site="hq", floor="3" if i < 4 else "4", zone="north" if i % 4 < 2 else "south",
-            today_seated_s=3600.0 + 60 * i, today_bouts=3 + i, today_alerts=i % 3,
-            longest_bout_s=1500.0,
-        ))
+        views.append(
+            DeskView(
+                desk=f"desk-{i + 1:02d}",
+                state=state,
+                seated_s=40.0 + 9 * i if seated else 0.0,
+                level=2 if state == "alerting" else (1 if state == "snoozed" else 0),
+                since=now - 40 - 9 * i if seated else None,
+                online=state != "offline",
+                site="hq",
+                floor="3" if i < 4 else "4",
+                zone="north" if i % 4 < 2 else "south",
+                today_seated_s=3600.0 + 60 * i,
+                today_bouts=3 + i,
+                today_alerts=i % 3,
+                longest_bout_s=1500.0,
+            )
+        )
     return StaticSource(views)
 
 
@@ -48,8 +57,9 @@ def source() -> StaticSource:
 
 @pytest.fixture
 def server(source: StaticSource) -> Iterator[StatusServer]:
-    with StatusServer(source, port=0, poll_s=0.1, title="sitless test office",
-                      limits=LIMITS) as running:
+    with StatusServer(
+        source, port=0, poll_s=0.1, title="sitless test office", limits=LIMITS
+    ) as running:
         yield running
 
 
@@ -102,10 +112,10 @@ def test_page_reads_well_on_a_phone(server, browser, artifacts):
     """At a phone's viewport the cards sit two to a row and nothing overflows sideways."""
     browser.set_window_size(390, 844)
     browser.get(server.url)
-    WebDriverWait(browser, 20).until(
-        lambda b: len(b.find_elements(By.CSS_SELECTOR, ".desk")) == 8)
+    WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".desk")) == 8)
     overflow = browser.execute_script(
-        "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0
     cards = browser.find_elements(By.CSS_SELECTOR, ".desk")
     tops = [c.location["y"] for c in cards[:2]]
@@ -113,10 +123,11 @@ def test_page_reads_well_on_a_phone(server, browser, artifacts):
     assert cards[0].size["width"] > 140
     browser.save_screenshot(str(artifacts / "status-page-phone.png"))
     # A phone in dark mode gets the dark palette.
-    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
-        "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
-    background = browser.execute_script(
-        "return getComputedStyle(document.body).backgroundColor")
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+    )
+    background = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(15, 20, 25)"
     browser.save_screenshot(str(artifacts / "status-page-phone-dark.png"))
 
@@ -145,8 +156,11 @@ def test_api_health_and_metrics(server, source):
     status, ctype, text = get(server.url + "metrics")
     assert status == 200
     assert ctype.startswith("text/plain; version=0.0.4")
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
     assert samples[("sitless_messages_in_total", ())] == 41
     assert samples[("sitless_alerts_out_total", ())] == 3
     assert samples[("sitless_spool_backlog", ())] == 7

@@ -60,8 +60,7 @@ def test_tally_counts_today_and_forwards_everything():
     assert day.alerts == 2
     assert tally.today("d2", now).bouts == 0
 
-    source = StaticSource([DeskView("d1", "seated", seated_s=120.0),
-                           DeskView("d2", "vacant")])
+    source = StaticSource([DeskView("d1", "seated", seated_s=120.0), DeskView("d2", "vacant")])
     views = {v.desk: v for v in TodaySource(source, tally).snapshot()}
     assert views["d1"].today_seated_s == 1800 + 600 + 120
     assert views["d1"].today_bouts == 3

@@ -16,11 +16,20 @@ from hub.errors import ProtocolError
 PREFIXES = ["sitless", "sitless/hq/floor3"]
 KINDS = ["status", "occupancy", "telemetry", "button", "info", "ack", "cmd", "sitting", "x"]
 
-json_scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
-                | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40))
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                           max_leaves=30)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
 
 GOOD = {"seated": True, "seq": 1, "boot": "b1", "ts": 1764140000.0, "uptime_ms": 5, "value": 1.0}
 
@@ -46,8 +55,11 @@ def test_arbitrary_bytes_never_crash(topic, payload):
 
 
 @settings(max_examples=400, deadline=None)
-@given(desk=st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True),
-       kind=st.sampled_from(KINDS), body=json_values)
+@given(
+    desk=st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True),
+    kind=st.sampled_from(KINDS),
+    body=json_values,
+)
 def test_arbitrary_json_never_crashes(desk, kind, body):
     payload = json.dumps(body, allow_nan=True).encode()
     _check(f"sitless/{desk}/{kind}", payload)

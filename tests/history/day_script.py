@@ -41,11 +41,11 @@ DESKS: dict[str, dict[str, str]] = {
 # Seated intervals in minutes after 08:00: (start, end). Seconds are added to some
 # ends so bout durations are not all whole minutes.
 INTERVALS: dict[str, list[tuple[float, float]]] = {
-    "a1": [(60, 150), (180, 240)],              # 90 and 60 min bouts, one alert each
+    "a1": [(60, 150), (180, 240)],  # 90 and 60 min bouts, one alert each
     "a2": [(0, 20.5), (30, 55), (300, 345.25)],
-    "a3": [],                                   # nobody came
-    "b1": [(100, 400)],                         # one 5 h bout
-    "b2": [(10, 25), (500, 600)],               # the last bout runs to day end
+    "a3": [],  # nobody came
+    "b1": [(100, 400)],  # one 5 h bout
+    "b2": [(10, 25), (500, 600)],  # the last bout runs to day end
     "c1": [(200, 229.75)],
 }
 
@@ -118,15 +118,36 @@ def facts(t0: float) -> list[Fact]:
                 seq += 1
                 out.append((bout.end, order, OccupancyChanged(desk, bout.end, False, seq, 90.0)))
                 order += 1
-            out.append((bout.end, order, BoutEnded(
-                desk, bout.start, bout.end, bout.ended_by,  # type: ignore[arg-type]
-                bout.alerts, bout.alerts, bout.alerts, responded)))
+            out.append(
+                (
+                    bout.end,
+                    order,
+                    BoutEnded(
+                        desk,
+                        bout.start,
+                        bout.end,
+                        bout.ended_by,  # type: ignore[arg-type]
+                        bout.alerts,
+                        bout.alerts,
+                        bout.alerts,
+                        responded,
+                    ),
+                )
+            )
             order += 1
         for i in range(int(DAY_MINUTES * MINUTE / TELEMETRY_EVERY_S)):
             ts = t0 + i * TELEMETRY_EVERY_S
-            tel = Telemetry(desk=desk, ts=ts, uptime_ms=int(i * TELEMETRY_EVERY_S * 1000),
-                            value=100.0 + i, baseline=80.0, rssi=-60 - i % 5, heap_free=90000,
-                            fw="1.0.0", reconnects=i // 20)
+            tel = Telemetry(
+                desk=desk,
+                ts=ts,
+                uptime_ms=int(i * TELEMETRY_EVERY_S * 1000),
+                value=100.0 + i,
+                baseline=80.0,
+                rssi=-60 - i % 5,
+                heap_free=90000,
+                fw="1.0.0",
+                reconnects=i // 20,
+            )
             out.append((ts, order, TelemetryReceived(desk, ts, tel)))
             order += 1
     return [fact for _, _, fact in sorted(out, key=lambda item: (item[0], item[1]))]
@@ -137,8 +158,9 @@ def samples_at(t0: float, ts: float) -> list[DeskSample]:
     out = []
     for desk in INTERVALS:
         start = occupied_at(desk, t0, ts)
-        out.append(DeskSample(desk, ts, start is not None,
-                              0.0 if start is None else ts - start, True))
+        out.append(
+            DeskSample(desk, ts, start is not None, 0.0 if start is None else ts - start, True)
+        )
     return out
 
 

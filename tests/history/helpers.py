@@ -13,8 +13,9 @@ from hub.config import HubConfig, from_mapping
 from hub.history import History
 
 
-def make_cfg(state_dir: Path, desks: dict[str, dict[str, str]] | None = None,
-             **history: Any) -> HubConfig:
+def make_cfg(
+    state_dir: Path, desks: dict[str, dict[str, str]] | None = None, **history: Any
+) -> HubConfig:
     """A validated hub configuration with the given [history] keys and desk locations."""
     return from_mapping({"state_dir": str(state_dir), "history": history, "desks": desks or {}})
 
@@ -33,6 +34,8 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> 
 
 def wait_drained(history: History, timeout: float = 60.0) -> dict[str, Any]:
     """Wait until the writer has emptied the spool; returns the final stats."""
-    return wait_for(lambda: (s := history.stats())["spool_rows"] == 0 and s,  # type: ignore[no-any-return]
-                    "the spool to drain", timeout)
-
+    return wait_for(
+        lambda: (s := history.stats())["spool_rows"] == 0 and s,  # type: ignore[no-any-return]
+        "the spool to drain",
+        timeout,
+    )

@@ -45,12 +45,26 @@ class RecordingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                proxy.seen.append(Seen(self.command, parts.path, parse_qs(parts.query),
-                                       dict(self.headers.items()), body))
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "content-length", "connection")}
-                req = urllib.request.Request(proxy.upstream + self.path, data=body or None,
-                                             headers=headers, method=self.command)
+                proxy.seen.append(
+                    Seen(
+                        self.command,
+                        parts.path,
+                        parse_qs(parts.query),
+                        dict(self.headers.items()),
+                        body,
+                    )
+                )
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length", "connection")
+                }
+                req = urllib.request.Request(
+                    proxy.upstream + self.path,
+                    data=body or None,
+                    headers=headers,
+                    method=self.command,
+                )
                 try:
                     with urllib.request.urlopen(req, timeout=30) as resp:
                         status, data = resp.status, resp.read()

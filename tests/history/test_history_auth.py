@@ -36,35 +36,47 @@ def _query(server: Influxd, q: str, *, auth: bool = True, **params: str) -> dict
 @pytest.fixture
 def secured_influxd(tmp_path):
     server = Influxd(tmp_path / "influxd")
-    server.conf_path.write_text(server.conf_path.read_text().replace(
-        "auth-enabled = false", "auth-enabled = true"))
+    server.conf_path.write_text(
+        server.conf_path.read_text().replace("auth-enabled = false", "auth-enabled = true")
+    )
     server.start()
     # With no users yet, influxd lets the first admin be created without credentials.
-    _query(server, f"CREATE USER \"{USER}\" WITH PASSWORD '{PASSWORD}' WITH ALL PRIVILEGES",
-           auth=False)
+    _query(
+        server, f"CREATE USER \"{USER}\" WITH PASSWORD '{PASSWORD}' WITH ALL PRIVILEGES", auth=False
+    )
     _query(server, 'CREATE DATABASE "locked"')
     yield server
     stop_all(server)
 
 
-def test_wrong_credentials_keep_points_and_right_ones_deliver(secured_influxd, tmp_path,
-                                                              open_history, caplog):
+def test_wrong_credentials_keep_points_and_right_ones_deliver(
+    secured_influxd, tmp_path, open_history, caplog
+):
     state = tmp_path / "state"
-    wrong = make_cfg(state, api="v1", url=secured_influxd.url, database="locked",
-                     username=USER, password=WRONG)
+    wrong = make_cfg(
+        state, api="v1", url=secured_influxd.url, database="locked", username=USER, password=WRONG
+    )
     with caplog.at_level(logging.DEBUG):
         history = open_history(wrong)
         for seq in range(30):
             history.record(OccupancyChanged("d1", T0 + seq, True, seq, 1.0))
-        refused = wait_for(lambda: (s := history.stats())["server_reachable"] is False and s,
-                           "the writer to be refused")
+        refused = wait_for(
+            lambda: (s := history.stats())["server_reachable"] is False and s,
+            "the writer to be refused",
+        )
         assert refused["spool_rows"] == 30
         assert refused["dead_letters"] == 0
         assert "401" in caplog.text
         history.close()
 
-        right = make_cfg(state, api="v1", url=secured_influxd.url, database="locked",
-                         username=USER, password=PASSWORD)
+        right = make_cfg(
+            state,
+            api="v1",
+            url=secured_influxd.url,
+            database="locked",
+            username=USER,
+            password=PASSWORD,
+        )
         history = open_history(right)
         stats = wait_drained(history)
     assert stats["written"] == 30

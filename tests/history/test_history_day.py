@@ -21,8 +21,14 @@ DATE = dt.date(2026, 3, 2)
 @pytest.fixture(scope="module")
 def played_day(influxd, tmp_path_factory):
     influxd.create_database("day")
-    cfg = make_cfg(tmp_path_factory.mktemp("day"), desks=day.DESKS, api="v1", url=influxd.url,
-                   database="day", batch_size=700)
+    cfg = make_cfg(
+        tmp_path_factory.mktemp("day"),
+        desks=day.DESKS,
+        api="v1",
+        url=influxd.url,
+        database="day",
+        batch_size=700,
+    )
     history = History(cfg)
     history.start()
     try:
@@ -44,11 +50,13 @@ def test_every_transition_and_bout_arrives_once(played_day):
     transitions = dict.fromkeys(day.DESKS, 0)
     for bout in bouts:
         transitions[bout.desk] += 1 + (bout.ended_by == "break")
-    counted = _by_desk(influxd.rows('SELECT count("seated") FROM "occupancy" GROUP BY "desk"',
-                                    "day"), "count")
+    counted = _by_desk(
+        influxd.rows('SELECT count("seated") FROM "occupancy" GROUP BY "desk"', "day"), "count"
+    )
     assert counted == {desk: n for desk, n in transitions.items() if n}
-    durations = influxd.rows('SELECT "duration_s", "ended_by" FROM "sitting_bout" GROUP BY "desk"',
-                             "day")
+    durations = influxd.rows(
+        'SELECT "duration_s", "ended_by" FROM "sitting_bout" GROUP BY "desk"', "day"
+    )
     got = sorted((r["desk"], r["time"], r["duration_s"], r["ended_by"]) for r in durations)
     want = sorted((b.desk, int(b.start), b.end - b.start, b.ended_by) for b in bouts)
     assert got == want
@@ -62,16 +70,20 @@ def test_alert_acks_overwrite_rather_than_duplicate(played_day):
     long_bouts = [b for b in day.bouts(t0) if b.alerts]
     assert len(alerts) == len(long_bouts)
     assert all(row["acked"] == 1 and row["level"] == "1" for row in alerts)
-    bouts = influxd.rows('SELECT "responded_s", "snoozes" FROM "sitting_bout" '
-                         'WHERE "alerts" > 0 GROUP BY "desk"', "day")
+    bouts = influxd.rows(
+        'SELECT "responded_s", "snoozes" FROM "sitting_bout" WHERE "alerts" > 0 GROUP BY "desk"',
+        "day",
+    )
     assert sorted((r["desk"], r["responded_s"]) for r in bouts) == sorted(
-        (b.desk, b.end - b.start - day.LIMIT_S) for b in long_bouts)
+        (b.desk, b.end - b.start - day.LIMIT_S) for b in long_bouts
+    )
 
 
 def test_utilisation_is_a_plain_mean(played_day):
     influxd, t0, _ = played_day
-    rows = influxd.rows('SELECT mean("occupied"), count("occupied") FROM "desk_state" '
-                        'GROUP BY "desk"', "day")
+    rows = influxd.rows(
+        'SELECT mean("occupied"), count("occupied") FROM "desk_state" GROUP BY "desk"', "day"
+    )
     assert {r["desk"]: r["count"] for r in rows} == dict.fromkeys(day.DESKS, day.DAY_MINUTES)
     means = _by_desk(rows, "mean")
     for desk in day.DESKS:
@@ -84,8 +96,11 @@ def test_zone_occupancy_merges_small_zones_and_has_no_desk(played_day):
     influxd, t0, _ = played_day
     keys = influxd.rows('SHOW TAG KEYS FROM "zone_occupancy"', "day")
     assert {row["tagKey"] for row in keys} == {"site", "floor", "zone"}
-    rows = influxd.rows('SELECT mean("utilisation"), max("desks"), count("desks") '
-                        'FROM "zone_occupancy" GROUP BY "site", "floor", "zone"', "day")
+    rows = influxd.rows(
+        'SELECT mean("utilisation"), max("desks"), count("desks") '
+        'FROM "zone_occupancy" GROUP BY "site", "floor", "zone"',
+        "day",
+    )
     groups = {(r["site"], r["floor"], r["zone"]): r for r in rows}
     # north has 3 desks and stands alone; south (2) and lab (1) are too small on their
     # floors and are pooled at site level into one group of 3.
@@ -102,7 +117,9 @@ def test_zone_occupancy_merges_small_zones_and_has_no_desk(played_day):
 
 def test_device_health_every_ten_minutes(played_day):
     influxd, _, _ = played_day
-    rows = influxd.rows('SELECT count("heap_free"), last("reconnects") FROM "device_health" '
-                        'GROUP BY "desk", "fw"', "day")
+    rows = influxd.rows(
+        'SELECT count("heap_free"), last("reconnects") FROM "device_health" GROUP BY "desk", "fw"',
+        "day",
+    )
     assert {r["desk"]: r["count"] for r in rows} == dict.fromkeys(day.DESKS, 60)
     assert all(r["fw"] == "1.0.0" and r["last"] == 2 for r in rows)

@@ -27,7 +27,10 @@ class Child:
     def __init__(self, config: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.history.history_child", str(config)],
-            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
 
@@ -74,11 +77,19 @@ def _count(influxd) -> int:
 def test_outage_and_sigkill_lose_nothing_and_duplicate_nothing(private_influxd, tmp_path):
     private_influxd.create_database("outage")
     config = tmp_path / "hub.json"
-    config.write_text(json.dumps({
-        "state_dir": str(tmp_path / "state"),
-        "history": {"api": "v1", "url": private_influxd.url, "database": "outage",
-                    "batch_size": 250},
-    }))
+    config.write_text(
+        json.dumps(
+            {
+                "state_dir": str(tmp_path / "state"),
+                "history": {
+                    "api": "v1",
+                    "url": private_influxd.url,
+                    "database": "outage",
+                    "batch_size": 250,
+                },
+            }
+        )
+    )
     child = Child(config)
     try:
         assert child.ask("record 0 500") == "ok 500"
@@ -86,8 +97,10 @@ def test_outage_and_sigkill_lose_nothing_and_duplicate_nothing(private_influxd, 
 
         private_influxd.stop()
         assert child.ask("record 500 2000") == "ok 2000"
-        waiting = wait_for(lambda: (s := child.stats())["server_reachable"] is False and s,
-                           "the writer to notice the outage")
+        waiting = wait_for(
+            lambda: (s := child.stats())["server_reachable"] is False and s,
+            "the writer to notice the outage",
+        )
         assert waiting["spool_rows"] == 1500
         assert waiting["oldest_unsent_s"] is not None
         child.kill()

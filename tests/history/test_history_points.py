@@ -25,16 +25,18 @@ T0 = 1_775_000_000.25
 def test_occupancy_line_has_location_tags_and_seq_as_an_integer_field(tmp_path):
     cfg = make_cfg(tmp_path, desks={"d1": {"site": "hq", "floor": "3", "zone": "north"}})
     [point] = from_fact(cfg, OccupancyChanged("d1", T0, True, 41, 512.0))
-    assert point.line() == ("occupancy,desk=d1,floor=3,site=hq,zone=north "
-                            "seated=1i,seq=41i 1775000000250")
+    assert point.line() == (
+        "occupancy,desk=d1,floor=3,site=hq,zone=north seated=1i,seq=41i 1775000000250"
+    )
 
 
 def test_bout_line_keeps_types_stable_and_skips_a_missing_response(tmp_path):
     cfg = make_cfg(tmp_path)
     [point] = from_fact(cfg, BoutEnded("d1", T0, T0 + 1800, "offline", 0, 0, 0, None))
     line = point.line()
-    assert line.startswith("sitting_bout,desk=d1,ended_by=offline,floor=default,site=default,"
-                           "zone=default ")
+    assert line.startswith(
+        "sitting_bout,desk=d1,ended_by=offline,floor=default,site=default,zone=default "
+    )
     assert "duration_s=1800," in line  # a float; integers would carry an "i"
     assert "alerts=0i" in line
     assert "responded_s" not in line
@@ -49,14 +51,23 @@ def _samples(layout):
 
 
 def test_zone_pooling_climbs_one_level_at_a_time(tmp_path):
-    desks = {"a1": ("hq", "3", "n"), "a2": ("hq", "3", "n"), "a3": ("hq", "3", "n"),
-             "b1": ("hq", "3", "s"), "b2": ("hq", "3", "s"),
-             "c1": ("hq", "4", "lab"), "x1": ("annex", "1", "x")}
-    cfg = make_cfg(tmp_path, desks={d: dict(zip(("site", "floor", "zone"), w, strict=True))
-                                    for d, w in desks.items()})
+    desks = {
+        "a1": ("hq", "3", "n"),
+        "a2": ("hq", "3", "n"),
+        "a3": ("hq", "3", "n"),
+        "b1": ("hq", "3", "s"),
+        "b2": ("hq", "3", "s"),
+        "c1": ("hq", "4", "lab"),
+        "x1": ("annex", "1", "x"),
+    }
+    cfg = make_cfg(
+        tmp_path,
+        desks={d: dict(zip(("site", "floor", "zone"), w, strict=True)) for d, w in desks.items()},
+    )
     samples = _samples([(d, d in {"a1", "b1", "c1"}) for d in desks])
-    counts = {(z.site, z.floor, z.zone): (z.occupied, z.desks)
-              for z in zone_counts(cfg, samples, 3)}
+    counts = {
+        (z.site, z.floor, z.zone): (z.occupied, z.desks) for z in zone_counts(cfg, samples, 3)
+    }
     # south (2) and lab (1) pool at site hq; the annex's single desk is never shown.
     assert counts == {("hq", "3", "n"): (1, 3), ("hq", MERGED, MERGED): (2, 3)}
     every = {(z.site, z.floor, z.zone): z.desks for z in zone_counts(cfg, samples, 1)}
@@ -75,8 +86,11 @@ def test_router_by_privacy_mode(tmp_path):
     hidden = Router(HistoryConfig(privacy="aggregate", api="v1", url="http://x", database="m"))
     assert hidden.route(occupancy) == []
     assert hidden.route(state) == []
-    personal = Router(HistoryConfig(privacy="aggregate", api="v2", url="http://x", org="o",
-                                    bucket="m", personal_bucket="p"))
+    personal = Router(
+        HistoryConfig(
+            privacy="aggregate", api="v2", url="http://x", org="o", bucket="m", personal_bucket="p"
+        )
+    )
     assert personal.route(state) == [("personal", state)]
 
 

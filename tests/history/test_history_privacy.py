@@ -26,37 +26,57 @@ def _measurements(influxd, database):
 def test_aggregate_mode_keeps_desks_out_of_the_main_database(influxd, tmp_path, open_history):
     influxd.create_database("facilities")
     influxd.create_database("personal")
-    cfg = make_cfg(tmp_path, desks=day.DESKS, api="v1", url=influxd.url, database="facilities",
-                   personal_database="personal", privacy="aggregate")
+    cfg = make_cfg(
+        tmp_path,
+        desks=day.DESKS,
+        api="v1",
+        url=influxd.url,
+        database="facilities",
+        personal_database="personal",
+        privacy="aggregate",
+    )
     history = open_history(cfg)
     t0 = day.day_start(DATE)
     day.play(history, t0)
     assert wait_drained(history)["dead_letters"] == 0
 
     # hub_spool is the hub's own backlog: no desk in it.
-    assert _measurements(influxd, "facilities") == {"zone_occupancy", "device_health",
-                                                     "hub_spool"}
+    assert _measurements(influxd, "facilities") == {"zone_occupancy", "device_health", "hub_spool"}
     assert "desk" not in _tag_keys(influxd, "facilities")
-    health_fields = {r["fieldKey"] for r in influxd.rows('SHOW FIELD KEYS FROM "device_health"',
-                                                        "facilities")}
+    health_fields = {
+        r["fieldKey"] for r in influxd.rows('SHOW FIELD KEYS FROM "device_health"', "facilities")
+    }
     assert "value" not in health_fields
     assert {"rssi", "heap_free", "uptime_s", "reconnects"} <= health_fields
     zones = influxd.rows('SELECT count("utilisation") FROM "zone_occupancy"', "facilities")
     assert zones[0]["count"] == 2 * day.DAY_MINUTES
 
-    assert _measurements(influxd, "personal") == {"occupancy", "desk_state", "sitting_bout",
-                                                  "alert", "device_health"}
-    per_desk = influxd.rows('SELECT count("occupied") FROM "desk_state" GROUP BY "desk"',
-                            "personal")
+    assert _measurements(influxd, "personal") == {
+        "occupancy",
+        "desk_state",
+        "sitting_bout",
+        "alert",
+        "device_health",
+    }
+    per_desk = influxd.rows(
+        'SELECT count("occupied") FROM "desk_state" GROUP BY "desk"', "personal"
+    )
     assert {r["desk"]: r["count"] for r in per_desk} == dict.fromkeys(day.DESKS, day.DAY_MINUTES)
 
 
 def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
-        influxd, tmp_path, open_history):
+    influxd, tmp_path, open_history
+):
     influxd.create_database("facilities_only")
     desks = {f"d{i}": {"site": "hq", "floor": "1", "zone": "open"} for i in range(3)}
-    cfg = make_cfg(tmp_path, desks=desks, api="v1", url=influxd.url,
-                   database="facilities_only", privacy="aggregate")
+    cfg = make_cfg(
+        tmp_path,
+        desks=desks,
+        api="v1",
+        url=influxd.url,
+        database="facilities_only",
+        privacy="aggregate",
+    )
     history = open_history(cfg)
     t0 = day.day_start(DATE)
     for i, desk in enumerate(desks):
@@ -73,19 +93,29 @@ def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
     assert "desk" not in row
 
 
-def test_a_missing_personal_database_does_not_hold_back_the_main_one(influxd, tmp_path,
-                                                                     open_history, caplog):
+def test_a_missing_personal_database_does_not_hold_back_the_main_one(
+    influxd, tmp_path, open_history, caplog
+):
     influxd.create_database("main_ok")
     desks = {f"d{i}": {"site": "hq", "floor": "1", "zone": "open"} for i in range(3)}
-    cfg = make_cfg(tmp_path, desks=desks, api="v1", url=influxd.url, database="main_ok",
-                   personal_database="personal_later", privacy="aggregate")
+    cfg = make_cfg(
+        tmp_path,
+        desks=desks,
+        api="v1",
+        url=influxd.url,
+        database="main_ok",
+        personal_database="personal_later",
+        privacy="aggregate",
+    )
     history = open_history(cfg)
     t0 = day.day_start(DATE)
     for minute in range(5):
         ts = t0 + 60 * minute
         history.sample(ts, [DeskSample(d, ts, True, 60.0 * minute, True) for d in desks])
-    wait_for(lambda: len(influxd.rows('SELECT "desks" FROM "zone_occupancy"', "main_ok")) == 5,
-             "zone points in the main database")
+    wait_for(
+        lambda: len(influxd.rows('SELECT "desks" FROM "zone_occupancy"', "main_ok")) == 5,
+        "zone points in the main database",
+    )
     # desk_state for the personal database waits (the main rows leave just after the server
     # answered, so wait for that too).
     wait_for(lambda: history.stats()["spool_rows"] == 15, "only the personal rows to be left")

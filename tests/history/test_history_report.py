@@ -23,8 +23,10 @@ DATE = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
 def _write_config(path, state_dir, history_lines=""):
-    desks = "\n".join(f'[desks.{d}]\nsite = "{w["site"]}"\nfloor = "{w["floor"]}"\n'
-                      f'zone = "{w["zone"]}"' for d, w in day.DESKS.items())
+    desks = "\n".join(
+        f'[desks.{d}]\nsite = "{w["site"]}"\nfloor = "{w["floor"]}"\nzone = "{w["zone"]}"'
+        for d, w in day.DESKS.items()
+    )
     path.write_text(f'state_dir = "{state_dir}"\n[history]\n{history_lines}\n{desks}\n')
     return path
 
@@ -63,8 +65,9 @@ def local_spool(tmp_path):
 
 def test_report_reads_the_local_spool(local_spool, capsys):
     t0 = day.day_start(DATE)
-    code, out, _ = _report(capsys, "--config", str(local_spool), "--day", DATE.isoformat(),
-                           "--json")
+    code, out, _ = _report(
+        capsys, "--config", str(local_spool), "--day", DATE.isoformat(), "--json"
+    )
     assert code == 0
     body = json.loads(out)
     assert body["source"] == "the local spool"
@@ -78,8 +81,9 @@ def test_report_reads_the_local_spool(local_spool, capsys):
 
 
 def test_report_table_and_desk_filter(local_spool, capsys):
-    code, out, _ = _report(capsys, "-c", str(local_spool), "--day", DATE.isoformat(),
-                           "--desk", "a1")
+    code, out, _ = _report(
+        capsys, "-c", str(local_spool), "--day", DATE.isoformat(), "--desk", "a1"
+    )
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0].startswith(f"{DATE.isoformat()} (UTC) from the local spool")
@@ -107,8 +111,9 @@ def test_report_refuses_a_bad_day(local_spool, capsys):
 
 def test_report_reads_influxdb(influxd, tmp_path, capsys):
     influxd.create_database("report")
-    cfg = make_cfg(tmp_path / "state", desks=day.DESKS, api="v1", url=influxd.url,
-                   database="report")
+    cfg = make_cfg(
+        tmp_path / "state", desks=day.DESKS, api="v1", url=influxd.url, database="report"
+    )
     history = History(cfg)
     history.start()
     t0 = day.day_start(DATE)
@@ -117,25 +122,33 @@ def test_report_reads_influxdb(influxd, tmp_path, capsys):
         wait_drained(history)
     finally:
         history.close()
-    path = _write_config(tmp_path / "influx.toml", tmp_path / "state",
-                         f'api = "v1"\nurl = "{influxd.url}"\ndatabase = "report"')
+    path = _write_config(
+        tmp_path / "influx.toml",
+        tmp_path / "state",
+        f'api = "v1"\nurl = "{influxd.url}"\ndatabase = "report"',
+    )
     code, out, _ = _report(capsys, "-c", str(path), "--day", DATE.isoformat(), "--json")
     assert code == 0
     got = {d["desk"]: d for d in json.loads(out)["desks"]}
     for desk in ("a1", "b1", "c1"):
         assert got[desk] == _expected(t0, desk)
-    code, out, _ = _report(capsys, "-c", str(path), "--day", DATE.isoformat(), "--json",
-                           "--desk", "b2")
+    code, out, _ = _report(
+        capsys, "-c", str(path), "--day", DATE.isoformat(), "--json", "--desk", "b2"
+    )
     assert [d["desk"] for d in json.loads(out)["desks"]] == ["b2"]
-    code, out, _ = _report(capsys, "-c", str(path), "--day", DATE.isoformat(), "--json",
-                           "--desk", "it's \\ odd")
+    code, out, _ = _report(
+        capsys, "-c", str(path), "--day", DATE.isoformat(), "--json", "--desk", "it's \\ odd"
+    )
     assert code == 0
     assert json.loads(out)["desks"] == []
 
 
 def test_report_says_when_the_server_is_unreachable(tmp_path, capsys):
-    path = _write_config(tmp_path / "down.toml", tmp_path / "state",
-                         f'api = "v1"\nurl = "http://127.0.0.1:{free_port()}"\ndatabase = "x"')
+    path = _write_config(
+        tmp_path / "down.toml",
+        tmp_path / "state",
+        f'api = "v1"\nurl = "http://127.0.0.1:{free_port()}"\ndatabase = "x"',
+    )
     code, _, err = _report(capsys, "-c", str(path), "--day", DATE.isoformat())
     assert code == 3
     assert "cannot reach" in err

@@ -32,8 +32,9 @@ CREATE TABLE dead_letters (
 
 
 def seat(desk: str, seq: int, ts_ms: int = T0_MS) -> HistoryPoint:
-    return HistoryPoint(OCCUPANCY, (("desk", desk),), (("seated", seq % 2), ("seq", seq)),
-                        ts_ms + seq)
+    return HistoryPoint(
+        OCCUPANCY, (("desk", desk),), (("seated", seq % 2), ("seq", seq)), ts_ms + seq
+    )
 
 
 def old_spool(path: Path, points: list[tuple[str, HistoryPoint]]) -> None:
@@ -43,10 +44,15 @@ def old_spool(path: Path, points: list[tuple[str, HistoryPoint]]) -> None:
     db.executemany(
         "INSERT INTO points (target, key, measurement, desk, ts_ms, fields, line, spooled) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(target, p.key(), p.measurement, p.desk, p.ts_ms, p.fields_json(), p.line(), 1.0)
-         for target, p in points])
-    db.execute("INSERT INTO dead_letters (target, line, status, reason, at) "
-               "VALUES ('main', 'bad line', 400, 'HTTP 400: nope', 1.0)")
+        [
+            (target, p.key(), p.measurement, p.desk, p.ts_ms, p.fields_json(), p.line(), 1.0)
+            for target, p in points
+        ],
+    )
+    db.execute(
+        "INSERT INTO dead_letters (target, line, status, reason, at) "
+        "VALUES ('main', 'bad line', 400, 'HTTP 400: nope', 1.0)"
+    )
     db.commit()
     db.close()
 
@@ -66,12 +72,19 @@ def test_queues_are_per_target_and_deletes_forget_exactly_the_rows_given(tmp_pat
     """Real spool; nothing stood in."""
     spool = Spool(tmp_path / "spool.sqlite3", 1 << 30)
     try:
-        spool.add([(target, seat(f"{target}-d", i)) for i in range(10)
-                   for target in ("main", "personal")], 100.0)
+        spool.add(
+            [
+                (target, seat(f"{target}-d", i))
+                for i in range(10)
+                for target in ("main", "personal")
+            ],
+            100.0,
+        )
         spool.add([("main", seat("late", 1))], 200.0)
         main = spool.batch("main", 100)
         assert [line.split(",")[1].split(" ")[0] for _, line in main] == (
-            ["desk=main-d"] * 10 + ["desk=late"])
+            ["desk=main-d"] * 10 + ["desk=late"]
+        )
         size = spool.size()
         assert (size.rows, size.oldest_spooled) == (21, 100.0)
         # The writer's bisection forgets pieces of a batch; each goes, nothing else does.
@@ -111,11 +124,14 @@ def test_an_old_backlog_is_converted_and_delivered_exactly(influxd, tmp_path, op
     stats = wait_drained(history)
     assert stats["written"] == 12_000
     assert stats["dead_letters"] == 1  # kept for a person, as before
-    [[count]] = [[r["count"]] for r in influxd.rows('SELECT count("seq") FROM "occupancy"',
-                                                     "upgraded")]
+    [[count]] = [
+        [r["count"]] for r in influxd.rows('SELECT count("seq") FROM "occupancy"', "upgraded")
+    ]
     assert count == 12_000
-    assert layout(path) == (FORMAT_VERSION, {"targets", "queue_1", "points", "dead_letters",
-                                             "sqlite_sequence"})
+    assert layout(path) == (
+        FORMAT_VERSION,
+        {"targets", "queue_1", "points", "dead_letters", "sqlite_sequence"},
+    )
     db = sqlite3.connect(path)
     try:  # the backlog went to the send queue, not to the local store
         assert db.execute("SELECT COUNT(*) FROM points").fetchone()[0] == 0
@@ -126,8 +142,12 @@ def test_an_old_backlog_is_converted_and_delivered_exactly(influxd, tmp_path, op
 def test_an_old_local_store_stays_readable_by_reports(tmp_path, open_history):
     path = tmp_path / "sitless-spool.sqlite3"
     now_ms = int(time.time() * 1000)
-    bout = HistoryPoint(SITTING_BOUT, (("desk", "d1"), ("ended_by", "break")),
-                        (("duration_s", 1500.0), ("alerts", 1)), now_ms - 5000)
+    bout = HistoryPoint(
+        SITTING_BOUT,
+        (("desk", "d1"), ("ended_by", "break")),
+        (("duration_s", 1500.0), ("alerts", 1)),
+        now_ms - 5000,
+    )
     old_spool(path, [("main", bout), *[("main", seat("d1", i, now_ms - 60_000)) for i in range(5)]])
     # A report may open the file before the hub does; it converts it the same way.
     reader = Spool(path, 1 << 30)
@@ -141,5 +161,7 @@ def test_an_old_local_store_stays_readable_by_reports(tmp_path, open_history):
     history.record(fact)
     history.record(fact)
     assert history.stats()["spool_rows"] == 7
-    assert layout(path) == (FORMAT_VERSION, {"targets", "points", "dead_letters",
-                                             "sqlite_sequence"})
+    assert layout(path) == (
+        FORMAT_VERSION,
+        {"targets", "points", "dead_letters", "sqlite_sequence"},
+    )

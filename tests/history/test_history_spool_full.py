@@ -18,12 +18,12 @@ T0 = 1_774_000_000.0
 
 
 @pytest.mark.slow
-def test_full_spool_drops_loudly_and_recovers_when_space_returns(private_influxd, tmp_path,
-                                                                 open_history, caplog):
+def test_full_spool_drops_loudly_and_recovers_when_space_returns(
+    private_influxd, tmp_path, open_history, caplog
+):
     private_influxd.create_database("full")
     private_influxd.stop()
-    cfg = make_cfg(tmp_path, api="v1", url=private_influxd.url, database="full",
-                   max_spool_mb=0.1)
+    cfg = make_cfg(tmp_path, api="v1", url=private_influxd.url, database="full", max_spool_mb=0.1)
     history = open_history(cfg)
     with caplog.at_level(logging.WARNING, logger="hub.history"):
         for seq in range(3000):

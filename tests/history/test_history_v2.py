@@ -30,11 +30,19 @@ def _export(victoria, match: str) -> list[dict]:
 
 
 def test_v2_write_reaches_the_server_with_org_bucket_precision_and_token(
-        victoria, tmp_path, open_history, caplog):
+    victoria, tmp_path, open_history, caplog
+):
     desks = {"d1": {"site": "hq", "floor": "2", "zone": "quiet room"}}
     with RecordingProxy(victoria.url) as proxy, caplog.at_level(logging.DEBUG):
-        cfg = make_cfg(tmp_path, desks=desks, api="v2", url=proxy.url, token=TOKEN, org="acme",
-                       bucket="sitless")
+        cfg = make_cfg(
+            tmp_path,
+            desks=desks,
+            api="v2",
+            url=proxy.url,
+            token=TOKEN,
+            org="acme",
+            bucket="sitless",
+        )
         history = open_history(cfg)
         for i in range(10):
             history.record(OccupancyChanged("d1", T0 + 60 * i, bool(i % 2 == 0), i, 1.0))
@@ -54,15 +62,21 @@ def test_v2_write_reaches_the_server_with_org_bucket_precision_and_token(
         assert seen.headers["Authorization"] == f"Token {TOKEN}"
     assert TOKEN not in caplog.text
 
-    series = wait_for(lambda: (found := _export(victoria, '{__name__="occupancy_seq"}'))
-                      and sum(len(s["values"]) for s in found) == 11 and found,
-                      "victoria-metrics to show the occupancy points")
+    series = wait_for(
+        lambda: (
+            (found := _export(victoria, '{__name__="occupancy_seq"}'))
+            and sum(len(s["values"]) for s in found) == 11
+            and found
+        ),
+        "victoria-metrics to show the occupancy points",
+    )
     by_desk = {s["metric"]["desk"]: s for s in series}
     assert set(by_desk) == {"d1", "desk ü, 2"}
     d1 = by_desk["d1"]
     assert d1["metric"]["zone"] == "quiet room"
     assert d1["values"] == list(range(10))
     assert d1["timestamps"] == [int((T0 + 60 * i) * 1000) for i in range(10)]
-    seated = wait_for(lambda: _export(victoria, '{__name__="desk_state_seated_s"}'),
-                      "the desk_state sample")
+    seated = wait_for(
+        lambda: _export(victoria, '{__name__="desk_state_seated_s"}'), "the desk_state sample"
+    )
     assert seated[0]["values"] == [12.5]

@@ -14,16 +14,26 @@ from typing import Any
 from hub import config
 from hub.config import HubConfig
 
-FAST_SITTING = {"limit": 2, "min_break": 1, "escalate_after": 1, "snooze": 2,
-                "max_snoozes": 3, "pause": 3}
+FAST_SITTING = {
+    "limit": 2,
+    "min_break": 1,
+    "escalate_after": 1,
+    "snooze": 2,
+    "max_snoozes": 3,
+    "pause": 3,
+}
 
 
 def hub_config(url: str, prefix: str, state_dir: Path, **sections: Any) -> HubConfig:
     """Second-scale rules, a client id of the test's own, state in the test's folder."""
     sitting = {**FAST_SITTING, **sections.pop("sitting", {})}
     data: dict[str, Any] = {
-        "mqtt": {"url": url, "prefix": prefix, "client_id": f"hub-{uuid.uuid4().hex[:10]}",
-                 "keepalive": 5},
+        "mqtt": {
+            "url": url,
+            "prefix": prefix,
+            "client_id": f"hub-{uuid.uuid4().hex[:10]}",
+            "keepalive": 5,
+        },
         "sitting": sitting,
         "history": {"sample_period": 1},
         "state_dir": str(state_dir),
@@ -54,18 +64,33 @@ class Chair:
     def occupancy(self, seated: bool, ts: float | None = None) -> float:
         ts = time.time() if ts is None else ts
         self.seq += 1
-        self.probe.publish(self.topic("occupancy"), {
-            "seated": seated, "seq": self.seq, "boot": self.boot, "ts": ts,
-            "uptime_ms": 1000 + self.seq, "value": 1800.0 if seated else 200.0,
-        }, retain=True)
+        self.probe.publish(
+            self.topic("occupancy"),
+            {
+                "seated": seated,
+                "seq": self.seq,
+                "boot": self.boot,
+                "ts": ts,
+                "uptime_ms": 1000 + self.seq,
+                "value": 1800.0 if seated else 200.0,
+            },
+            retain=True,
+        )
         return ts
 
     def button(self, press: str) -> float:
         ts = time.time()
         self.seq += 1
-        self.probe.publish(self.topic("button"), {
-            "press": press, "seq": self.seq, "boot": self.boot, "ts": ts, "uptime_ms": 5000,
-        })
+        self.probe.publish(
+            self.topic("button"),
+            {
+                "press": press,
+                "seq": self.seq,
+                "boot": self.boot,
+                "ts": ts,
+                "uptime_ms": 5000,
+            },
+        )
         return ts
 
 
@@ -77,5 +102,3 @@ def alerts_on(probe: Any, topic: str) -> list[dict[str, Any]]:
         if body.get("action") == "alert":
             out.append({**body, "at": m.at})
     return out
-
-

@@ -32,7 +32,8 @@ def alert_points(state: Path, desk: str) -> list[tuple[dict[str, Any], int]]:
 
 
 def test_an_acked_alert_overwrites_its_point_with_acked_and_strangers_are_ignored(
-        mosquitto, probe, prefix, tmp_path):
+    mosquitto, probe, prefix, tmp_path
+):
     state = tmp_path / "state"
     cfg = hub_config(mosquitto.url, prefix, state, sitting={"limit": 2, "escalate_after": 60})
     service = HubService(cfg, history=History(cfg))
@@ -45,8 +46,9 @@ def test_an_acked_alert_overwrites_its_point_with_acked_and_strangers_are_ignore
         chair.online()
         other.online()
         chair.occupancy(seated=True)
-        cmd = wait_until(lambda: alerts_on(probe, chair.topic("cmd")), timeout=30,
-                         what="the level 1 alert")[0]
+        cmd = wait_until(
+            lambda: alerts_on(probe, chair.topic("cmd")), timeout=30, what="the level 1 alert"
+        )[0]
         wait_until(lambda: alert_points(state, chair.desk), timeout=30, what="alert spooled")
         [(fields, ts_ms)] = alert_points(state, chair.desk)
         assert fields["acked"] == 0
@@ -54,13 +56,19 @@ def test_an_acked_alert_overwrites_its_point_with_acked_and_strangers_are_ignore
         # An unknown id, and the right id from the wrong desk: neither counts as an ack.
         probe.publish(other.topic("ack"), {"id": cmd["id"], "ok": True})
         probe.publish(chair.topic("ack"), {"id": "h000000-99", "ok": True})
-        wait_until(lambda: service.counters.snapshot()["acks_unknown"] >= 2, timeout=30,
-                   what="strange acks counted")
+        wait_until(
+            lambda: service.counters.snapshot()["acks_unknown"] >= 2,
+            timeout=30,
+            what="strange acks counted",
+        )
         assert alert_points(state, chair.desk)[0][0]["acked"] == 0
 
         probe.publish(chair.topic("ack"), {"id": cmd["id"], "ok": True})
-        wait_until(lambda: alert_points(state, chair.desk)[0][0]["acked"] == 1, timeout=30,
-                   what="the alert point acked")
+        wait_until(
+            lambda: alert_points(state, chair.desk)[0][0]["acked"] == 1,
+            timeout=30,
+            what="the alert point acked",
+        )
         # the same point overwritten: same level, same time, and still only one
         assert alert_points(state, chair.desk) == [({**fields, "acked": 1}, ts_ms)]
         counts = service.counters.snapshot()
@@ -69,8 +77,11 @@ def test_an_acked_alert_overwrites_its_point_with_acked_and_strangers_are_ignore
         # a redelivered ack records nothing more and is not a stranger
         probe.publish(chair.topic("ack"), {"id": cmd["id"], "ok": True})
         probe.publish(chair.topic("ack"), {"id": "h000000-98", "ok": True})
-        wait_until(lambda: service.counters.snapshot()["acks_unknown"] >= 3, timeout=30,
-                   what="the later stranger counted")
+        wait_until(
+            lambda: service.counters.snapshot()["acks_unknown"] >= 3,
+            timeout=30,
+            what="the later stranger counted",
+        )
         assert service.counters.snapshot()["acks_unknown"] == 3
         assert service.counters.snapshot()["alerts_acked"] == 1
         page = metrics.render([], ServiceSource(service).counters())

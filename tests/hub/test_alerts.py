@@ -26,8 +26,20 @@ def closed_port() -> int:
 
 def test_catalogue_covers_the_recommended_movements():
     text = " ".join(alerts.MOVES).lower()
-    for word in ("walk", "stairs", "hamstring", "10 s each leg", "30 s", "glute squeeze",
-                 "3 sets of 10", "hold 3 s", "12 to 15", "squats", "leg lifts", "glute bridges"):
+    for word in (
+        "walk",
+        "stairs",
+        "hamstring",
+        "10 s each leg",
+        "30 s",
+        "glute squeeze",
+        "3 sets of 10",
+        "hold 3 s",
+        "12 to 15",
+        "squats",
+        "leg lifts",
+        "glute bridges",
+    ):
         assert word in text, word
 
 
@@ -57,8 +69,9 @@ def test_notification_reaches_an_apprise_json_url(webhook):
     outcomes: list[str] = []
     notifier = alerts.Notifier(on_result=outcomes.append)
     notifier.start()
-    note = alerts.alert_notification("desk-1", 2, 1865, alerts.MOVES[3],
-                                     [f"json://127.0.0.1:{port}/hook"])
+    note = alerts.alert_notification(
+        "desk-1", 2, 1865, alerts.MOVES[3], [f"json://127.0.0.1:{port}/hook"]
+    )
     assert notifier.submit(note)
     wait_until(lambda: webhook.posts, what="post")
     notifier.stop()
@@ -76,8 +89,9 @@ def test_unreachable_url_is_counted_and_the_worker_carries_on(webhook, caplog):
     notifier = alerts.Notifier(on_result=outcomes.append)
     notifier.start()
     notifier.submit(alerts.alert_notification("d", 1, 60, "walk", [dead]))
-    notifier.submit(alerts.alert_notification("d", 1, 60, "walk",
-                                              [f"json://127.0.0.1:{port}/hook"]))
+    notifier.submit(
+        alerts.alert_notification("d", 1, 60, "walk", [f"json://127.0.0.1:{port}/hook"])
+    )
     wait_until(lambda: len(outcomes) == 2, what="two outcomes")
     notifier.stop()
     assert outcomes == ["failed", "sent"]

@@ -25,8 +25,10 @@ def test_defaults_follow_the_evidence():
     assert cfg.history.api == "none"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("1h", 3600),
-                                               (45, 45), ("2.5m", 150), ("1d", 86400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("1h", 3600), (45, 45), ("2.5m", 150), ("1d", 86400)],
+)
 def test_durations(text, seconds):
     assert config.parse_duration(text) == seconds
 
@@ -47,9 +49,14 @@ def test_unknown_key_is_refused(tmp_path):
 
 def test_environment_overrides_file(tmp_path):
     path = write(tmp_path, '[sitting]\nlimit = "30m"\n[mqtt]\nprefix = "a/b"\n')
-    cfg = config.load(path, environ={"SITLESS_SITTING__LIMIT": "45m",
-                                     "SITLESS_MQTT__URL": "mqtt://broker:1884",
-                                     "SITLESS_DESKS__D1__ZONE": "north"})
+    cfg = config.load(
+        path,
+        environ={
+            "SITLESS_SITTING__LIMIT": "45m",
+            "SITLESS_MQTT__URL": "mqtt://broker:1884",
+            "SITLESS_DESKS__D1__ZONE": "north",
+        },
+    )
     assert cfg.sitting.limit == 2700
     assert cfg.mqtt.host == "broker"
     assert cfg.mqtt.port == 1884

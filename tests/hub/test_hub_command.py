@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_hub_over_mqtt_311_publishes_discovery_and_serves_the_page(mosquitto, probe, prefix,
-                                                                   tmp_path):
+def test_hub_over_mqtt_311_publishes_discovery_and_serves_the_page(
+    mosquitto, probe, prefix, tmp_path
+):
     ha = f"ha{uuid.uuid4().hex[:8]}"
     port = free_port()
     cfg = tmp_path / "hub.toml"
@@ -58,12 +59,18 @@ zone = "north"
     probe.subscribe(f"{ha}/#")
     probe.subscribe(f"{prefix}/#")
     log = (tmp_path / "hub.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "hub", "--config", str(cfg)],
-                            stdout=log, stderr=log, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "hub", "--config", str(cfg)],
+        stdout=log,
+        stderr=log,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
-        found = probe.wait_for(lambda m: m.topic.startswith(f"{ha}/binary_sensor/")
-                               and m.topic.endswith("/config"), timeout=20)
+        found = probe.wait_for(
+            lambda m: m.topic.startswith(f"{ha}/binary_sensor/") and m.topic.endswith("/config"),
+            timeout=20,
+        )
         config = found.json()
         assert config["device_class"] == "occupancy"
         assert config["state_topic"] == f"{prefix}/d1/occupancy"
@@ -78,8 +85,9 @@ zone = "north"
         chair = Chair(probe, prefix, "d1")
         chair.online()
         chair.occupancy(True)
-        alert = probe.wait_topic(f"{prefix}/d1/cmd", where=lambda p: p["action"] == "alert",
-                                 timeout=10)
+        alert = probe.wait_topic(
+            f"{prefix}/d1/cmd", where=lambda p: p["action"] == "alert", timeout=10
+        )
         assert alert.json()["level"] == 1
 
         def desk_on_page():

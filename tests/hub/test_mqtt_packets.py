@@ -19,11 +19,19 @@ def s(text: bytes) -> bytes:
     return len(text).to_bytes(2, "big") + text
 
 
-@pytest.mark.parametrize(("value", "encoded"), [
-    (0, b"\x00"), (127, b"\x7f"), (128, b"\x80\x01"), (16383, b"\xff\x7f"),
-    (16384, b"\x80\x80\x01"), (2097151, b"\xff\xff\x7f"), (2097152, b"\x80\x80\x80\x01"),
-    (268435455, b"\xff\xff\xff\x7f"),
-])
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (128, b"\x80\x01"),
+        (16383, b"\xff\x7f"),
+        (16384, b"\x80\x80\x01"),
+        (2097151, b"\xff\xff\x7f"),
+        (2097152, b"\x80\x80\x80\x01"),
+        (268435455, b"\xff\xff\xff\x7f"),
+    ],
+)
 def test_variable_byte_integers_round_trip_at_every_width(value, encoded):
     assert mp.varint(value) == encoded
     assert mp.read_varint(b"\xaa" + encoded + b"\xbb", 1) == (value, 1 + len(encoded))
@@ -39,14 +47,33 @@ def test_variable_byte_integers_out_of_range_are_refused():
 
 
 def test_connect_v5_carries_session_expiry_receive_maximum_will_and_login():
-    got = mp.connect("hub", keepalive=30, v5=True, session_expiry=86400, receive_maximum=50,
-                     username="u", password="p", will=WILL)  # noqa: S106 - test data
-    variable = (b"\x00\x04MQTT" + b"\x05"  # protocol name and level 5
-                + b"\xec"  # user name, password, will retain, will QoS 1, will; no clean start
-                + b"\x00\x1e"  # keepalive 30
-                + b"\x08" + b"\x11\x00\x01\x51\x80" + b"\x21\x00\x32")  # expiry 86400, recv max 50
-    payload = (s(b"hub") + b"\x00" + s(b"s/_hub/status") + s(b"offline")  # will has properties
-               + s(b"u") + s(b"p"))
+    got = mp.connect(
+        "hub",
+        keepalive=30,
+        v5=True,
+        session_expiry=86400,
+        receive_maximum=50,
+        username="u",
+        password="p",  # noqa: S106 - test data
+        will=WILL,
+    )
+    variable = (
+        b"\x00\x04MQTT"
+        b"\x05"  # protocol name and level 5
+        b"\xec"  # user name, password, will retain, will QoS 1, will; no clean start
+        b"\x00\x1e"  # keepalive 30
+        b"\x08"
+        b"\x11\x00\x01\x51\x80"
+        b"\x21\x00\x32"
+    )  # expiry 86400, recv max 50
+    payload = (
+        s(b"hub")
+        + b"\x00"
+        + s(b"s/_hub/status")
+        + s(b"offline")  # will has properties
+        + s(b"u")
+        + s(b"p")
+    )
     assert got == b"\x10" + bytes([len(variable) + len(payload)]) + variable + payload
     assert got[1] == 55
 
@@ -66,8 +93,9 @@ def test_connect_with_only_a_user_name_sets_only_that_flag():
 
 
 def test_subscribe_v5_has_empty_properties_and_no_local_options():
-    got = mp.subscribe(7, [("a/+/+", 1 | mp.SUB_NO_LOCAL), ("b/c/+/+", 1 | mp.SUB_NO_LOCAL)],
-                       v5=True)
+    got = mp.subscribe(
+        7, [("a/+/+", 1 | mp.SUB_NO_LOCAL), ("b/c/+/+", 1 | mp.SUB_NO_LOCAL)], v5=True
+    )
     body = b"\x00\x07" + b"\x00" + s(b"a/+/+") + b"\x05" + s(b"b/c/+/+") + b"\x05"
     assert got == b"\x82" + bytes([len(body)]) + body
 
@@ -82,7 +110,7 @@ def test_publish_qos1_with_retain_and_dup_flags():
     v311 = mp.publish("p/d/cmd", b"{}", mid=258, v5=False)
     assert v311 == b"\x32\x0d" + s(b"p/d/cmd") + b"\x01\x02" + b"{}"
     assert mp.with_dup(v5) == b"\x3b" + v5[1:]
-    assert mp.publish("p/d/cmd", b"{}", mid=1, dup=True, v5=False)[0] == 0x3a
+    assert mp.publish("p/d/cmd", b"{}", mid=1, dup=True, v5=False)[0] == 0x3A
 
 
 def test_publish_qos0_has_no_packet_id_and_long_bodies_get_a_longer_length():
@@ -100,8 +128,9 @@ def test_fixed_packets():
     assert mp.DISCONNECT_PACKET == b"\xe0\x00"
 
 
-def publish_v5(topic: bytes, payload: bytes, *, mid: int | None, props: bytes = b"",
-               first: int = 0x32) -> bytes:
+def publish_v5(
+    topic: bytes, payload: bytes, *, mid: int | None, props: bytes = b"", first: int = 0x32
+) -> bytes:
     body = s(topic) + (b"" if mid is None else mid.to_bytes(2, "big"))
     body += mp.varint(len(props)) + props + payload
     return bytes([first]) + mp.varint(len(body)) + body
@@ -110,15 +139,19 @@ def publish_v5(topic: bytes, payload: bytes, *, mid: int | None, props: bytes = 
 def test_read_packets_takes_every_publish_and_skips_v5_properties():
     user = b"\x26" + s(b"k") + s(b"v" * 140)  # a user property: the property length needs 2 bytes
     props = b"\x01\x01" + b"\x0b\x05" + user  # payload format, subscription identifier, user
-    data = (publish_v5(b"p/d1/occupancy", b'{"seated":true}', mid=9)
-            + publish_v5(b"p/d2/telemetry", b"t" * 300, mid=10, props=props, first=0x3B)
-            + publish_v5(b"p/d3/view", b"v", mid=None, first=0x31)
-            + b"\xd0\x00"
-            + b"\x40\x03\x00\x05\x10")
+    data = (
+        publish_v5(b"p/d1/occupancy", b'{"seated":true}', mid=9)
+        + publish_v5(b"p/d2/telemetry", b"t" * 300, mid=10, props=props, first=0x3B)
+        + publish_v5(b"p/d3/view", b"v", mid=None, first=0x31)
+        + b"\xd0\x00"
+        + b"\x40\x03\x00\x05\x10"
+    )
     publishes, others, used, need = mp.read_packets(data, v5=True)
-    assert publishes == [("p/d1/occupancy", b'{"seated":true}', False, 9, 1),
-                         ("p/d2/telemetry", b"t" * 300, True, 10, 1),
-                         ("p/d3/view", b"v", True, 0, 0)]
+    assert publishes == [
+        ("p/d1/occupancy", b'{"seated":true}', False, 9, 1),
+        ("p/d2/telemetry", b"t" * 300, True, 10, 1),
+        ("p/d3/view", b"v", True, 0, 0),
+    ]
     assert others == [(0xD0, b""), (0x40, b"\x00\x05\x10")]
     assert (used, need) == (len(data), 0)
     assert isinstance(publishes[1][1], bytes)
@@ -126,8 +159,7 @@ def test_read_packets_takes_every_publish_and_skips_v5_properties():
 
 def test_read_packets_v311_has_no_properties():
     data = b"\x32\x0b" + s(b"a/b") + b"\x00\x01" + b"body"
-    assert mp.read_packets(data, v5=False) == ([("a/b", b"body", False, 1, 1)], [],
-                                               len(data), 0)
+    assert mp.read_packets(data, v5=False) == ([("a/b", b"body", False, 1, 1)], [], len(data), 0)
 
 
 def test_read_packets_stops_at_an_incomplete_packet_and_says_how_long_it_is():
@@ -141,7 +173,7 @@ def test_read_packets_stops_at_an_incomplete_packet_and_says_how_long_it_is():
         # Once the length bytes are in, the whole size is known.
         assert need == (len(big) if cut - len(first) >= 3 else 0)
     assert mp.read_packets(data[:1], v5=True) == ([], [], 0, 0)
-    assert mp.read_packets(data[len(first):], v5=True)[0] == [("a/b/c", b"x" * 1000, False, 2, 1)]
+    assert mp.read_packets(data[len(first) :], v5=True)[0] == [("a/b/c", b"x" * 1000, False, 2, 1)]
 
 
 def test_read_packets_refuses_qos2_and_publishes_that_overrun_themselves():
@@ -156,12 +188,22 @@ def test_read_packets_refuses_qos2_and_publishes_that_overrun_themselves():
 
 
 def test_connack_v5_properties_are_read_and_the_rest_skipped():
-    props = (b"\x21\x00\x0a" + b"\x13\x00\x3c" + b"\x22\x00\x05" + b"\x27\x00\x01\x00\x00"
-             + b"\x12" + s(b"id") + b"\x26" + s(b"k") + s(b"v") + b"\x1f" + s(b"fine"))
+    props = (
+        b"\x21\x00\x0a"
+        b"\x13\x00\x3c"
+        b"\x22\x00\x05"
+        b"\x27\x00\x01\x00\x00"
+        b"\x12" + s(b"id") + b"\x26" + s(b"k") + s(b"v") + b"\x1f" + s(b"fine")
+    )
     body = b"\x01\x00" + mp.varint(len(props)) + props
     got = mp.read_connack(body, v5=True)
-    assert got == mp.Connack(session_present=True, reason=0, receive_maximum=10,
-                             server_keepalive=60, reason_string="fine")
+    assert got == mp.Connack(
+        session_present=True,
+        reason=0,
+        receive_maximum=10,
+        server_keepalive=60,
+        reason_string="fine",
+    )
     assert mp.read_connack(b"\x00\x00\x00", v5=True) == mp.Connack(False, 0)
     refused = mp.read_connack(b"\x00\x86\x00", v5=True)
     assert refused.why(v5=True) == "Bad user name or password"

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow
 PROTOCOLS = ["5", "3.1.1"]
 
 
-def take_until(inbox: queue.Queue[Inbound], done: Callable[[Inbound], bool],
-               timeout: float = 30.0) -> list[Inbound]:
+def take_until(
+    inbox: queue.Queue[Inbound], done: Callable[[Inbound], bool], timeout: float = 30.0
+) -> list[Inbound]:
     """Everything taken off the inbox up to and including the first message ``done`` accepts."""
     taken: list[Inbound] = []
     while True:
@@ -44,15 +45,16 @@ def with_payload(payload: bytes) -> Callable[[Inbound], bool]:
     return lambda m: m.payload == payload
 
 
-def transport_for(cfg, inbox, drops: list[str] | None = None,
-                  limits: LimitsConfig | None = None) -> MqttTransport:
-    return MqttTransport(cfg.mqtt, limits or cfg.limits, inbox,
-                         (drops if drops is not None else []).append)
+def transport_for(
+    cfg, inbox, drops: list[str] | None = None, limits: LimitsConfig | None = None
+) -> MqttTransport:
+    return MqttTransport(
+        cfg.mqtt, limits or cfg.limits, inbox, (drops if drops is not None else []).append
+    )
 
 
 @pytest.mark.parametrize("proto", PROTOCOLS)
-def test_messages_in_commands_out_online_and_offline_announced(mosquitto, prefix, tmp_path,
-                                                               proto):
+def test_messages_in_commands_out_online_and_offline_announced(mosquitto, prefix, tmp_path, proto):
     """Messages arrive on the inbox with what their acknowledgement needs; publishes go out;
     ``online`` and ``offline`` are retained on the hub status topic. MQTT 5 subscribes
     with No Local, so the hub's own command does not come back; 3.1.1 cannot ask that."""
@@ -71,7 +73,11 @@ def test_messages_in_commands_out_online_and_offline_announced(mosquitto, prefix
         probe.publish(f"{prefix}/d1/occupancy", b'{"n":1}')
         first = take_until(inbox, lambda m: m.topic.endswith("/occupancy"))[-1]
         assert (first.topic, first.payload, first.qos, first.retain) == (
-            f"{prefix}/d1/occupancy", b'{"n":1}', 1, False)
+            f"{prefix}/d1/occupancy",
+            b'{"n":1}',
+            1,
+            False,
+        )
         assert 1 <= first.mid <= 65535
         assert first.link > 0
         assert first.received > 0
@@ -99,8 +105,7 @@ def test_messages_in_commands_out_online_and_offline_announced(mosquitto, prefix
 
 
 @pytest.mark.parametrize("proto", PROTOCOLS)
-def test_the_session_keeps_what_arrived_while_the_hub_was_away(mosquitto, prefix, tmp_path,
-                                                               proto):
+def test_the_session_keeps_what_arrived_while_the_hub_was_away(mosquitto, prefix, tmp_path, proto):
     """The broker keeps the session across a clean stop: a message published while the
     hub is away, and one it took but never acknowledged, both arrive after it comes back."""
     cfg = hub_cfg(tmp_path, url=mosquitto.url, prefix=prefix, mqtt={"protocol": proto})
@@ -130,7 +135,8 @@ def test_the_session_keeps_what_arrived_while_the_hub_was_away(mosquitto, prefix
 
 @pytest.mark.parametrize("proto", PROTOCOLS)
 def test_after_a_broker_restart_queued_publishes_go_out_and_stale_acks_do_not(
-        private_mosquitto, prefix, tmp_path, proto):
+    private_mosquitto, prefix, tmp_path, proto
+):
     """A publish made while the broker is down goes out after the reconnect. A message
     taken on one connection and acknowledged after the next has started is not
     acknowledged there: the broker sends it again on every new connection until an
@@ -151,8 +157,11 @@ def test_after_a_broker_restart_queued_publishes_go_out_and_stale_acks_do_not(
         wait_until(lambda: not transport.connected.is_set(), what="transport saw the broker go")
         transport.publish(f"{prefix}/d1/cmd", b"queued while down", retain=True)
         broker.start()
-        wait_until(lambda: transport.connects == 2 and transport.connected.is_set(),
-                   timeout=60, what="transport reconnected")
+        wait_until(
+            lambda: transport.connects == 2 and transport.connected.is_set(),
+            timeout=60,
+            what="transport reconnected",
+        )
         on_second = take_until(inbox, with_payload(b"redelivered"))[-1]
         assert on_second.link != on_first.link
         transport.ack([on_first])  # stale: must not be written on the new connection
@@ -165,8 +174,11 @@ def test_after_a_broker_restart_queued_publishes_go_out_and_stale_acks_do_not(
             reader.close()
 
         broker.restart()
-        wait_until(lambda: transport.connects == 3 and transport.connected.is_set(),
-                   timeout=60, what="transport reconnected again")
+        wait_until(
+            lambda: transport.connects == 3 and transport.connected.is_set(),
+            timeout=60,
+            what="transport reconnected again",
+        )
         on_third = take_until(inbox, with_payload(b"redelivered"))[-1]
         transport.ack([on_third])  # current: written before the publish below
         reader = MqttProbe(broker.host, broker.port)
@@ -178,8 +190,11 @@ def test_after_a_broker_restart_queued_publishes_go_out_and_stale_acks_do_not(
             reader.close()
 
         broker.restart()
-        wait_until(lambda: transport.connects == 4 and transport.connected.is_set(),
-                   timeout=60, what="transport reconnected a third time")
+        wait_until(
+            lambda: transport.connects == 4 and transport.connected.is_set(),
+            timeout=60,
+            what="transport reconnected a third time",
+        )
         chair = MqttProbe(broker.host, broker.port)
         chair.publish(f"{prefix}/d1/occupancy", b"marker")
         chair.close()

@@ -72,10 +72,17 @@ def test_topic_vectors(vectors):
             protocol.split_topic(case["topic"], prefixes)
 
 
-@pytest.mark.parametrize("payload", [
-    b"\xff\xfe", b"[" * 10000, b'{"a":' * 20 + b"1" + b"}" * 20,
-    b"NaN", b'{"seated": true, "seq": 1e400}', b'{"seq": ' + b"9" * 5000 + b"}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\xff\xfe",
+        b"[" * 10000,
+        b'{"a":' * 20 + b"1" + b"}" * 20,
+        b"NaN",
+        b'{"seated": true, "seq": 1e400}',
+        b'{"seq": ' + b"9" * 5000 + b"}",
+    ],
+)
 def test_hostile_payloads_raise_protocol_error(payload):
     with pytest.raises(ProtocolError):
         protocol.parse_payload("d1", "occupancy", payload)

@@ -18,7 +18,6 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.slow
 
 
-
 def write_config(path: Path, url: str, prefix: str, state: Path, escalate: float) -> Path:
     path.write_text(f"""state_dir = "{state}"
 
@@ -42,8 +41,9 @@ def hub_process(tmp_path, mosquitto, prefix):
     procs: list[HubProcess] = []
 
     def make(escalate: float) -> HubProcess:
-        cfg = write_config(tmp_path / "sitless.toml", mosquitto.url, prefix, tmp_path / "state",
-                           escalate)
+        cfg = write_config(
+            tmp_path / "sitless.toml", mosquitto.url, prefix, tmp_path / "state", escalate
+        )
         proc = HubProcess(cfg, tmp_path / "hub.log")
         procs.append(proc)
         return proc
@@ -57,8 +57,9 @@ def hub_online_count(probe, prefix) -> int:
     return sum(1 for m in probe.received(f"{prefix}/_hub/status") if m.payload == b"online")
 
 
-def test_sigkill_mid_bout_neither_loses_the_bout_nor_repeats_an_alert(hub_process, probe,
-                                                                      prefix, tmp_path):
+def test_sigkill_mid_bout_neither_loses_the_bout_nor_repeats_an_alert(
+    hub_process, probe, prefix, tmp_path
+):
     probe.subscribe(f"{prefix}/#")
     hub = hub_process(escalate=2)
     hub.start()
@@ -76,14 +77,18 @@ def test_sigkill_mid_bout_neither_loses_the_bout_nor_repeats_an_alert(hub_proces
     wait_until(lambda: len(alerts_on(probe, cmd)) >= 2, timeout=15, what="next alert")
     levels = [a["level"] for a in alerts_on(probe, cmd)]
     assert levels[:2] == [1, 2], (levels, (tmp_path / "hub.log").read_text()[-3000:])
-    since = {v.json()["since"] for v in probe.received(f"{prefix}/desk-r/sitting")
-             if v.json()["since"] is not None}
+    since = {
+        v.json()["since"]
+        for v in probe.received(f"{prefix}/desk-r/sitting")
+        if v.json()["since"] is not None
+    }
     assert sorted(since) == [pytest.approx(sat, abs=0.01)]
     assert hub.terminate() == 0
 
 
 def test_events_published_while_the_hub_is_down_are_delivered_after_restart(
-        hub_process, probe, prefix, tmp_path):
+    hub_process, probe, prefix, tmp_path
+):
     probe.subscribe(f"{prefix}/#")
     hub = hub_process(escalate=2)
     hub.start()
@@ -97,10 +102,10 @@ def test_events_published_while_the_hub_is_down_are_delivered_after_restart(
     pressed = chair.button("long")
     hub.start()
     wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=20, what="hub back")
-    probe.wait_topic(f"{prefix}/desk-q/sitting", timeout=15,
-                     where=lambda v: v["state"] == "paused")
-    alert = probe.wait_topic(f"{prefix}/desk-q/cmd", timeout=15,
-                             where=lambda b: b.get("action") == "alert")
+    probe.wait_topic(f"{prefix}/desk-q/sitting", timeout=15, where=lambda v: v["state"] == "paused")
+    alert = probe.wait_topic(
+        f"{prefix}/desk-q/cmd", timeout=15, where=lambda b: b.get("action") == "alert"
+    )
     assert alert.json()["level"] == 1
     assert alert.at - pressed >= 3 - 0.2  # held back by the pause, not sent at the 2 s limit
     assert alert.at - sat >= 3

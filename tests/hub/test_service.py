@@ -70,8 +70,9 @@ def sitting_views(probe, topic: str) -> list[dict[str, Any]]:
     return [m.json() for m in probe.received(topic)]
 
 
-def test_alert_arrives_within_a_second_of_the_limit_with_a_move(run_hub, probe, prefix, webhook,
-                                                                mosquitto):
+def test_alert_arrives_within_a_second_of_the_limit_with_a_move(
+    run_hub, probe, prefix, webhook, mosquitto
+):
     port = webhook.server_address[1]
     service, history = run_hub(notify={"urls": [f"json://127.0.0.1:{port}/hook"]})
     chair = Chair(probe, prefix, "desk-1")
@@ -136,8 +137,11 @@ def test_short_stand_does_not_reset_the_bout(run_hub, probe, prefix):
     cmd = f"{prefix}/desk-2/cmd"
     alert = probe.wait_topic(cmd, where=lambda b: b.get("action") == "alert")
     assert alert.at - sat <= 3 + 1.0  # counted from the first sit, not the return
-    since = {v["since"] for v in sitting_views(probe, f"{prefix}/desk-2/sitting")
-             if v["since"] is not None}
+    since = {
+        v["since"]
+        for v in sitting_views(probe, f"{prefix}/desk-2/sitting")
+        if v["since"] is not None
+    }
     assert sorted(since) == [pytest.approx(sat, abs=0.01)]
 
 
@@ -206,12 +210,19 @@ def test_long_press_and_api_pause_silence_alerts(run_hub, probe, prefix):
 
 
 def test_duplicates_bad_input_and_unknown_topics_are_counted_not_fatal(run_hub, probe, prefix):
-    service, history = run_hub(sitting={"limit": 60},
-                               limits={"max_desks_per_prefix": 1, "max_payload": 300})
+    service, history = run_hub(
+        sitting={"limit": 60}, limits={"max_desks_per_prefix": 1, "max_payload": 300}
+    )
     chair = Chair(probe, prefix, "desk-8")
     chair.occupancy(True)
-    same = {"seated": True, "seq": chair.seq, "boot": chair.boot, "ts": time.time(),
-            "uptime_ms": 1, "value": 1.0}
+    same = {
+        "seated": True,
+        "seq": chair.seq,
+        "boot": chair.boot,
+        "ts": time.time(),
+        "uptime_ms": 1,
+        "value": 1.0,
+    }
     probe.publish(f"{prefix}/desk-8/occupancy", same)
     probe.publish(f"{prefix}/desk-8/occupancy", b"{not json")
     probe.publish(f"{prefix}/Bad Desk/occupancy", b"{}")

@@ -83,8 +83,9 @@ def test_drop_log_is_rate_limited_per_reason(caplog):
 @pytest.fixture
 def password_broker(tmp_path):
     pw = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "hub", PASSWORD], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(pw), "hub", PASSWORD], check=True, capture_output=True
+    )
     pw.chmod(0o600)
     broker = Mosquitto(tmp_path / "broker", f"password_file {pw}", anonymous=False)
     broker.start()
@@ -93,14 +94,23 @@ def password_broker(tmp_path):
 
 
 @pytest.mark.slow
-def test_hub_logs_in_with_a_password_file_and_never_logs_the_secret(password_broker, tmp_path,
-                                                                    caplog):
+def test_hub_logs_in_with_a_password_file_and_never_logs_the_secret(
+    password_broker, tmp_path, caplog
+):
     caplog.set_level(logging.DEBUG)
     secret = tmp_path / "mqtt_password"
     secret.write_text(PASSWORD + "\n")
-    cfg = hub_config(password_broker.url, "pw", tmp_path / "state",
-                     mqtt={"url": password_broker.url, "prefix": "pw", "username": "hub",
-                           "password_file": str(secret)})
+    cfg = hub_config(
+        password_broker.url,
+        "pw",
+        tmp_path / "state",
+        mqtt={
+            "url": password_broker.url,
+            "prefix": "pw",
+            "username": "hub",
+            "password_file": str(secret),
+        },
+    )
     wrong = cfg.model_copy(deep=True)
     wrong.mqtt.password_file = None
     wrong.mqtt.client_id = "hub-wrong"
@@ -111,8 +121,9 @@ def test_hub_logs_in_with_a_password_file_and_never_logs_the_secret(password_bro
     service.start()
     try:
         wait_until(lambda: service.connected, what="hub connected with password")
-        probe = MqttProbe(password_broker.host, password_broker.port, username="hub",
-                          password=PASSWORD)
+        probe = MqttProbe(
+            password_broker.host, password_broker.port, username="hub", password=PASSWORD
+        )
         probe.subscribe("pw/#")
         chair = Chair(probe, "pw", "desk-1")
         chair.occupancy(True)

@@ -15,8 +15,15 @@ from hub.schedule import WorkingHours
 from hub.sitting import Desk, PublishState, Rules, SendAlert, SendClear
 
 T0 = 1_764_000_000.0
-RULES = Rules(limit=1800, min_break=120, escalate_after=300, snooze=600, max_snoozes=3,
-              pause=3600, telemetry_period=60)
+RULES = Rules(
+    limit=1800,
+    min_break=120,
+    escalate_after=300,
+    snooze=600,
+    max_snoozes=3,
+    pause=3600,
+    telemetry_period=60,
+)
 
 
 def desk(rules: Rules = RULES) -> Desk:
@@ -295,8 +302,9 @@ def test_seed_from_retained_view():
 
 
 def _hours(start="09:00", end="17:00", tz="Europe/Berlin") -> WorkingHours:
-    return WorkingHours(ScheduleConfig(timezone=tz, start=start, end=end,
-                                       days=["mon", "tue", "wed", "thu", "fri"]))
+    return WorkingHours(
+        ScheduleConfig(timezone=tz, start=start, end=end, days=["mon", "tue", "wed", "thu", "fri"])
+    )
 
 
 def _at(y, m, d, hh, mm, *, tz="Europe/Berlin") -> float:

@@ -16,13 +16,26 @@ from hub.facts import BoutEnded
 from hub.sitting import MAX_LEVEL, Desk, Rules, SendAlert
 
 T0 = 1_764_000_000.0
-RULES = Rules(limit=30, min_break=10, escalate_after=5, snooze=8, max_snoozes=2,
-              pause=20, telemetry_period=6)
+RULES = Rules(
+    limit=30, min_break=10, escalate_after=5, snooze=8, max_snoozes=2, pause=20, telemetry_period=6
+)
 
 events = st.lists(
     st.tuples(
-        st.sampled_from(["sit", "stand", "short", "long", "online", "offline",
-                         "telemetry", "tick", "pause", "restart"]),
+        st.sampled_from(
+            [
+                "sit",
+                "stand",
+                "short",
+                "long",
+                "online",
+                "offline",
+                "telemetry",
+                "tick",
+                "pause",
+                "restart",
+            ]
+        ),
         st.floats(min_value=-5, max_value=40, allow_nan=False),
     ),
     max_size=80,

@@ -39,8 +39,9 @@ def test_broker_keeps_retained_across_restart(private_mosquitto):
 def test_influxd_write_and_query(influxd):
     influxd.create_database("infra")
     line = b"probe,desk=d1 seated=1i 1764140000"
-    req = urllib.request.Request(f"{influxd.url}/write?db=infra&precision=s", data=line,
-                                 method="POST")
+    req = urllib.request.Request(
+        f"{influxd.url}/write?db=infra&precision=s", data=line, method="POST"
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 204
     rows = influxd.rows('SELECT "seated" FROM "probe"', "infra")
@@ -50,7 +51,9 @@ def test_influxd_write_and_query(influxd):
 def test_victoria_metrics_accepts_v2_write(victoria):
     req = urllib.request.Request(
         f"{victoria.url}/api/v2/write?org=o&bucket=b&precision=s",
-        data=b"probe,desk=d1 seated=1i 1764140000", method="POST")
+        data=b"probe,desk=d1 seated=1i 1764140000",
+        method="POST",
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 204
 
@@ -61,7 +64,8 @@ def test_micropython_runs_and_reads_vectors(tmp_path):
         "import json, sys\n"
         "with open(sys.argv[1]) as f:\n"
         "    v = json.load(f)\n"
-        "print(sys.implementation.name, len(v['valid']))\n")
+        "print(sys.implementation.name, len(v['valid']))\n"
+    )
     vec = Path(__file__).parents[1] / "vectors" / "occupancy.json"
     out = run_micropython(script, str(vec))
     assert out.returncode == 0, out.stderr
@@ -71,7 +75,8 @@ def test_micropython_runs_and_reads_vectors(tmp_path):
 def test_mpy_cross_compiles(tmp_path):
     src = tmp_path / "m.py"
     src.write_text("from micropython import const\n_X = const(3)\ndef f():\n    return _X\n")
-    done = subprocess.run([mpy_cross_binary(), str(src)], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [mpy_cross_binary(), str(src)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "m.mpy").stat().st_size > 0

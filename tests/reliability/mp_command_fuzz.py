@@ -9,7 +9,7 @@ from sitless import commands, config
 def unhex(text):
     out = bytearray()
     for i in range(0, len(text), 2):
-        out.append(int(text[i:i + 2], 16))
+        out.append(int(text[i : i + 2], 16))
     return bytes(out)
 
 

@@ -41,13 +41,18 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def _write(folder: Path, stem: str, cert: x509.Certificate,
-           key: ec.EllipticCurvePrivateKey) -> Issued:
+def _write(
+    folder: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> Issued:
     cert_path, key_path = folder / f"{stem}.crt", folder / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     key_path.chmod(0o600)
     return Issued(cert_path, key_path)
 
@@ -62,19 +67,30 @@ class ThrowawayCA:
         now = dt.datetime.now(dt.UTC)
         self.cert = (
             x509.CertificateBuilder()
-            .subject_name(_name(name)).issuer_name(_name(name))
+            .subject_name(_name(name))
+            .issuer_name(_name(name))
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False),
-                           critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
+            )
             .sign(self.key, hashes.SHA256())
         )
         stem = "ca-" + uuid.uuid4().hex[:6]
@@ -87,36 +103,54 @@ class ThrowawayCA:
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name("127.0.0.1" if server else stem)).issuer_name(self.cert.subject)
+            .subject_name(_name("127.0.0.1" if server else stem))
+            .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                self.key.public_key()), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
         )
         if server:
             builder = builder.add_extension(
                 x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
+                critical=False,
+            )
         return _write(self.folder, stem, builder.sign(self.key, hashes.SHA256()), key)
 
 
 # ---- the hub in-process ---------------------------------------------------------------
 
-FAST_SITTING = {"limit": 60, "min_break": 20, "escalate_after": 30, "snooze": 60,
-                "max_snoozes": 3, "pause": 120, "telemetry_period": 60}
+FAST_SITTING = {
+    "limit": 60,
+    "min_break": 20,
+    "escalate_after": 30,
+    "snooze": 60,
+    "max_snoozes": 3,
+    "pause": 120,
+    "telemetry_period": 60,
+}
 
 
-def hub_cfg(state_dir: Path, *, url: str = "mqtt://127.0.0.1:9", prefix: str = "rel",
-            **sections: Any) -> HubConfig:
+def hub_cfg(
+    state_dir: Path, *, url: str = "mqtt://127.0.0.1:9", prefix: str = "rel", **sections: Any
+) -> HubConfig:
     """A config with minute-scale rules (for an injected clock) and a client id of its own."""
-    mqtt = {"url": url, "prefix": prefix, "client_id": f"hub-{uuid.uuid4().hex[:10]}",
-            "keepalive": 5, **sections.pop("mqtt", {})}
+    mqtt = {
+        "url": url,
+        "prefix": prefix,
+        "client_id": f"hub-{uuid.uuid4().hex[:10]}",
+        "keepalive": 5,
+        **sections.pop("mqtt", {}),
+    }
     data: dict[str, Any] = {
         "mqtt": mqtt,
         "sitting": {**FAST_SITTING, **sections.pop("sitting", {})},
@@ -160,8 +194,11 @@ class RecordingLink:
 
     def commands(self, desk: str | None = None) -> list[dict[str, Any]]:
         """Every command sent, optionally for one desk, decoded."""
-        return [json.loads(p) for t, p, _ in self.sent
-                if t.endswith("/cmd") and (desk is None or t.split("/")[-2] == desk)]
+        return [
+            json.loads(p)
+            for t, p, _ in self.sent
+            if t.endswith("/cmd") and (desk is None or t.split("/")[-2] == desk)
+        ]
 
     def alerts(self, desk: str | None = None) -> list[dict[str, Any]]:
         return [c for c in self.commands(desk) if c["action"] == "alert"]
@@ -191,8 +228,16 @@ class ListHistory:
 
 
 def occupancy(seated: bool, seq: int, ts: float | None, boot: str = "b1") -> bytes:
-    return json.dumps({"seated": seated, "seq": seq, "boot": boot, "ts": ts,
-                       "uptime_ms": 1000 + seq, "value": 1800.0 if seated else 200.0}).encode()
+    return json.dumps(
+        {
+            "seated": seated,
+            "seq": seq,
+            "boot": boot,
+            "ts": ts,
+            "uptime_ms": 1000 + seq,
+            "value": 1800.0 if seated else 200.0,
+        }
+    ).encode()
 
 
 def deliver(service: HubService, clock: FakeClock, topic: str, payload: bytes) -> None:
@@ -207,5 +252,3 @@ def tick(service: HubService, clock: FakeClock, seconds: float) -> None:
     clock.advance(seconds)
     service._fire_deadlines(clock())
     service._maybe_sample(clock())
-
-

@@ -36,9 +36,11 @@ class Firmware:
     """A publisher that keeps each QoS 1 message until PUBACK, across reconnects."""
 
     def __init__(self, host: str, port: int) -> None:
-        self.client = paho.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"chairs-{uuid.uuid4().hex[:8]}",
-                                  protocol=paho.MQTTv5)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"chairs-{uuid.uuid4().hex[:8]}",
+            protocol=paho.MQTTv5,
+        )
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.max_queued_messages_set(0)
         self.connected = threading.Event()
@@ -64,8 +66,9 @@ class Firmware:
         self.client.loop_stop()
 
 
-def test_broker_sigkill_mid_stream_loses_no_event_and_applies_none_twice(private_mosquitto,
-                                                                          tmp_path):
+def test_broker_sigkill_mid_stream_loses_no_event_and_applies_none_twice(
+    private_mosquitto, tmp_path
+):
     broker = private_mosquitto
     cfg = hub_cfg(tmp_path / "state", url=broker.url, sitting={"limit": 3600})
     history = ListHistory()
@@ -92,8 +95,7 @@ def test_broker_sigkill_mid_stream_loses_no_event_and_applies_none_twice(private
         wait_until(chairs.all_acknowledged, timeout=60, what="every event acknowledged")
 
         def processed() -> set[tuple[str, int]]:
-            return {(f.desk, f.seq) for f in list(history.facts)
-                    if isinstance(f, OccupancyChanged)}
+            return {(f.desk, f.seq) for f in list(history.facts) if isinstance(f, OccupancyChanged)}
 
         wait_until(lambda: processed() >= sent, timeout=60, what="every event processed")
         time.sleep(1.0)  # let any late redelivery arrive, so a double would show

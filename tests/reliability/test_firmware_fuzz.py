@@ -24,19 +24,54 @@ SCRIPT = Path(__file__).with_name("mp_command_fuzz.py")
 ACTIONS = ("alert", "clear", "identify", "tare", "config", "reboot")
 BASE = {"desk": "desk-1", "wifi_ssid": "office", "wifi_password": "pw", "mqtt_host": "broker"}
 # From the key table in docs/serial.md: keys whose valid values do not depend on other keys.
-INT_KEYS = {"seated_ms": (0, 600_000), "vacant_ms": (0, 600_000), "limit_s": (1, 86_400),
-            "min_break_s": (1, 86_400), "telemetry_s": (1, 86_400), "sample_ms": (10, 10_000),
-            "mqtt_port": (1, 65535)}
+INT_KEYS = {
+    "seated_ms": (0, 600_000),
+    "vacant_ms": (0, 600_000),
+    "limit_s": (1, 86_400),
+    "min_break_s": (1, 86_400),
+    "telemetry_s": (1, 86_400),
+    "sample_ms": (10, 10_000),
+    "mqtt_port": (1, 65535),
+}
 NULLABLE_PINS = ("buzzer_pin", "led_pin", "button_pin", "motor_pin", "safe_pin")
 TEXT_KEYS = ("wifi_ssid", "mqtt_host", "prefix", "desk")
-WEIRD = [None, True, False, "5", "", "x" * 300, 1.5, float("nan"), float("inf"), 10**30, -(10**30),
-         -1, [], [1], {}, {"a": {"b": {}}}]
+WEIRD = [
+    None,
+    True,
+    False,
+    "5",
+    "",
+    "x" * 300,
+    1.5,
+    float("nan"),
+    float("inf"),
+    10**30,
+    -(10**30),
+    -1,
+    [],
+    [1],
+    {},
+    {"a": {"b": {}}},
+]
 
 
 def command_case(rng: random.Random) -> tuple[dict[str, Any], str]:  # noqa: C901 - one branch per kind of damage reads best flat
     """One command and what the contract says must become of it: ok, refused or ignored."""
-    shape = rng.choice(["good", "good", "alert", "config", "id", "action", "junk", "utf8",
-                        "deep", "retained", "top"])
+    shape = rng.choice(
+        [
+            "good",
+            "good",
+            "alert",
+            "config",
+            "id",
+            "action",
+            "junk",
+            "utf8",
+            "deep",
+            "retained",
+            "top",
+        ]
+    )
     cmd: dict[str, Any] = {"id": f"h-{rng.randrange(10**6)}", "action": rng.choice(ACTIONS)}
     if cmd["action"] == "alert":
         cmd["level"] = rng.choice([1, 2, 3])

@@ -56,17 +56,20 @@ def spooled(state: Path) -> dict[str, list[tuple[str, dict[str, object]]]]:
     by_desk: dict[str, list[tuple[str, dict[str, object]]]] = defaultdict(list)
     with sqlite3.connect(state / "sitless-spool.sqlite3") as db:
         for measurement, desk, fields in db.execute(
-                "SELECT measurement, desk, fields FROM points WHERE desk IS NOT NULL"):
+            "SELECT measurement, desk, fields FROM points WHERE desk IS NOT NULL"
+        ):
             by_desk[desk].append((measurement, json.loads(fields)))
     return by_desk
 
 
 def test_random_sigkills_keep_bouts_never_repeat_an_alert_and_lose_no_history(
-        mosquitto, probe, prefix, tmp_path):
+    mosquitto, probe, prefix, tmp_path
+):
     rng = random.Random(4242)  # noqa: S311 - test timing, seeded to repeat
     state = tmp_path / "state"
-    hub = HubProcess(write_config(tmp_path / "sitless.toml", mosquitto.url, prefix, state),
-                     tmp_path / "hub.log")
+    hub = HubProcess(
+        write_config(tmp_path / "sitless.toml", mosquitto.url, prefix, state), tmp_path / "hub.log"
+    )
     probe.subscribe(f"{prefix}/#")
 
     def hub_onlines() -> int:
@@ -79,8 +82,7 @@ def test_random_sigkills_keep_bouts_never_repeat_an_alert_and_lose_no_history(
         for desk in DESKS:
             probe.publish(f"{prefix}/{desk}/status", "online", retain=True)
             sat[desk] = time.time()
-            probe.publish(f"{prefix}/{desk}/occupancy", occupancy(True, 1, sat[desk]),
-                          retain=True)
+            probe.publish(f"{prefix}/{desk}/occupancy", occupancy(True, 1, sat[desk]), retain=True)
         first_sit = min(sat.values())
         kills = sorted(rng.uniform(0.5, 8.5) for _ in range(3))
         for at in kills:
@@ -93,10 +95,10 @@ def test_random_sigkills_keep_bouts_never_repeat_an_alert_and_lose_no_history(
 
         def stand_the_alerted() -> bool:
             for desk in sorted(standing):
-                if any(m.json().get("level") == 3
-                       for m in probe.received(f"{prefix}/{desk}/cmd")):
-                    probe.publish(f"{prefix}/{desk}/occupancy", occupancy(False, 2, time.time()),
-                                  retain=True)
+                if any(m.json().get("level") == 3 for m in probe.received(f"{prefix}/{desk}/cmd")):
+                    probe.publish(
+                        f"{prefix}/{desk}/occupancy", occupancy(False, 2, time.time()), retain=True
+                    )
                     standing.discard(desk)
             return not standing
 
@@ -132,6 +134,7 @@ def test_random_sigkills_keep_bouts_never_repeat_an_alert_and_lose_no_history(
         bouts = [f for m, f in points[desk] if m == "sitting_bout"]
         assert len(bouts) == 1, (desk, bouts)
         assert bouts[0]["duration_s"] >= LIMIT_S + 2 * ESCALATE_S  # long enough for level 3
-        alert_levels = sorted(int(f["seated_s"] // ESCALATE_S) for m, f in points[desk]
-                              if m == "alert")
+        alert_levels = sorted(
+            int(f["seated_s"] // ESCALATE_S) for m, f in points[desk] if m == "alert"
+        )
         assert set(levels) <= set(alert_levels), (desk, levels, kinds)

@@ -79,10 +79,12 @@ def spooled_count(state: Path) -> int:
 
 
 def test_sigkill_with_a_full_inbox_loses_no_event_and_applies_none_twice(
-        mosquitto, probe, prefix, tmp_path):
+    mosquitto, probe, prefix, tmp_path
+):
     state = tmp_path / "state"
-    hub = HubProcess(write_config(tmp_path / "sitless.toml", mosquitto.url, prefix, state),
-                     tmp_path / "hub.log")
+    hub = HubProcess(
+        write_config(tmp_path / "sitless.toml", mosquitto.url, prefix, state), tmp_path / "hub.log"
+    )
     probe.subscribe(f"{prefix}/_hub/status")
 
     def hub_onlines() -> int:
@@ -101,13 +103,17 @@ def test_sigkill_with_a_full_inbox_loses_no_event_and_applies_none_twice(
                 seq += 1
                 for desk in DESKS:
                     payload = occupancy(seq % 2 == 1, seq, None)
-                    packets.append(publish_packet(f"{prefix}/{desk}/occupancy", payload,
-                                                  publisher.packet_id()))
+                    packets.append(
+                        publish_packet(f"{prefix}/{desk}/occupancy", payload, publisher.packet_id())
+                    )
             publisher.send(packets)
             # Kill as soon as the hub has applied part of the burst: the rest is in
             # its inbox, in its transport's buffers, or still at the broker.
-            wait_until(lambda b=before: spooled_count(state) > b, timeout=60,
-                       what="the hub applying the burst")
+            wait_until(
+                lambda b=before: spooled_count(state) > b,
+                timeout=60,
+                what="the hub applying the burst",
+            )
             hub.kill()
             applied = spooled_count(state) - before
             if applied < len(packets):

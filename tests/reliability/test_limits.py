@@ -24,8 +24,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.slow
 
 
-def test_a_flood_is_held_to_the_bounded_inbox_and_none_of_it_is_lost(
-        mosquitto, prefix, tmp_path):
+def test_a_flood_is_held_to_the_bounded_inbox_and_none_of_it_is_lost(mosquitto, prefix, tmp_path):
     """The inbox never holds more than its bound. The transport announces a receive
     maximum of half of it and acknowledges only what was taken off the inbox, so
     the broker keeps the rest of a flood; mosquitto 2.0.11 sometimes sends beyond
@@ -48,8 +47,11 @@ def test_a_flood_is_held_to_the_bounded_inbox_and_none_of_it_is_lost(
         flood.subscribe(f"{prefix}/_hub/status")  # the transport has subscribed by now
         for n in range(300):
             flood.publish(f"{prefix}/d{n % 7}/occupancy", occupancy(True, n, None))
-        wait_until(lambda: inbox.qsize() >= transport.receive_maximum, timeout=30,
-                   what="the inbox filled to the receive maximum")
+        wait_until(
+            lambda: inbox.qsize() >= transport.receive_maximum,
+            timeout=30,
+            what="the inbox filled to the receive maximum",
+        )
         assert inbox.qsize() <= limits.queue_size
         got: list[int] = []
         while len(got) + drops["queue_full"] < 300:

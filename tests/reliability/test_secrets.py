@@ -57,8 +57,9 @@ def secret_env(tmp_path: Path, url: str) -> dict[str, str]:
 def run_hub_for_a_while(env: dict[str, str], until: str, log: Path) -> str:
     """Run ``sitless -vv hub`` until its stderr shows ``until`` (bounded), then stop it."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(sitless("-vv", "hub"), env=env, cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            sitless("-vv", "hub"), env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and until not in log.read_text(errors="replace"):
@@ -80,8 +81,11 @@ def assert_no_secret(text: str) -> None:
 @pytest.fixture
 def password_broker(tmp_path: Path):
     passwd = tmp_path / "passwd"
-    subprocess.run([find_binary("mosquitto_passwd"), "-c", "-b", str(passwd), "hub",
-                    "the-right-one"], check=True, capture_output=True)
+    subprocess.run(
+        [find_binary("mosquitto_passwd"), "-c", "-b", str(passwd), "hub", "the-right-one"],
+        check=True,
+        capture_output=True,
+    )
     broker = Mosquitto(tmp_path / "broker", f"password_file {passwd}", anonymous=False)
     broker.start()
     yield broker
@@ -91,8 +95,9 @@ def password_broker(tmp_path: Path):
 def test_wrong_password_is_reported_without_the_password(tmp_path, password_broker):
     env = secret_env(tmp_path, password_broker.url)
     text = run_hub_for_a_while(env, "refused the connection", tmp_path / "hub.log")
-    assert re.search(r"broker refused the connection: (Bad user name or password|Not authorized)",
-                     text), text[-2000:]
+    assert re.search(
+        r"broker refused the connection: (Bad user name or password|Not authorized)", text
+    ), text[-2000:]
     assert_no_secret(text)
 
 
@@ -116,12 +121,26 @@ def test_unreachable_broker_and_history_are_reported_without_secrets(tmp_path):
 
 def test_check_config_and_a_bad_config_show_no_secret(tmp_path):
     env = secret_env(tmp_path, "mqtt://127.0.0.1:1")
-    ok = subprocess.run(sitless("-vv", "check-config"), env=env, cwd=ROOT, capture_output=True,
-                        text=True, timeout=60, check=False)
+    ok = subprocess.run(
+        sitless("-vv", "check-config"),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     env["SITLESS_MQTT__KEEPALIVE"] = "forever"
-    bad = subprocess.run(sitless("check-config"), env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=60, check=False)
+    bad = subprocess.run(
+        sitless("check-config"),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert bad.returncode == 2
     assert "mqtt.keepalive" in bad.stderr
     assert_no_secret(ok.stdout + ok.stderr + bad.stdout + bad.stderr)
@@ -129,14 +148,22 @@ def test_check_config_and_a_bad_config_show_no_secret(tmp_path):
 
 def test_no_help_text_shows_a_secret(tmp_path):
     env = secret_env(tmp_path, "mqtt://127.0.0.1:1")
-    top = subprocess.run(sitless("--help"), env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=60, check=True)
+    top = subprocess.run(
+        sitless("--help"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     commands = sorted(set(re.findall(r"^    (\S+)\s", top.stdout, re.MULTILINE)))
     assert {"hub", "check-config", "report"} <= set(commands), top.stdout
     seen = top.stdout
     for command in commands:
-        out = subprocess.run(sitless(command, "--help"), env=env, cwd=ROOT, capture_output=True,
-                             text=True, timeout=60, check=False)
+        out = subprocess.run(
+            sitless(command, "--help"),
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert out.returncode == 0, (command, out.stderr)
         assert "usage: sitless" in out.stdout
         seen += out.stdout + out.stderr

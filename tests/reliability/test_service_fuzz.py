@@ -31,34 +31,72 @@ from tests.reliability.rig import (
 DESKS = ["d1", "d2", "d3"]
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
-weird_numbers = st.sampled_from([float("nan"), float("inf"), -float("inf"), 10**400, -(10**30),
-                                 2**53 + 1, -1, 1e308, 0.5, True, None, "7", [], {}])
-timestamps = st.one_of(st.none(), st.sampled_from([0, 1.0, 1e12, -5.0, float("nan")]),
-                       st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
+weird_numbers = st.sampled_from(
+    [
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        10**400,
+        -(10**30),
+        2**53 + 1,
+        -1,
+        1e308,
+        0.5,
+        True,
+        None,
+        "7",
+        [],
+        {},
+    ]
+)
+timestamps = st.one_of(
+    st.none(),
+    st.sampled_from([0, 1.0, 1e12, -5.0, float("nan")]),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
-    max_leaves=12)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 
 
 @st.composite
 def message(draw: st.DrawFn) -> tuple[str, bytes, float]:
     """One step: a topic, a payload and how far the clock moves first (may be negative)."""
     desk = draw(st.sampled_from([*DESKS, "D1", "_hub", "a" * 60, "x/y"]))
-    kind = draw(st.sampled_from(["occupancy", "button", "status", "telemetry", "info", "ack",
-                                 "sitting", "cmd", "nope"]))
-    step = draw(st.sampled_from([0.0, 1.0, 5.0, 30.0, 61.0, 200.0, 3600.0, -30.0, -7200.0,
-                                 86400.0 * 3]))
-    shape = draw(st.sampled_from(["good", "good", "good", "field", "junk", "deep", "utf8",
-                                  "huge", "desk"]))
-    body: dict[str, Any] = {"seated": draw(st.booleans()), "seq": draw(st.integers(0, 12)),
-                            "boot": draw(st.sampled_from(["b1", "b1", "b2", "b3"])),
-                            "ts": draw(timestamps), "uptime_ms": 5, "value": 1.0,
-                            "press": draw(st.sampled_from(["short", "long"])),
-                            "baseline": 1.0, "rssi": -60, "heap_free": 1000, "fw": "1",
-                            "reconnects": 0, "board": "b", "sensor": "adc", "mac": "m",
-                            "id": "h-1", "ok": draw(st.booleans())}
+    kind = draw(
+        st.sampled_from(
+            ["occupancy", "button", "status", "telemetry", "info", "ack", "sitting", "cmd", "nope"]
+        )
+    )
+    step = draw(
+        st.sampled_from([0.0, 1.0, 5.0, 30.0, 61.0, 200.0, 3600.0, -30.0, -7200.0, 86400.0 * 3])
+    )
+    shape = draw(
+        st.sampled_from(["good", "good", "good", "field", "junk", "deep", "utf8", "huge", "desk"])
+    )
+    body: dict[str, Any] = {
+        "seated": draw(st.booleans()),
+        "seq": draw(st.integers(0, 12)),
+        "boot": draw(st.sampled_from(["b1", "b1", "b2", "b3"])),
+        "ts": draw(timestamps),
+        "uptime_ms": 5,
+        "value": 1.0,
+        "press": draw(st.sampled_from(["short", "long"])),
+        "baseline": 1.0,
+        "rssi": -60,
+        "heap_free": 1000,
+        "fw": "1",
+        "reconnects": 0,
+        "board": "b",
+        "sensor": "adc",
+        "mac": "m",
+        "id": "h-1",
+        "ok": draw(st.booleans()),
+    }
     if shape == "field":
         key = draw(st.sampled_from(sorted(body)))
         body[key] = draw(weird_numbers | json_values)
@@ -87,11 +125,13 @@ def make_service(tmp_path: Any) -> tuple[HubService, FakeClock, RecordingLink, L
     return service, clock, link, history
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(steps=st.lists(message(), max_size=40))
-def test_hostile_streams_never_crash_never_alert_a_vacant_desk_never_stick(tmp_path_factory,
-                                                                          steps):
+def test_hostile_streams_never_crash_never_alert_a_vacant_desk_never_stick(tmp_path_factory, steps):
     service, clock, link, _ = make_service(tmp_path_factory.mktemp("fuzz"))
     latest = clock()
     try:
@@ -101,8 +141,9 @@ def test_hostile_streams_never_crash_never_alert_a_vacant_desk_never_stick(tmp_p
             before = len(link.sent)
             deliver(service, clock, topic, payload)
             for desk_id, desk in service.desks.items():
-                sent_now = [json.loads(p) for t, p, _ in link.sent[before:]
-                            if t == f"rel/{desk_id}/cmd"]
+                sent_now = [
+                    json.loads(p) for t, p, _ in link.sent[before:] if t == f"rel/{desk_id}/cmd"
+                ]
                 if any(c["action"] == "alert" for c in sent_now):
                     assert desk.view(clock()).state not in ("vacant", "offline"), (desk_id, steps)
         assert service.counters.snapshot()["dropped"].get("internal_error", 0) == 0
@@ -126,8 +167,9 @@ def test_hostile_streams_never_crash_never_alert_a_vacant_desk_never_stick(tmp_p
         quiet_from = len(link.sent)
         tick(service, clock, 61)
         for desk_id in service.desks:
-            fresh = [json.loads(p) for t, p, _ in link.sent[quiet_from:]
-                     if t == f"rel/{desk_id}/cmd"]
+            fresh = [
+                json.loads(p) for t, p, _ in link.sent[quiet_from:] if t == f"rel/{desk_id}/cmd"
+            ]
             assert [c.get("level") for c in fresh if c["action"] == "alert"] == [1], desk_id
     finally:
         service.checkpoint.close()
@@ -148,8 +190,12 @@ def test_contract_breakers_are_counted_by_reason(tmp_path):
         assert dropped == {"duplicate": 1, "bad_payload": 3, "desk_mismatch": 1, "bad_topic": 1}
         assert service.desks["d1"].view(clock()).state == "seated"  # nothing above moved it
         # A desk naming itself correctly is fine; a new boot mid-bout starts a new sequence.
-        deliver(service, clock, "rel/d1/occupancy",
-                json.dumps({**body, "desk": "d1", "boot": "b9", "seq": 0}).encode())
+        deliver(
+            service,
+            clock,
+            "rel/d1/occupancy",
+            json.dumps({**body, "desk": "d1", "boot": "b9", "seq": 0}).encode(),
+        )
         assert service.desks["d1"].view(clock()).state == "vacant"
         assert len(history.facts) >= 2
         assert not link.alerts()

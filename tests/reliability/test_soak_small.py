@@ -22,9 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_soak_runs_small_and_reports_flat_figures_without_errors(tmp_path):
     out = tmp_path / "soak.json"
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py"), "--desks", "60",
-                           "--minutes", "6", "--limit", "2m", "--out", str(out)],
-                          capture_output=True, text=True, timeout=240, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "soak.py"),
+            "--desks",
+            "60",
+            "--minutes",
+            "6",
+            "--limit",
+            "2m",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     figures = json.loads(out.read_text())
     assert figures["ok"] is True

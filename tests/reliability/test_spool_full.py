@@ -35,13 +35,20 @@ def wait(predicate, what: str, timeout: float = 60.0):
     pytest.fail(f"{what} not met within {timeout} s")
 
 
-def test_full_spool_is_loud_alerts_go_on_and_history_recovers(private_influxd, tmp_path,
-                                                               caplog):
+def test_full_spool_is_loud_alerts_go_on_and_history_recovers(private_influxd, tmp_path, caplog):
     private_influxd.create_database("hist")
     private_influxd.stop()
-    cfg = hub_cfg(tmp_path / "state", schedule={"days": ALL_DAYS},
-                  history={"api": "v1", "url": private_influxd.url, "database": "hist",
-                           "max_spool_mb": 0.5, "sample_period": 60})
+    cfg = hub_cfg(
+        tmp_path / "state",
+        schedule={"days": ALL_DAYS},
+        history={
+            "api": "v1",
+            "url": private_influxd.url,
+            "database": "hist",
+            "max_spool_mb": 0.5,
+            "sample_period": 60,
+        },
+    )
     clock, link = FakeClock(), RecordingLink()
     history = History(cfg)
     service = HubService(cfg, history=history, transport=link, clock=clock)

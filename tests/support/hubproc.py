@@ -23,8 +23,9 @@ class HubProcess:
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(sitless_hub(self.config), stdout=out, stderr=out,
-                                         env=env, cwd=ROOT)
+            self.proc = subprocess.Popen(
+                sitless_hub(self.config), stdout=out, stderr=out, env=env, cwd=ROOT
+            )
         self.starts += 1
 
     def kill(self) -> None:

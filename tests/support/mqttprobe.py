@@ -32,14 +32,22 @@ class Received:
 class MqttProbe:
     """Connects to a test broker, subscribes to topics and records every message."""
 
-    def __init__(self, host: str, port: int, *, client_id: str | None = None,
-                 username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self.connect_rc: Any = None
-        self.client = paho.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}")
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}"
+        )
         if username is not None:
             self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
@@ -57,8 +65,9 @@ class MqttProbe:
 
     def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
         with self._lock:
-            self.messages.append(Received(msg.topic, bytes(msg.payload), bool(msg.retain),
-                                          msg.qos, time.time()))
+            self.messages.append(
+                Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos, time.time())
+            )
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
         done = threading.Event()
@@ -91,9 +100,11 @@ class MqttProbe:
                 raise TimeoutError(msg)
             time.sleep(0.02)
 
-    def wait_topic(self, topic: str, timeout: float = 10.0,
-                   where: Callable[[Any], bool] | None = None) -> Received:
+    def wait_topic(
+        self, topic: str, timeout: float = 10.0, where: Callable[[Any], bool] | None = None
+    ) -> Received:
         """Wait for a JSON (or text) message on topic whose decoded payload passes where."""
+
         def match(m: Received) -> bool:
             if m.topic != topic:
                 return False
@@ -103,6 +114,7 @@ class MqttProbe:
                 return bool(where(m.json()))
             except ValueError:
                 return bool(where(m.payload.decode(errors="replace")))
+
         return self.wait_for(match, timeout)
 
     def clear(self) -> None:

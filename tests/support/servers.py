@@ -45,8 +45,9 @@ def find_binary(name: str, *extra: str) -> str:
     raise RuntimeError(msg)
 
 
-def wait_for_port(port: int, timeout: float = 15.0,
-                  proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until something accepts connections on the port, bounded by timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -42,9 +42,14 @@ def micropython_path(*extra: Path) -> str:
     return ":".join(parts)
 
 
-def run_micropython(script: str | Path, *args: str, timeout: float = 120,
-                    env: dict[str, str] | None = None, heap: str = "2M",
-                    extra_path: tuple[Path, ...] = ()) -> subprocess.CompletedProcess[str]:
+def run_micropython(
+    script: str | Path,
+    *args: str,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    heap: str = "2M",
+    extra_path: tuple[Path, ...] = (),
+) -> subprocess.CompletedProcess[str]:
     """Run a script file (or source text) under MicroPython and capture its output."""
     full_env = dict(os.environ)
     full_env["MICROPYPATH"] = micropython_path(*extra_path)
@@ -55,5 +60,6 @@ def run_micropython(script: str | Path, *args: str, timeout: float = 120,
         cmd += [str(script), *args]
     else:
         cmd += ["-c", script, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env=full_env, check=False)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+    )

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0,
-               what: str = "condition") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll until predicate() returns something truthy and return it; TimeoutError after timeout."""
     deadline = time.monotonic() + timeout
     while True:

@@ -9,8 +9,14 @@ from sitless import serial_link
 
 def handle(kind, payload):
     if kind == "hub":
-        info = {"fw": "0.1.0", "board": "unix-standin", "sensor": "switch", "mac": "02:00",
-                "boot": "fwlink", "desk": "desk-5"}
+        info = {
+            "fw": "0.1.0",
+            "board": "unix-standin",
+            "sensor": "switch",
+            "mac": "02:00",
+            "boot": "fwlink",
+            "desk": "desk-5",
+        }
         serial_link.send("info", json.dumps(info).encode())
         serial_link.send("status", "online")
     elif kind == "cmd":

@@ -15,8 +15,14 @@ def send(kind, payload):
 
 
 def info(**more):
-    body = {"fw": "0.1.0", "board": "unix-standin", "sensor": "adc", "mac": "00:11:22:33:44:55",
-            "boot": "b00t1", "desk": desk}
+    body = {
+        "fw": "0.1.0",
+        "board": "unix-standin",
+        "sensor": "adc",
+        "mac": "00:11:22:33:44:55",
+        "boot": "b00t1",
+        "desk": desk,
+    }
     body.update(more)
     send("info", body)
 
@@ -24,10 +30,23 @@ def info(**more):
 def first_words():
     send("status", "online")
     send("occupancy", {"seated": True, "boot": "b00t1", "ts": None, "uptime_ms": 10, "value": 1.0})
-    send("occupancy", {"seated": True, "seq": 1, "boot": "b00t1", "ts": None, "uptime_ms": 20,
-                       "value": 1830.5})
-    send("telemetry", {"ts": None, "uptime_ms": 30, "value": 1830.5, "baseline": 400.0,
-                       "rssi": None, "heap_free": 100000, "fw": "0.1.0", "reconnects": 0})
+    send(
+        "occupancy",
+        {"seated": True, "seq": 1, "boot": "b00t1", "ts": None, "uptime_ms": 20, "value": 1830.5},
+    )
+    send(
+        "telemetry",
+        {
+            "ts": None,
+            "uptime_ms": 30,
+            "value": 1830.5,
+            "baseline": 400.0,
+            "rssi": None,
+            "heap_free": 100000,
+            "fw": "0.1.0",
+            "reconnects": 0,
+        },
+    )
     sys.stdout.write("SL {not json\n")
 
 
