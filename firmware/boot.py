@@ -1,2 +1,1 @@
-# Runs before main.py on every boot. Nothing here: a mistake in boot.py is the
-# one thing safe mode cannot skip, so all start-up logic lives in main.py.
+"""Empty on purpose: safe mode cannot skip boot.py, so nothing may run here."""

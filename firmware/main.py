@@ -80,8 +80,9 @@ def run():
 
     saved_calib = start.load_calib()
     del start  # so that the app can drop it
-    app = App(cfg, board.Board(cfg), saved_calib=saved_calib,
-              on_healthy=lambda: _write_boot_count(0))
+    app = App(
+        cfg, board.Board(cfg), saved_calib=saved_calib, on_healthy=lambda: _write_boot_count(0)
+    )
     asyncio.run(app.main())
 
 

@@ -30,6 +30,8 @@ PATTERNS = (
 
 
 class Actuators:
+    """The outputs, each optional (None when the config gives no pin)."""
+
     def __init__(self, led=None, buzzer=None, motor=None):
         self.led = led
         self.buzzer = buzzer

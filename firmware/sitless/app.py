@@ -12,36 +12,79 @@ schedule.
 """
 
 import asyncio
-import gc
 import time
 
 from sitless import payload, serial_link, unload
+from sitless.chair import Chair
 from sitless.compat import const
+from sitless.mqtt import MQTTClient
+from sitless.outbox import Outbox
 
 CALIB_FILE = "calib.json"
 _HEALTH_MS = const(1000)
 _OFFLINE_REBOOT_MS = const(900_000)  # 15 minutes
-_CALIB_SAVE_MS = const(600_000)  # 10 minutes
-_SAVE_DRIFT_PERCENT = const(2)  # of the span: a baseline that moved this far is saved
-_NTP_RETRY_MS = const(600_000)  # 10 minutes
-_NTP_REFRESH_MS = const(21_600_000)  # 6 hours
 _BACKOFF_MAX_MS = const(30_000)
-_HEALTHY_AFTER_MS = const(60_000)
 _TICK_MS = const(50)  # the sampling loop looks at the button and the alert at least this often
 _HELD_TICK_MS = const(20)  # and this often while the button is held
 _LINK_TICK_MS = const(10)  # the network task looks at the link this often while it is up
+_KEEPALIVE_S = const(30)
 
 
 class App:
     """The running firmware; `start` builds it and starts its tasks (code needed once only)."""
 
-    def __init__(self, cfg, board, boot=None, saved_calib=None, calib_path=CALIB_FILE,
-                 config_path="config.json", offline_reboot_ms=_OFFLINE_REBOOT_MS,
-                 on_healthy=None):
+    def __init__(
+        self,
+        cfg,
+        board,
+        boot=None,
+        saved_calib=None,
+        calib_path=CALIB_FILE,
+        config_path="config.json",
+        offline_reboot_ms=_OFFLINE_REBOOT_MS,
+        on_healthy=None,
+    ):
+        # Every field is set here; `start` only builds the parts on their pins (code needed
+        # once: it is dropped when the tasks run).
         from sitless import start
 
-        start.app(self, cfg, board, boot, saved_calib, calib_path, config_path,
-                  offline_reboot_ms, on_healthy)
+        self.cfg = cfg
+        self.board = board
+        self.calib_path = calib_path
+        self.config_path = config_path
+        self.offline_reboot_ms = offline_reboot_ms
+        self.on_healthy = on_healthy
+        now = time.ticks_ms()
+        self.chair = Chair(cfg, boot or start.boot_id(), saved_calib, now)
+        self.chair.wall = board.unix_ms
+        self.outbox = Outbox()
+        self.heartbeat = None  # the telemetry waiting for the sender
+        self.inflight = None  # (item, packet id): sent, its PUBACK not yet seen
+        self.sensor = start.sensor(cfg)
+        self.actuators = start.actuators(cfg)
+        self.button = start.button(cfg)
+        # The health check's clocks (ticks): the last heartbeat and telemetry, the broker last
+        # seen, the last look at the baseline and the last NTP sync; and the sample count the
+        # watchdog was fed at.
+        self.beat_at = self.tele_at = self.online_at = self.calib_at = self.ntp_at = now
+        self.fed = -1
+        self.streaming = False
+        self.samples = 0
+        self.connects = 0
+        self.base = "%s/%s/" % (cfg["prefix"], cfg["desk"])  # + kind is the topic
+        self.client = None  # None: the serial link carries the messages instead
+        if cfg["transport"] != "serial":
+            # No task of its own: the network task calls its `step` while the link is up.
+            self.client = MQTTClient(
+                "sitless-" + cfg["desk"],
+                cfg["mqtt_host"],
+                cfg["mqtt_port"],
+                cfg["mqtt_user"],
+                cfg["mqtt_password"],
+                _KEEPALIVE_S,
+                (self.base + "status", "offline", True, 1),
+                self.on_message,
+            )
 
     # ----- sampling -------------------------------------------------------
 
@@ -113,34 +156,73 @@ class App:
         if self.client is not None:
             self.outbox.push(event)  # the network task sends it at its next look
 
-    def _set_hub(self, online):
+    def set_hub(self, online):
+        """The hub (or the broker) came or went: the local timer takes over or hands back."""
         level = self.chair.hub(online, time.ticks_ms())
         if level is not None:
             self.actuators.alert(level)
 
-    def _on_message(self, topic, body, retained):
+    def on_message(self, topic, body, retained):
+        """Every message the client receives: the hub's status, or a command."""
         if topic == self.cfg["prefix"] + "/_hub/status":
-            self._set_hub(bytes(body) == b"online")
+            self.set_hub(bytes(body) == b"online")
         elif topic == self.base + "cmd":
             self.command(body, retained)
 
-    def _on_line(self, kind, body):
-        """A host line from the serial link (`cmd`, `hub`, `stream`): handled like a command."""
-        self.use("commands", "line", self, kind, body)
+    # The code below is needed now and then only: each method loads its module for the
+    # moment and drops it after (`unload`), so it takes no RAM in between.
 
     def command(self, body, retained=False):
-        """Check and carry out one command; that code is loaded for it and dropped after."""
-        self.use("commands", "run", self, body, retained)
+        """Check and carry out one command."""
+        from sitless import commands
 
-    def use(self, module, name, *args):
-        """Call `name` in a module needed only now and then, loaded for it and dropped after.
-
-        `commands` (a command, saving the baseline) and `link` (info, NTP) are used so.
-        """
         try:
-            return getattr(__import__("sitless." + module, None, None, (name,)), name)(*args)
+            commands.run(self, body, retained)
         finally:
-            unload(module)
+            unload("commands")
+
+    def on_line(self, kind, body):
+        """A host line from the serial link (`cmd`, `hub`, `stream`): handled like a command."""
+        from sitless import commands
+
+        try:
+            commands.line(self, kind, body)
+        finally:
+            unload("commands")
+
+    def save_calib(self):
+        from sitless import commands
+
+        try:
+            commands.save_calib(self)
+        finally:
+            unload("commands")
+
+    def link_up(self):
+        """A coroutine for one attempt to bring the link up (it keeps `link`'s code meanwhile)."""
+        from sitless import link
+
+        try:
+            return link.up(self)
+        finally:
+            unload("link")
+
+    def info(self):
+        """The `info` payload (who this board is)."""
+        from sitless import link
+
+        try:
+            return link.info(self)
+        finally:
+            unload("link")
+
+    def sync_time(self):
+        from sitless import link
+
+        try:
+            return link.sync_time(self.board)
+        finally:
+            unload("link")
 
     # ----- network --------------------------------------------------------
 
@@ -160,8 +242,8 @@ class App:
         outbox = self.outbox
         backoff = 1000
         while True:
-            # `use` drops the module at once; the attempt keeps its code alive until it ends.
-            if await self.use("link", "up", self):
+            # `link_up` drops the module at once; the attempt keeps its code alive until it ends.
+            if await self.link_up():
                 self.connects += 1
                 backoff = 1000
                 while client.connected:
@@ -185,61 +267,50 @@ class App:
                         item = outbox.peek()
                         if item is not None:
                             try:
-                                self.inflight = (item, await client.publish(
-                                    self.base + item[0], payload.encode(self.chair.boot, item),
-                                    item[0] == "occupancy", 1))
+                                self.inflight = (
+                                    item,
+                                    await client.publish(
+                                        self.base + item[0],
+                                        payload.encode(self.chair.boot, item),
+                                        item[0] == "occupancy",
+                                        1,
+                                    ),
+                                )
                             except Exception as exc:  # noqa: BLE001 - a message that cannot go must not block the rest
                                 print("publish: dropped %s: %r" % (item[0], exc))
                                 outbox.pop(item)
                                 continue
                     await asyncio.sleep_ms(_LINK_TICK_MS)
                 print("mqtt: link lost:", client.why_down)
-            self._set_hub(False)
+            self.set_hub(False)
             await asyncio.sleep_ms(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
 
     def _health(self, now, watchdog):
-        """Once a second: watchdog, telemetry, reboot without a broker, the drifted baseline, NTP."""
-        if time.ticks_diff(now, self._beat_at) >= self.cfg["telemetry_s"] * 1000:
-            self._beat_at = now
-            chair = self.chair
-            cal = chair.calib
-            extra = {"dropped": self.outbox.dropped, "rejected": cal.rejected,
-                     "drift": cal.baseline - cal.empty}
-            rssi = self.board.wlan  # the signal strength, read here rather than by a method
-            try:
-                rssi = int(rssi.status("rssi")) if rssi and rssi.isconnected() else None
-            except (OSError, ValueError, TypeError):
-                rssi = None
-            body = payload.telemetry(self.board.unix_ms(), chair.uptime_ms, chair.value,
-                                     cal.baseline, rssi, gc.mem_free(),
-                                     max(self.connects - 1, 0), extra)
-            serial_link.send("telemetry", body)
-            if self.client is not None:
-                self.heartbeat = body  # sent (the latest only) when the link can take it
-        if self.samples != self._fed:  # feed only while sampling is alive
-            self._fed = self.samples
+        """Once a second: the watchdog and the reboot without a broker; the rest now and then.
+
+        The heartbeat's work (telemetry, the drifted baseline, NTP, the good
+        boot) is in `report`, loaded for it at most once a minute.
+        """
+        if self.samples != self.fed:  # feed only while sampling is alive
+            self.fed = self.samples
             if watchdog is not None:
                 watchdog.feed()
         client = self.client
         if client is not None:
             if client.connected:
-                self._online_at = now
-            elif time.ticks_diff(now, self._online_at) >= self.offline_reboot_ms:
+                self.online_at = now
+            elif time.ticks_diff(now, self.online_at) >= self.offline_reboot_ms:
                 print("health: no broker for too long; rebooting")
                 self.board.reset()
-        if time.ticks_diff(now, self._calib_at) >= _CALIB_SAVE_MS:
-            self._calib_at = now
-            cal = self.chair.calib
-            if abs(cal.baseline - cal.saved_baseline) * 100 > cal.span * _SAVE_DRIFT_PERCENT:
-                self.use("commands", "save_calib", self)
-        ntp_every = _NTP_REFRESH_MS if self.board.clock_synced else _NTP_RETRY_MS
-        if time.ticks_diff(now, self._ntp_at) >= ntp_every and client and client.connected:
-            self._ntp_at = now  # the first sync happens at connect; this keeps it fresh
-            self.use("link", "sync_time", self.board)
-        if self.on_healthy is not None and self.chair.uptime_ms >= _HEALTHY_AFTER_MS:
-            self.on_healthy()  # a minute of sampling: this boot counts as a good one
-            self.on_healthy = None
+        if time.ticks_diff(now, self.beat_at) >= min(self.cfg["telemetry_s"], 60) * 1000:
+            self.beat_at = now
+            from sitless import report
+
+            try:
+                report.beat(self, now)
+            finally:
+                unload("report")
 
     # ----- start ----------------------------------------------------------
 

@@ -11,7 +11,7 @@ modules in the tests.
 import time
 
 import machine
-import network
+import network  # noqa: F401 - `link` takes it from here: this module owns the hardware
 
 BOARD = "ESP32_GENERIC"
 # time.time() counts from 2000-01-01 on some ports; unix time is then this much larger.
@@ -19,6 +19,8 @@ EPOCH_2000_MS = 946_684_800_000
 
 
 class Board:
+    """The clock, the reset and the WiFi interface of the board the firmware runs on."""
+
     name = BOARD
 
     def __init__(self, cfg):

@@ -19,7 +19,10 @@ _SPIKE_SPANS = const(4)
 _SPIKE_PATIENCE = const(200)  # consecutive out-of-range samples (10 s at 50 ms) before they count
 _TRACK_SHIFT = const(10)  # baseline moves 1/1024 of the gap per vacant sample (about 50 s)
 
+
 class Calibration:
+    """Two points (empty and occupied), the drifting baseline, the thresholds between."""
+
     def __init__(self, empty, occupied, baseline=None):
         self.rejected = 0
         self._out_of_range = 0
@@ -71,4 +74,3 @@ class Calibration:
             return False
         self.baseline = value
         return True
-

@@ -33,6 +33,8 @@ from sitless.signal import Debouncer, Smoother
 
 
 class Chair:
+    """One chair: raw readings in, events out (see the module docstring)."""
+
     def __init__(self, cfg, boot, saved_calib=None, now_ms=0):
         self.boot = boot
         self.seq = 0
@@ -67,8 +69,14 @@ class Chair:
         if raw is not None and self.calib.accept(raw):
             value = self.smoother.add(raw)
             cal = self.calib
-            if self.debouncer.update(now_ms, cal.load(raw), cal.load(self.smoother.median),
-                                     cal.load(value), cal.upper, cal.lower):
+            if self.debouncer.update(
+                now_ms,
+                cal.load(raw),
+                cal.load(self.smoother.median),
+                cal.load(value),
+                cal.upper,
+                cal.lower,
+            ):
                 seated = self.debouncer.state
                 self.alert = self.fallback.occupancy(seated, now_ms)
                 return self._event("occupancy", seated, ts_ms, value)

@@ -8,7 +8,6 @@ and (None, reason) when there is nobody to answer (no id) or nothing to do
 
 import json
 
-ACTIONS = ("alert", "clear", "identify", "tare", "config", "reboot")
 MAX_ID = 64
 
 
@@ -25,7 +24,7 @@ def parse(payload, retained=False):
     if not isinstance(cmd_id, str) or not 1 <= len(cmd_id) <= MAX_ID:
         return None, "command has no id"
     action = obj.get("action")
-    if action not in ACTIONS:
+    if action not in ACTIONS:  # the table below: one handler per action
         return cmd_id, "unknown action"
     if action == "alert":
         level = obj.get("level")
@@ -44,39 +43,49 @@ def run(app, body, retained=False):
 
     Lives here, not in the app, so that its code takes RAM only while a
     command is handled: the app loads this module for it and drops it after.
+    The action's handler comes from `ACTIONS`; it returns None (done), the
+    reason for a refusal, or True when it has answered itself.
     """
     found, error = parse(body, retained)
     if found is None:
         print("cmd: ignored:", error)
         return
-    if error is not None:
+    if error is None:  # `found` is the command: carry it out, then answer its id
+        error = ACTIONS[found["action"]](app, found)
+        found = found["id"]
+    if error is not True:
         _ack(app, found, error)
-        return
-    action = found["action"]
-    cmd_id = found["id"]
-    if action == "alert":
-        app.actuators.alert(found["level"])
-    elif action == "clear":
-        app.actuators.alert(0)
-    elif action == "identify":
-        identify(app.actuators)
-    elif action == "tare":
-        if not app.chair.tare():
-            _ack(app, cmd_id, "seat is taken; tare only while vacant")
-            return
-        save_calib(app)
-    elif action == "config":
-        error = _configure(app, found["set"])
-        if error is not None:
-            _ack(app, cmd_id, error)
-            return
-    elif action == "reboot":
-        _ack(app, cmd_id)
-        import asyncio
 
-        asyncio.create_task(_reboot(app))
-        return
-    _ack(app, cmd_id)
+
+def _alert(app, cmd):
+    app.actuators.alert(cmd["level"])
+
+
+def _clear(app, _cmd):
+    app.actuators.alert(0)
+
+
+def _identify(app, _cmd):
+    identify(app.actuators)
+
+
+def _tare(app, _cmd):
+    if not app.chair.tare():
+        return "seat is taken; tare only while vacant"
+    save_calib(app)
+    return None
+
+
+def _config(app, cmd):
+    return _configure(app, cmd["set"])
+
+
+def _reboot(app, cmd):
+    _ack(app, cmd["id"])  # first: the ack goes out before the board restarts
+    import asyncio
+
+    asyncio.create_task(_restart(app))  # noqa: RUF006 - it ends in a reset; nothing awaits it
+    return True
 
 
 def line(app, kind, body):
@@ -84,7 +93,7 @@ def line(app, kind, body):
     if kind == "stream":
         app.streaming = body is True
     elif kind == "hub":
-        app._set_hub(body == "online")  # noqa: SLF001 - the app's own handler, shared with MQTT
+        app.set_hub(body == "online")
         if app.client is None:  # the serial form of connecting: say who this board is
             from sitless import link, serial_link, unload
 
@@ -147,13 +156,14 @@ def save_calib(app):
     cal.saved_baseline = cal.baseline
     try:
         with open(app.calib_path, "w") as f:
-            f.write(json.dumps({"empty": cal.empty, "occupied": cal.occupied,
-                                "baseline": cal.baseline}))
+            f.write(
+                json.dumps({"empty": cal.empty, "occupied": cal.occupied, "baseline": cal.baseline})
+            )
     except OSError as exc:
         print("calib: not saved:", exc)
 
 
-async def _reboot(app):
+async def _restart(app):
     """Let the ack go out, say goodbye cleanly, then restart."""
     import asyncio
 
@@ -171,3 +181,14 @@ async def _reboot(app):
             pass
         await link.disconnect(client)
     app.board.reset()
+
+
+# The explicit dispatch table: an action is known when it has a handler here.
+ACTIONS = {
+    "alert": _alert,
+    "clear": _clear,
+    "identify": _identify,
+    "tare": _tare,
+    "config": _config,
+    "reboot": _reboot,
+}

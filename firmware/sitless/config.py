@@ -46,14 +46,30 @@ KEYS = {
 CHOICES = {"transport": ("wifi", "serial"), "sensor": ("adc", "hx711", "switch")}
 ADC1_PINS = (32, 33, 34, 35, 36, 37, 38, 39)
 # Keys that only take effect after a reboot (pins, network); the rest apply at once.
-REBOOT_KEYS = ("desk", "transport", "wifi_ssid", "wifi_password", "mqtt_host", "mqtt_port",
-               "mqtt_user", "mqtt_password", "prefix", "sensor", "sensor_pin",
-               "sensor_clk_pin", "buzzer_pin", "led_pin", "button_pin", "motor_pin", "safe_pin")
+REBOOT_KEYS = (
+    "desk",
+    "transport",
+    "wifi_ssid",
+    "wifi_password",
+    "mqtt_host",
+    "mqtt_port",
+    "mqtt_user",
+    "mqtt_password",
+    "prefix",
+    "sensor",
+    "sensor_pin",
+    "sensor_clk_pin",
+    "buzzer_pin",
+    "led_pin",
+    "button_pin",
+    "motor_pin",
+    "safe_pin",
+)
 SECRET_KEYS = ("wifi_password", "mqtt_password")
 
 
 class ConfigError(ValueError):
-    pass
+    """A bad config; the message names the key."""
 
 
 def _is_int(value):
@@ -76,12 +92,13 @@ def _check_key(key, value):
             raise ConfigError("config: %s must be one of %s" % (key, ", ".join(CHOICES[key])))
         return
     if kind == NUMBER:
-        ok = (_is_int(value) or isinstance(value, float)) and value == value
+        ok = (_is_int(value) or isinstance(value, float)) and value == value  # noqa: PLR0124 - NaN test
     else:
         ok = _is_int(value)
     if not ok:
-        raise ConfigError("config: %s must be %s" % (key, "a number" if kind == NUMBER else
-                                                      "an integer"))
+        raise ConfigError(
+            "config: %s must be %s" % (key, "a number" if kind == NUMBER else "an integer")
+        )
     if not lo <= value <= hi:
         raise ConfigError("config: %s must be between %d and %d" % (key, lo, hi))
 
@@ -129,7 +146,10 @@ def _check_whole(cfg):
 
 
 def check(obj, base=None):
-    """The full config from `obj` (on top of `base`, or the defaults); ConfigError names a bad key."""
+    """The full config from `obj` (on top of `base`, or the defaults).
+
+    Raises ConfigError naming the first bad key.
+    """
     if not isinstance(obj, dict):
         raise ConfigError("config: expected one JSON object")
     cfg = {}
@@ -152,11 +172,11 @@ def load(path=CONFIG_FILE):
         with open(path) as f:
             text = f.read()
     except OSError:
-        raise ConfigError("config: %s not found" % path)
+        raise ConfigError("config: %s not found" % path) from None
     try:
         obj = json.loads(text)
     except ValueError:
-        raise ConfigError("config: %s is not valid JSON" % path)
+        raise ConfigError("config: %s is not valid JSON" % path) from None
     return check(obj)
 
 
@@ -167,6 +187,7 @@ def save(cfg, path=CONFIG_FILE):
         f.write(json.dumps(cfg))
     try:
         import os
+
         os.rename(tmp, path)
     except OSError:
         with open(path, "w") as f:

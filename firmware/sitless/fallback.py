@@ -17,6 +17,8 @@ _PAUSE_MS = const(3_600_000)
 
 
 class Fallback:
+    """The local sitting timer (see the module docstring)."""
+
     def __init__(self, limit_ms, min_break_ms, escalate_ms=_ESCALATE_MS):
         self.limit_ms = limit_ms
         self.min_break_ms = min_break_ms
@@ -44,8 +46,10 @@ class Fallback:
         return self.tick(now_ms)
 
     def tick(self, now_ms):
-        if self._vacant_since is not None and ticks_diff(
-                now_ms, self._vacant_since) >= self.min_break_ms:
+        if (
+            self._vacant_since is not None
+            and ticks_diff(now_ms, self._vacant_since) >= self.min_break_ms
+        ):
             self._bout_start = None
             self._vacant_since = None
             self._quiet_until = None

@@ -17,7 +17,7 @@ class HX711:
         self.irq_on = irq_on
         clock.value(0)
 
-    def read(self, now_ms):
+    def read(self, now_ms):  # noqa: ARG002 - every sensor is read with the time
         if self.data.value():
             return None
         data = self.data.value

@@ -10,12 +10,13 @@ touches the hardware.
 
 import asyncio
 import gc
+import json
 import time
 
 from sitless import payload
 from sitless.board import network
 from sitless.compat import const
-from sitless.mqtt import close_stream, packet, text
+from sitless.mqtt import close_socket, packet, text
 
 _RESPONSE_MS = const(10_000)
 _WIFI_TIMEOUT_MS = const(20_000)
@@ -45,26 +46,51 @@ def subscribe_packet(pid, topic, qos=1):
     return packet(0x82, pid.to_bytes(2, "big") + text(topic) + bytes([qos]))
 
 
-async def handshake(client):
-    """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged."""
-    client.close("reconnecting")
-    stream = None
+def open_socket(host, port):
+    """A non-blocking TCP socket, its connect begun (asyncio waits for it to finish)."""
+    import errno
+    import socket
+
+    addr = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+    sock = socket.socket(addr[0], addr[1], addr[2])
+    sock.setblocking(False)
     try:
-        stream, _ = await asyncio.wait_for_ms(
-            asyncio.open_connection(client.host, client.port), _RESPONSE_MS)
-        stream.write(connect_packet(client.client_id, client.keepalive, True, client.will,
-                                    client.user, client.password))
-        await stream.drain()
+        sock.connect(addr[-1])
+    except OSError as exc:
+        if exc.errno != errno.EINPROGRESS:
+            sock.close()
+            raise
+    return sock
+
+
+async def handshake(client):
+    """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged.
+
+    The socket is the client's own; asyncio's public stream wraps it for the
+    waits (the CONNECT is sent once the connect has finished, the CONNACK read).
+    """
+    client.close("reconnecting")
+    sock = None
+    try:
+        sock = open_socket(client.host, client.port)
+        stream = asyncio.StreamReader(sock)
+        stream.write(
+            connect_packet(
+                client.client_id, client.keepalive, True, client.will, client.user, client.password
+            )
+        )
+        await asyncio.wait_for_ms(stream.drain(), _RESPONSE_MS)
         ack = await asyncio.wait_for_ms(stream.readexactly(4), _RESPONSE_MS)
     except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
-        if stream is not None:
-            close_stream(stream)
+        if sock is not None:
+            close_socket(sock)
         raise OSError("connect failed: %r" % (exc,)) from None
     if ack[0] != 0x20 or ack[3] != 0:
-        close_stream(stream)
+        close_socket(sock)
         raise OSError("broker refused the connection (code %d)" % ack[3])
-    client.opened(stream)
-    for pid in sorted(client.pending):
+    client.opened(stream, sock)
+    # Oldest first, by the order the ids were handed out in (they wrap at 65535).
+    for pid in sorted(client.pending, key=client.age, reverse=True):
         message = client.pending[pid]
         await client.send(bytes((message[0] | 0x08,)) + message[1:])  # DUP: sent before
 
@@ -134,6 +160,7 @@ def sync_time(board):
     """Set the clock from NTP; ntptime blocks for at most about a second."""
     try:
         import ntptime
+
         ntptime.settime()
     except (OSError, ImportError, OverflowError) as exc:
         print("ntp: not synced:", exc)
@@ -149,5 +176,25 @@ def mac():
 
 def info(app):
     """The `info` payload: who this board is."""
-    return payload.info(app.board.name, app.cfg["sensor"], mac(), app.chair.boot, gc.mem_free(),
-                        app.cfg["desk"])
+    return info_payload(
+        app.board.name, app.cfg["sensor"], mac(), app.chair.boot, gc.mem_free(), app.cfg["desk"]
+    )
+
+
+def info_payload(board, sensor, mac, boot, heap_free, desk, config_version=1):
+    # `desk` lets a serial bridge learn which desk it speaks for.
+    dumps = json.dumps
+    return (
+        '{"fw":%s,"board":%s,"sensor":%s,"mac":%s,"boot":%s,"heap_free":%d,'
+        '"config_version":%d,"desk":%s}'
+        % (
+            dumps(payload.FW_VERSION),
+            dumps(board),
+            dumps(sensor),
+            dumps(mac),
+            dumps(boot),
+            heap_free,
+            config_version,
+            dumps(desk),
+        )
+    ).encode()

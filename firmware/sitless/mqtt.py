@@ -5,8 +5,10 @@ pings. What it does: connects with a last will, pings when it has sent nothing
 for half the keepalive, treats a broker it has heard nothing from for a whole
 keepalive as dead and closes that socket itself, and keeps every QoS 1 publish
 until its PUBACK arrives, resending the unacknowledged ones (DUP set) after a
-reconnect. It runs no task: its owner calls `step` often. QoS 2 is not supported. Packet builders are plain functions so the
-tests can compare them byte for byte.
+reconnect. It runs no task: its owner calls `step` often. It publishes at QoS
+0 and 1 only. Packet builders are plain functions so the tests can compare
+them byte for byte. The socket is the client's own (non-blocking); asyncio's
+public stream wraps it for the waits.
 
 This module is the running connection; the handshake (CONNECT and CONNACK,
 the resend), SUBSCRIBE and a clean DISCONNECT are needed once per connection
@@ -63,8 +65,17 @@ class MQTTClient:
     connection ended.
     """
 
-    def __init__(self, client_id, host, port=1883, user=None, password=None, keepalive=30,
-                 will=None, on_message=None):
+    def __init__(
+        self,
+        client_id,
+        host,
+        port=1883,
+        user=None,
+        password=None,
+        keepalive=30,
+        will=None,
+        on_message=None,
+    ):
         self.client_id = client_id
         self.host = host
         self.port = port
@@ -79,7 +90,8 @@ class MQTTClient:
         self.why_down = "not connected"
         self.connected = False  # a plain attribute, kept with `_stream`: no property to keep
         self.pid = 0  # the last packet id used
-        self._stream = None
+        self._stream = None  # asyncio's stream over `_sock`, for the waits (drain, readexactly)
+        self._sock = None  # the non-blocking socket itself: looked at directly by `step`
         self._last_rx = 0
         self._last_tx = 0
 
@@ -89,28 +101,28 @@ class MQTTClient:
             raise OSError("not connected")
         try:
             stream.write(packet)  # straight to the socket when it takes it all, as it mostly does
-            if stream.out_buf:
-                await stream.drain()
+            await stream.drain()
         except Exception as exc:  # noqa: BLE001 - any socket failure ends this connection
             self.close("send failed: %r" % (exc,))
             raise OSError("send failed") from None
         self._last_tx = ticks_ms()
 
-    def opened(self, stream):
-        """The handshake is done on `stream`: `step` reads it from now on."""
+    def opened(self, stream, sock):
+        """The handshake is done on `sock` (`stream` wraps it): `step` reads it from now on."""
         self._stream = stream
+        self._sock = sock
         self.connected = True
         self._last_rx = self._last_tx = ticks_ms()
 
     def close(self, why="closed"):
         """Close the socket now, without DISCONNECT (the broker will send the last will)."""
-        stream = self._stream
-        if stream is None:
+        sock = self._sock
+        if sock is None:
             return
-        self._stream = None
+        self._stream = self._sock = None
         self.connected = False
         self.why_down = why
-        close_stream(stream)
+        close_socket(sock)
 
     async def publish(self, topic, message, retain=False, qos=0, resend=True):
         """Send one message; for QoS 1 returns its packet id, in `pending` until its PUBACK.
@@ -127,7 +139,7 @@ class MQTTClient:
         message = publish_packet(topic, message, 1, retain, pid)
         if resend:
             if len(self.pending) >= _MAX_PENDING:
-                del self.pending[min(self.pending)]  # the oldest gives way
+                del self.pending[self.oldest()]  # the oldest gives way
             self.pending[pid] = message
         try:
             await self.send(message)
@@ -137,6 +149,14 @@ class MQTTClient:
             # Kept in `pending`: it goes out again after the next connect. Raising here
             # would make the caller publish it a second time under a new id.
         return pid
+
+    def age(self, pid):
+        """How many ids ago `pid` was handed out (0: the last one); right across the wrap."""
+        return (self.pid - pid) % 65535
+
+    def oldest(self):
+        """The pending packet id handed out first (ids wrap from 65535 back to 1)."""
+        return max(self.pending, key=self.age)
 
     def step(self):
         """Look at the link, never waiting for it: None, or a coroutine the caller awaits next.
@@ -149,11 +169,11 @@ class MQTTClient:
         reader blocked on the socket would need a second one to keep time),
         and a look that finds nothing allocates nothing.
         """
-        stream = self._stream
-        if stream is None:
+        sock = self._sock
+        if sock is None:
             return None
         try:
-            first = stream.s.read(1)  # the socket does not block: None while nothing came
+            first = sock.read(1)  # the socket does not block: None while nothing came
         except Exception as exc:  # noqa: BLE001 - a reset ends the connection
             self.close("read failed: %r" % (exc,))
             return None
@@ -163,9 +183,9 @@ class MQTTClient:
             if ticks_diff(now, self._last_rx) >= keepalive_ms:
                 self.close("broker silent for a keepalive")
             elif ticks_diff(now, self._last_tx) >= keepalive_ms // 2:
-                return self._packet(stream, None)
+                return self._packet(self._stream, None)
             return None
-        return self._packet(stream, first)
+        return self._packet(self._stream, first)
 
     async def _packet(self, stream, first):
         """Read and handle the packet that begins with `first`; with None, send a ping."""
@@ -196,10 +216,10 @@ class MQTTClient:
                 size = int.from_bytes(body[:2], "big")
                 at = 2 + size + (2 if qos else 0)
                 if qos:
-                    await self.send(b"\x40\x02" + body[at - 2:at])  # PUBACK
+                    await self.send(b"\x40\x02" + body[at - 2 : at])  # PUBACK
                 if self.on_message is not None:
                     try:
-                        self.on_message(body[2:2 + size].decode(), body[at:], bool(first & 1))
+                        self.on_message(body[2 : 2 + size].decode(), body[at:], bool(first & 1))
                     except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
                         print("mqtt: message handler failed:", repr(exc))
             elif kind == 0x40 and len(body) >= 2:
@@ -211,8 +231,8 @@ class MQTTClient:
                 self.close("read failed: %r" % (exc,))
 
 
-def close_stream(stream):
+def close_socket(sock):
     try:
-        stream.s.close()
+        sock.close()
     except Exception:  # noqa: BLE001, S110 - closing a dead socket may fail; it is gone either way
         pass

@@ -23,6 +23,8 @@ KINDS = ("", "occupancy", "button")  # index 0: the slot's item is kept as it ca
 
 
 class Outbox:
+    """The ring of messages waiting for the broker."""
+
     def __init__(self, capacity=_CAPACITY):
         self._rows = array("q", bytes(8 * _WIDTH * capacity))
         self._kept = {}  # slot: an item that is not an occupancy or button event
@@ -63,11 +65,20 @@ class Outbox:
         if not head:
             return self._kept[self._head]
         ts_ms = rows[at + 1]
-        return (KINDS[head >> 1 & 3], head & 1 == 1, head >> 3, None if ts_ms < 0 else ts_ms,
-                rows[at + 2], rows[at + 3])
+        return (
+            KINDS[head >> 1 & 3],
+            head & 1 == 1,
+            head >> 3,
+            None if ts_ms < 0 else ts_ms,
+            rows[at + 2],
+            rows[at + 3],
+        )
 
     def pop(self, item=None):
-        """Remove the oldest; with `item`, only if it is still the oldest (it may have been dropped)."""
+        """Remove the oldest; with `item`, only if that is still the oldest.
+
+        (It may have been dropped meanwhile.)
+        """
         out = self.peek()
         if out is None or (item is not None and item != out):
             return None

@@ -16,7 +16,8 @@ def number(value):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float) and value == value and abs(value) < 1e15:
+    finite = value == value  # noqa: PLR0124 - False only for NaN
+    if isinstance(value, float) and finite and abs(value) < 1e15:
         return json.dumps(value)
     return "0"
 
@@ -31,8 +32,14 @@ def timestamp(ts_ms):
 def occupancy(seated, seq, boot, ts_ms, uptime_ms, value):
     return (
         '{"seated":%s,"seq":%d,"boot":%s,"ts":%s,"uptime_ms":%d,"value":%s}'
-        % ("true" if seated else "false", seq, json.dumps(boot), timestamp(ts_ms),
-           uptime_ms, number(value))
+        % (
+            "true" if seated else "false",
+            seq,
+            json.dumps(boot),
+            timestamp(ts_ms),
+            uptime_ms,
+            number(value),
+        )
     ).encode()
 
 
@@ -40,31 +47,6 @@ def button(press, seq, boot, ts_ms, uptime_ms):
     return (
         '{"press":%s,"seq":%d,"boot":%s,"ts":%s,"uptime_ms":%d}'
         % (json.dumps(press), seq, json.dumps(boot), timestamp(ts_ms), uptime_ms)
-    ).encode()
-
-
-def telemetry(ts_ms, uptime_ms, value, baseline, rssi, heap_free, reconnects, extra=None):
-    """The heartbeat; `extra` is a dict of further numbers (dropped, rejected, drift)."""
-    text = (
-        '{"ts":%s,"uptime_ms":%d,"value":%s,"baseline":%s,"rssi":%s,"heap_free":%d,'
-        '"fw":%s,"reconnects":%d'
-        % (timestamp(ts_ms), uptime_ms, number(value), number(baseline),
-           "null" if rssi is None else "%d" % rssi, heap_free, json.dumps(FW_VERSION),
-           reconnects)
-    )
-    if extra:
-        for key in extra:
-            text += ",%s:%s" % (json.dumps(key), number(extra[key]))
-    return (text + "}").encode()
-
-
-def info(board, sensor, mac, boot, heap_free, desk, config_version=1):
-    # `desk` lets a serial bridge learn which desk it speaks for.
-    return (
-        '{"fw":%s,"board":%s,"sensor":%s,"mac":%s,"boot":%s,"heap_free":%d,'
-        '"config_version":%d,"desk":%s}'
-        % (json.dumps(FW_VERSION), json.dumps(board), json.dumps(sensor), json.dumps(mac),
-           json.dumps(boot), heap_free, config_version, json.dumps(desk))
     ).encode()
 
 
@@ -81,5 +63,6 @@ def encode(boot, event):
 def ack(cmd_id, ok, error=None):
     if ok:
         return ('{"id":%s,"ok":true}' % json.dumps(cmd_id)).encode()
-    return ('{"id":%s,"ok":false,"error":%s}'
-            % (json.dumps(cmd_id), json.dumps(str(error)[:200]))).encode()
+    return (
+        '{"id":%s,"ok":false,"error":%s}' % (json.dumps(cmd_id), json.dumps(str(error)[:200]))
+    ).encode()

@@ -18,7 +18,7 @@ class AdcSensor:
     def __init__(self, adc):
         self.adc = adc
 
-    def read(self, now_ms):
+    def read(self, now_ms):  # noqa: ARG002 - every sensor is read with the time
         return self.adc.read_uv()
 
 

@@ -37,7 +37,7 @@ def parse(text):
     if not text.startswith(PREFIX):
         return None
     try:
-        obj = json.loads(text[len(PREFIX):])
+        obj = json.loads(text[len(PREFIX) :])
     except ValueError:
         return None
     if not isinstance(obj, dict) or obj.get("k") not in HOST_KINDS or "p" not in obj:

@@ -1,4 +1,4 @@
-"""What runs once, at start: the board's parts from the config's pins, the app's objects, its tasks.
+"""What runs once, at start: the board's parts from the config's pins, a boot id, the app's tasks.
 
 `main.py` and `app` load this module for start-up only, and the app drops it
 once its tasks run, so this code takes no RAM while the chair is in use. It
@@ -10,13 +10,11 @@ import asyncio
 import binascii
 import json
 import os
-import time
 
 from sitless.board import machine
 from sitless.compat import const
 
 _BUZZER_HZ = const(2000)
-_KEEPALIVE_S = const(30)
 _WATCHDOG_MS = const(30_000)
 
 
@@ -38,44 +36,9 @@ def load_calib(path="calib.json"):
         return None
 
 
-def app(self, cfg, board, boot, saved_calib, calib_path, config_path, offline_reboot_ms,
-        on_healthy):
-    """Fill in a new `App` (`self`): the chair, the outbox, the parts and the MQTT client."""
-    from sitless.chair import Chair
-    from sitless.mqtt import MQTTClient
-    from sitless.outbox import Outbox
-
-    self.cfg = cfg
-    self.board = board
-    self.calib_path = calib_path
-    self.config_path = config_path
-    self.offline_reboot_ms = offline_reboot_ms
-    self.on_healthy = on_healthy
-    now = time.ticks_ms()
-    self.chair = Chair(cfg, boot or binascii.hexlify(os.urandom(4)).decode(), saved_calib, now)
-    self.chair.wall = board.unix_ms
-    self.outbox = Outbox()
-    self.heartbeat = None  # the telemetry waiting for the sender
-    self.inflight = None  # (item, packet id): sent, its PUBACK not yet seen
-    self.sensor = sensor(cfg)
-    self.actuators = actuators(cfg)
-    self.button = button(cfg)
-    # The health check's clocks (ticks): the last telemetry, the broker last seen, the last
-    # look at the baseline and the last NTP sync; and the sample count the watchdog was fed at.
-    self._beat_at = self._online_at = self._calib_at = self._ntp_at = now
-    self._fed = -1
-    self.streaming = False
-    self.samples = 0
-    self.connects = 0
-    base = "%s/%s/" % (cfg["prefix"], cfg["desk"])
-    self.base = base  # + kind is the topic; built per publish instead of kept per kind
-    self.client = None  # None: the serial link carries the messages instead
-    if cfg["transport"] != "serial":
-        # No task of its own: the network task calls its `step` while the link is up.
-        self.client = MQTTClient(
-            "sitless-" + cfg["desk"], cfg["mqtt_host"], cfg["mqtt_port"],
-            cfg["mqtt_user"], cfg["mqtt_password"], _KEEPALIVE_S,
-            (base + "status", "offline", True, 1), self._on_message)
+def boot_id():
+    """A fresh boot id: eight hex digits, new at every start."""
+    return binascii.hexlify(os.urandom(4)).decode()
 
 
 def tasks(self, watchdog):
@@ -89,11 +52,11 @@ def tasks(self, watchdog):
         watchdog = machine.WDT(timeout=_WATCHDOG_MS)
     started = [
         asyncio.create_task(self._sampling(watchdog)),
-        asyncio.create_task(serial_link.listen(self._on_line)),
+        asyncio.create_task(serial_link.listen(self.on_line)),
     ]
     if self.client is None:  # the serial link
         serial_link.send("status", "online")
-        serial_link.send("info", self.use("link", "info", self))
+        serial_link.send("info", self.info())
     else:
         started.append(asyncio.create_task(self._network()))
     return started

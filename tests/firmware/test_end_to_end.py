@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from hub import protocol
+from hub.contract import protocol
 from tests.firmware.device import Device, SessionWatcher
 from tests.support.waiting import wait_until
 

@@ -33,7 +33,7 @@ GROWTH_ALLOWED = 256  # bytes of noise between two collections
 
 # Code needed only now and then is not kept: start-up, config checks, the calibration from the
 # config, commands and host lines, bringing the link up (WiFi, the MQTT handshake, info, NTP).
-TRANSIENT = {"sitless.start", "sitless.config", "sitless.points", "sitless.commands",
+TRANSIENT = {"sitless.start", "sitless.config", "sitless.points", "sitless.commands", "sitless.report",
              "sitless.link"}
 RESIDENT = {"sitless.chair", "sitless.calib", "sitless.mqtt"}
 

@@ -1,7 +1,7 @@
 """The firmware against the shared vectors in tests/vectors, under the real MicroPython unix port.
 
 Real: MicroPython running the firmware's payload and command modules; the
-hub's own parser (hub.protocol) and the JSON Schemas judging what the firmware
+hub's own parser (hub.contract.protocol) and the JSON Schemas judging what the firmware
 encodes. Nothing is stood in.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hub import protocol
+from hub.contract import protocol
 from tests.support.upython import run_micropython
 
 MP = Path(__file__).resolve().parent / "mp"

@@ -64,6 +64,26 @@ def test_a_qos1_publish_while_the_link_is_down_is_kept_for_the_next_connect():
     asyncio.run(main())
 
 
+def test_packet_id_order_survives_the_wrap():
+    client = mqtt.MQTTClient("c", "127.0.0.1", 1)
+    client.pid = 65530  # the next ids: 65531 .. 65535, then 1, 2, ...
+
+    async def main():
+        sent = []
+        for _ in range(17):
+            sent.append(await client.publish("a/b", b"x", False, 1))
+        assert sent[:6] == [65531, 65532, 65533, 65534, 65535, 1]
+        # 16 kept: the first one handed out gave way, not the lowest number.
+        assert len(client.pending) == 16
+        assert 65531 not in client.pending
+        assert 1 in client.pending
+        assert client.oldest() == 65532
+        assert sorted(client.pending, key=client.age, reverse=True)[:5] == [
+            65532, 65533, 65534, 65535, 1]
+
+    asyncio.run(main())
+
+
 class Hx711Pins:
     """DOUT and SCK of a fake HX711 that shifts out `value` on the clock's rising edges."""
 

@@ -5,7 +5,7 @@
 import json
 import sys
 
-from sitless import commands, payload
+from sitless import commands, link, payload, report
 
 FOLDER = sys.argv[1]
 
@@ -26,11 +26,11 @@ def encode(kind, v):
     if kind == "button":
         return payload.button(v["press"], v["seq"], v["boot"], ms(v["ts"]), v["uptime_ms"])
     if kind == "telemetry":
-        return payload.telemetry(ms(v["ts"]), v["uptime_ms"], v["value"], v["baseline"],
+        return report.telemetry(ms(v["ts"]), v["uptime_ms"], v["value"], v["baseline"],
                                  v["rssi"], v["heap_free"], v["reconnects"])
     if kind == "info":
-        return payload.info(v["board"], v["sensor"], v["mac"], v["boot"], v["heap_free"],
-                            v["desk"])
+        return link.info_payload(v["board"], v["sensor"], v["mac"], v["boot"], v["heap_free"],
+                                 v["desk"])
     return payload.ack(v["id"], v["ok"], v.get("error"))
 
 
