@@ -1,5 +1,7 @@
 #!/bin/sh
-# Make sure the hub's login exists in the password file before the broker starts.
+# Make sure the hub's login, and the healthcheck's, exist in the password file
+# before the broker starts (both use MQTT_HUB_PASSWORD; the ACL lets "_health"
+# read nothing but the broker's uptime).
 # Chairs are added by hand with mosquitto_passwd (docs/stack.md); their entries
 # live in the same file on the data volume and survive restarts.
 set -eu
@@ -10,6 +12,7 @@ if [ -z "${MQTT_HUB_PASSWORD:-}" ]; then
 fi
 touch "$passwd_file"
 mosquitto_passwd -b "$passwd_file" _hub "$MQTT_HUB_PASSWORD"
+mosquitto_passwd -b "$passwd_file" _health "$MQTT_HUB_PASSWORD"
 chown mosquitto:mosquitto "$passwd_file"
 chmod 0700 "$passwd_file"
 exec mosquitto -c /mosquitto/config/mosquitto.conf
