@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from hub.web.auth import Principal, Session
-from hub.web.gate import Gate, Refused
+from hub.web.gate import Gate, Refused, split_path
 from hub.web.guard import Counters
 from hub.web.views import Privacy, visible_desks, zones
 
@@ -86,6 +86,15 @@ class AccessMixin(BaseHTTPRequestHandler):
     def address(self) -> str:
         """The peer's address, for the brake and the log (never a secret)."""
         return str(self.client_address[0])
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One debug line per request, without the query: a desk link's token is in it."""
+        path = split_path(self.path)[0][:200]
+        logger.debug("http %s %s %s %s %s", self.address(), self.command, path, code, size)
+
+    def log_error(self, format: str, *_args: Any) -> None:  # noqa: A002 - the base class's name
+        """Malformed requests and timeouts, without the request line (it may hold a secret)."""
+        logger.debug("http %s: %s", self.address(), format.split("%", 1)[0].strip(" :(") or "error")
 
     def reply(self, status: int, body: object, headers: Mapping[str, str] | None = None) -> None:
         """A JSON reply with extra headers."""
@@ -170,7 +179,9 @@ class AccessMixin(BaseHTTPRequestHandler):
                 why = "this account may not change that desk"
                 raise gate.fail("desk", address, HTTPStatus.FORBIDDEN, why)
         except Refused as exc:
-            self.reply(exc.status, {"error": exc.why}, exc.headers)
+            # The body was not read: close, so it is never taken for the next request.
+            self.close_connection = True
+            self.reply(exc.status, {"error": exc.why}, {**exc.headers, "Connection": "close"})
             return True
         return False
 
