@@ -15,6 +15,7 @@ import asyncio
 import time
 
 from sitless import payload, serial_link, unload
+from sitless.actuators import REFUSED
 from sitless.chair import Chair
 from sitless.compat import const
 from sitless.mqtt import MQTTClient
@@ -43,6 +44,7 @@ class App:
         config_path="config.json",
         offline_reboot_ms=_OFFLINE_REBOOT_MS,
         on_healthy=None,
+        now=None,
     ):
         # Every field is set here; `start` only builds the parts on their pins (code needed
         # once: it is dropped when the tasks run).
@@ -54,9 +56,13 @@ class App:
         self.config_path = config_path
         self.offline_reboot_ms = offline_reboot_ms
         self.on_healthy = on_healthy
-        now = time.ticks_ms()
+        if now is None:  # (tests that drive the clock pass their own ticks)
+            now = time.ticks_ms()
         self.chair = Chair(cfg, boot or start.boot_id(), saved_calib, now)
         self.chair.wall = board.unix_ms
+        kept = board.kept()  # the sitting state from before a reset, if it survived
+        if kept is not None:
+            self.chair.fallback.restore(kept, now)
         self.outbox = Outbox()
         self.heartbeat = None  # the telemetry waiting for the sender
         self.inflight = None  # (item, packet id): sent, its PUBACK not yet seen
@@ -133,17 +139,31 @@ class App:
             if button is not None:
                 press = button.poll(now)  # True: a long press (a meeting), False: a snooze
                 if press is not None:
-                    self.emit(self.chair.press(press, now))
-                    if not press:
-                        self.actuators.alert(0)  # a snooze silences at once; the hub confirms
-                    elif self.chair.alert is not None:
-                        self.actuators.alert(self.chair.alert)
+                    self.pressed(press, now)
                 if button.down is not None:
                     wait = min(wait, _HELD_TICK_MS)
             if time.ticks_diff(now, health_at) >= 0:
                 health_at = time.ticks_add(now, _HEALTH_MS)
                 self._health(now, watchdog)
             await asyncio.sleep_ms(wait)
+
+    def pressed(self, long_press, now):
+        """The button: the chair's copy of the rules grants or refuses a snooze at once.
+
+        A refused press (strict mode, or the bout's snoozes used up) gets a
+        short double buzz and the alert goes on. A granted one silences the
+        board at once only while the hub is away; with the hub there, the hub
+        grants it by its own count and clears the alert itself.
+        """
+        actuators = self.actuators
+        chair = self.chair
+        alerting = actuators.level > 0
+        self.emit(chair.press(long_press, now, alerting))
+        if not chair.granted:
+            actuators.once = REFUSED
+            actuators.alert(actuators.level)  # the one-off first, then the alert again
+        elif not chair.fallback.hub_online and (alerting or chair.alert is not None):
+            actuators.alert(chair.alert or 0)
 
     # ----- messages -------------------------------------------------------
 
@@ -287,7 +307,7 @@ class App:
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
 
     def _health(self, now, watchdog):
-        """Once a second: the watchdog and the reboot without a broker; the rest now and then.
+        """Once a second: the watchdog, the kept sitting state, the reboot without a broker.
 
         The heartbeat's work (telemetry, the drifted baseline, NTP, the good
         boot) is in `report`, loaded for it at most once a minute.
@@ -296,11 +316,16 @@ class App:
             self.fed = self.samples
             if watchdog is not None:
                 watchdog.feed()
+        fallback = self.chair.fallback
+        self.board.keep(fallback.snapshot(now))  # survives a reset (not a power cut)
         client = self.client
         if client is not None:
             if client.connected:
                 self.online_at = now
-            elif time.ticks_diff(now, self.online_at) >= self.offline_reboot_ms:
+            elif time.ticks_diff(now, self.online_at) >= self.offline_reboot_ms and (
+                fallback.idle(now)
+            ):
+                # Only with no bout to time, so the local timer never starves.
                 print("health: no broker for too long; rebooting")
                 self.board.reset()
         if time.ticks_diff(now, self.beat_at) >= min(self.cfg["telemetry_s"], 60) * 1000:

@@ -44,10 +44,13 @@ class Chair:
         self.calib = from_config(cfg, saved_calib)
         unload("points")  # needed again only for a config command
         self.debouncer = Debouncer(cfg["seated_ms"], cfg["vacant_ms"])
-        self.fallback = Fallback(cfg["limit_s"] * 1000, cfg["min_break_s"] * 1000)
+        self.fallback = Fallback(
+            cfg["limit_s"] * 1000, cfg["min_break_s"] * 1000, snoozes_allowed(cfg)
+        )
         self.uptime_ms = 0
         self._last_ms = now_ms
         self.alert = None
+        self.granted = True  # whether the last press was granted
         self.wall = None  # a callable giving unix ms (or None) when an event has no ts_ms
 
     @property
@@ -69,7 +72,8 @@ class Chair:
         if raw is not None and self.calib.accept(raw):
             value = self.smoother.add(raw)
             cal = self.calib
-            if self.debouncer.update(
+            debouncer = self.debouncer
+            if debouncer.update(
                 now_ms,
                 cal.load(raw),
                 cal.load(self.smoother.median),
@@ -77,28 +81,42 @@ class Chair:
                 cal.upper,
                 cal.lower,
             ):
-                seated = self.debouncer.state
-                self.alert = self.fallback.occupancy(seated, now_ms)
-                return self._event("occupancy", seated, ts_ms, value)
-            cal.track(value, self.debouncer.state is False)
+                # The transition's time is its first crossing sample's, which the hold
+                # confirmed: break and bout lengths come out right to one sample.
+                seated = debouncer.state
+                self.alert = self.fallback.occupancy(seated, debouncer.since)
+                return self._event(
+                    "occupancy", seated, ts_ms, value, ticks_diff(now_ms, debouncer.since)
+                )
+            cal.track(value, debouncer.state is False)
         self.alert = self.fallback.tick(now_ms)
         return None
 
-    def _event(self, kind, flag, ts_ms, value):
-        """(kind, seated or long press, seq, ts_ms, uptime_ms, value): what happened, unencoded."""
+    def _event(self, kind, flag, ts_ms, value, back_ms=0):
+        """(kind, seated or long press, seq, ts_ms, uptime_ms, value): what happened, unencoded.
+
+        `back_ms`: how long before the current sample it happened.
+        """
         if ts_ms is None and self.wall is not None:
             ts_ms = self.wall()
-        event = (kind, flag, self.seq, ts_ms, self.uptime_ms, value)
+        if ts_ms is not None:
+            ts_ms -= back_ms
+        event = (kind, flag, self.seq, ts_ms, self.uptime_ms - back_ms, value)
         self.seq += 1
         return event
 
-    def press(self, long_press, now_ms, ts_ms=None):
-        """A button press event (it shares `seq` with occupancy)."""
+    def press(self, long_press, now_ms, alerting=False, ts_ms=None):
+        """A button press event (it shares `seq` with occupancy).
+
+        `alerting`: an alert shows now. Afterwards `granted` is False when the
+        rules refused the snooze (strict mode, or the bout's snoozes used up).
+        """
         step = ticks_diff(now_ms, self._last_ms)
         if step > 0:
             self.uptime_ms += step
         self._last_ms = now_ms
-        self.alert = self.fallback.press(long_press, now_ms)
+        self.granted = self.fallback.press(long_press, now_ms, alerting)
+        self.alert = self.fallback.tick(now_ms)
         return self._event("button", long_press, ts_ms, 0)
 
     def hub(self, online, now_ms):
@@ -115,3 +133,8 @@ class Chair:
         """`sample` for hosts: a list of (kind, decoded payload dict)."""
         event = self.sample(now_ms, raw, ts_ms)
         return [("occupancy", json.loads(payload.encode(self.boot, event)))] if event else []
+
+
+def snoozes_allowed(cfg):
+    """Snoozes per bout by the config: none in strict mode."""
+    return 0 if cfg.get("strict") else cfg.get("max_snoozes", 3)

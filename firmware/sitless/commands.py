@@ -126,6 +126,7 @@ def _configure(app, changes):
     is rare and its checks are the largest code in the firmware.
     """
     from sitless import config, points, unload
+    from sitless.chair import snoozes_allowed
 
     try:
         fresh = config.check(changes, app.cfg)
@@ -143,6 +144,7 @@ def _configure(app, changes):
     chair.debouncer.vacant_ms = fresh["vacant_ms"]
     chair.fallback.limit_ms = fresh["limit_s"] * 1000
     chair.fallback.min_break_ms = fresh["min_break_s"] * 1000
+    chair.fallback.max_snoozes = snoozes_allowed(fresh)
     fresh_points = points.from_config(fresh)
     unload("points")
     if fresh_points.empty != chair.calib.empty or fresh_points.occupied != chair.calib.occupied:

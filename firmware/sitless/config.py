@@ -14,6 +14,7 @@ INT = 1
 NUMBER = 2
 TEXT = 3
 PIN = 4
+BOOL = 5
 
 # key: (kind, default, may be null, lowest, highest)
 KEYS = {
@@ -42,6 +43,8 @@ KEYS = {
     "min_break_s": (INT, 120, False, 1, 86_400),
     "telemetry_s": (INT, 60, False, 1, 86_400),
     "sample_ms": (INT, 50, False, 10, 10_000),
+    "strict": (BOOL, False, False, 0, 1),
+    "max_snoozes": (INT, 3, False, 0, 100),
 }
 CHOICES = {"transport": ("wifi", "serial"), "sensor": ("adc", "hx711", "switch")}
 ADC1_PINS = (32, 33, 34, 35, 36, 37, 38, 39)
@@ -90,6 +93,10 @@ def _check_key(key, value):
             raise ConfigError("config: %s must be text of %d to %d characters" % (key, lo, hi))
         if key in CHOICES and value not in CHOICES[key]:
             raise ConfigError("config: %s must be one of %s" % (key, ", ".join(CHOICES[key])))
+        return
+    if kind == BOOL:
+        if not isinstance(value, bool):
+            raise ConfigError("config: %s must be true or false" % key)
         return
     if kind == NUMBER:
         ok = (_is_int(value) or isinstance(value, float)) and value == value  # noqa: PLR0124 - NaN test

@@ -1,12 +1,24 @@
-"""The sitting timer the board runs itself while the hub or the broker is away.
+"""The sitting timer the board runs itself, the chair's own copy of the hub's rules.
 
-The same rule as the hub, kept small: a bout starts when the seat is taken; a
-vacancy of at least `min_break_ms` ends it; after `limit_ms` seated in one bout
-the chair buzzes (level 2), and after a further `escalate_ms` urgently (level
-3). Standing up silences it. The bout is always tracked, so when the hub goes
-away mid-bout the board already knows how long its person has sat; it only
-acts while the hub is away (`hub_online`). Pure: `tick(now_ms)` returns the alert level the
-chair should show (0 for none) when that changes, else None.
+A bout starts when the seat is taken; a vacancy of at least `min_break_ms`
+ends it (decided when the person sits down again, from the two transitions'
+own times, so a break is measured to one sample). After `limit_ms` seated in
+one bout the chair buzzes (level 2: nobody may be watching the LED), then one
+level higher every `escalate_ms` (level 3 repeated from then on, as the hub
+repeats it). Standing up silences it; sitting down again before the break was
+real brings the alert back at the level reached.
+
+A short press during an alert is a snooze when the rules allow one: at most
+`max_snoozes` per bout (0 in strict mode); the alert goes quiet for
+`snooze_ms` and the next one is a level higher. A refused press changes
+nothing (the app answers it with a short double buzz). A long press pauses
+alerts for an hour. The bout is always tracked; the board acts (`level`)
+only while the hub is away (`hub_online` False), and while the hub is there
+it only shows the hub's alerts, which the same presses snooze on the hub.
+
+Pure: `tick(now_ms)` returns the alert level to show when the board should
+(re)start showing one (0 for none), else None. `snapshot` and `restore` carry
+the state across a reboot as plain integers.
 """
 
 from sitless.compat import const, ticks_add, ticks_diff
@@ -19,53 +31,105 @@ _PAUSE_MS = const(3_600_000)
 class Fallback:
     """The local sitting timer (see the module docstring)."""
 
-    def __init__(self, limit_ms, min_break_ms, escalate_ms=_ESCALATE_MS):
+    def __init__(self, limit_ms, min_break_ms, max_snoozes=3, escalate_ms=_ESCALATE_MS):
         self.limit_ms = limit_ms
         self.min_break_ms = min_break_ms
+        self.max_snoozes = max_snoozes
         self.escalate_ms = escalate_ms
         self.hub_online = False
         self.seated = False
-        self.level = 0
+        self.level = 0  # what the board shows (0 while the hub is online)
+        self.reached = 0  # the bout's alert level so far
+        self.snoozes = 0
+        self._next_ms = limit_ms  # bout time of the next alert
         self._bout_start = None
         self._vacant_since = None
         self._quiet_until = None
 
-    def occupancy(self, seated, now_ms):
+    def occupancy(self, seated, at_ms):
+        """The seat changed at `at_ms` (the transition's own time, not when it was confirmed)."""
         self.seated = seated
         if seated:
+            if self._vacant_since is not None and (
+                ticks_diff(at_ms, self._vacant_since) >= self.min_break_ms
+            ):
+                self._bout_start = None  # the break was real: a new bout
             if self._bout_start is None:
-                self._bout_start = now_ms
+                self._bout_start = at_ms
+                self.reached = self.snoozes = 0
+                self._next_ms = self.limit_ms
+                self._quiet_until = None
             self._vacant_since = None
         elif self._bout_start is not None:
-            self._vacant_since = now_ms
-        return self.tick(now_ms)
+            self._vacant_since = at_ms
+        return self.tick(at_ms)
 
-    def press(self, long_press, now_ms):
-        """The button: a short press snoozes, a long one pauses (a meeting)."""
-        self._quiet_until = ticks_add(now_ms, _PAUSE_MS if long_press else _SNOOZE_MS)
-        return self.tick(now_ms)
+    def idle(self, now_ms):
+        """True when no bout is being timed: vacant, and for longer than a break."""
+        if self.seated:
+            return False
+        since = self._vacant_since
+        return self._bout_start is None or (
+            since is not None and ticks_diff(now_ms, since) >= self.min_break_ms
+        )
+
+    def press(self, long_press, now_ms, alerting):
+        """The button; `alerting`: an alert shows (the hub's or ours). False: a refused snooze.
+
+        `tick` then says what to show.
+        """
+        if long_press:  # a meeting: no alerts for an hour
+            self._quiet_until = ticks_add(now_ms, _PAUSE_MS)
+        elif alerting:
+            if self.snoozes >= self.max_snoozes:
+                return False
+            self.snoozes += 1
+            self._quiet_until = ticks_add(now_ms, _SNOOZE_MS)
+            if self._bout_start is not None:  # the next alert: a level higher, a snooze later
+                self._next_ms = ticks_diff(now_ms, self._bout_start) + _SNOOZE_MS
+        return True
 
     def tick(self, now_ms):
-        if (
-            self._vacant_since is not None
-            and ticks_diff(now_ms, self._vacant_since) >= self.min_break_ms
-        ):
-            self._bout_start = None
-            self._vacant_since = None
-            self._quiet_until = None
-        level = 0
-        if not self.hub_online and self.seated and self._bout_start is not None:
-            seated_for = ticks_diff(now_ms, self._bout_start)
-            if seated_for >= self.limit_ms + self.escalate_ms:
-                level = 3
-            elif seated_for >= self.limit_ms:
-                level = 2
-        if level and self._quiet_until is not None:
-            if ticks_diff(self._quiet_until, now_ms) > 0:
-                level = 0
-            else:
-                self._quiet_until = None
-        if level == self.level:
+        start = self._bout_start
+        issue = False
+        if start is not None and self.seated:
+            quiet = self._quiet_until
+            if quiet is not None and ticks_diff(quiet, now_ms) <= 0:
+                quiet = self._quiet_until = None
+            seated_for = ticks_diff(now_ms, start)
+            while quiet is None and seated_for >= self._next_ms:
+                # Due: one level higher (2 at the limit), then again an escalation later
+                # (several at once when the hub held the board back meanwhile).
+                self.reached = 2 if self.reached < 2 else 3
+                self._next_ms += self.escalate_ms
+                issue = True
+            level = 0 if quiet is not None else self.reached
+        else:
+            level = 0
+        if self.hub_online:
+            level = 0
+        if level == self.level and not (issue and level):
             return None
         self.level = level
         return level
+
+    def snapshot(self, now_ms):
+        """The state as integers relative to `now_ms` (-1: unset), to survive a reboot."""
+        start, vacant, quiet = self._bout_start, self._vacant_since, self._quiet_until
+        return (
+            1 if self.seated else 0,
+            self.reached,
+            self.snoozes,
+            self._next_ms,
+            -1 if start is None else ticks_diff(now_ms, start),
+            -1 if vacant is None else ticks_diff(now_ms, vacant),
+            -1 if quiet is None else max(ticks_diff(quiet, now_ms), 0),
+        )
+
+    def restore(self, saved, now_ms):
+        """Take back a `snapshot` (its times counted back from `now_ms`)."""
+        seated, self.reached, self.snoozes, self._next_ms, start, vacant, quiet = saved
+        self.seated = seated == 1
+        self._bout_start = None if start < 0 else ticks_add(now_ms, -start)
+        self._vacant_since = None if vacant < 0 else ticks_add(now_ms, -vacant)
+        self._quiet_until = None if quiet < 0 else ticks_add(now_ms, quiet)

@@ -97,7 +97,9 @@ class Debouncer:
         self._raw = False
         self._raw_since = None  # when the raw reading crossed to its side
         self._median = False
-        self._since = None  # when the median's side began, backdated to the raw crossing
+        # When the median's side began, backdated to the raw crossing: once a change is
+        # reported, the time of the first sample that crossed (the transition's own time).
+        self.since = None
 
     def update(self, now_ms, raw, median, smoothed, upper, lower):
         """Feed one sample's loads; True when `state` changed with this sample."""
@@ -106,14 +108,14 @@ class Debouncer:
             self._raw = look
             self._raw_since = now_ms
         look = _side(median, self._median, upper, lower)
-        if look != self._median or self._since is None:
+        if look != self._median or self.since is None:
             self._median = look
-            self._since = self._raw_since if look == self._raw else now_ms
+            self.since = self._raw_since if look == self._raw else now_ms
         self.looks_seated = _side(smoothed, self.looks_seated, upper, lower)
         if look == self.state or look != self._raw or look != self.looks_seated:
             return False
         hold = self.seated_ms if look else self.vacant_ms
-        if ticks_diff(now_ms, self._since) >= hold:
+        if ticks_diff(now_ms, self.since) >= hold:
             self.state = look
             return True
         return False

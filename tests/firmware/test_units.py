@@ -22,7 +22,7 @@ from tests.support.upython import FIRMWARE, run_micropython
 MP = Path(__file__).resolve().parent / "mp"
 # Scripts whose modules are pure, so they must also run under CPython.
 PURE = ("mp_signal.py", "mp_logic.py")
-SCRIPTS = ("mp_signal.py", "mp_logic.py", "mp_drivers.py")
+SCRIPTS = ("mp_signal.py", "mp_logic.py", "mp_drivers.py", "mp_offline.py")
 
 
 def cases() -> list[tuple[str, str, str]]:

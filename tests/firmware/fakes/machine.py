@@ -125,3 +125,33 @@ def disable_irq():
 
 def enable_irq(state):
     pass
+
+
+# The RTC's user memory (static on the board, so preallocated here) and how much of it is
+# used: survives a reset, lost with the process.
+_RTC_MEMORY = bytearray(2048)
+_RTC_USED = [0]
+
+
+class RTC:
+    """RTC memory survives a reset (a new App in the same process, or, with SITLESS_FAKE_DIR,
+    a new process: kept in the file `rtc`), as on the ESP32; a power cut clears it."""
+
+    def memory(self, data=None):
+        path = _DIR + "/rtc" if _DIR else None
+        if data is None:
+            if path:
+                try:
+                    with open(path, "rb") as f:
+                        return f.read()
+                except OSError:
+                    return b""
+            return bytes(_RTC_MEMORY[: _RTC_USED[0]])
+        if len(data) > 2048:
+            raise ValueError("RTC memory holds 2048 bytes")
+        _RTC_MEMORY[: len(data)] = data
+        _RTC_USED[0] = len(data)
+        if path:
+            with open(path, "wb") as f:
+                f.write(data)
+        return None

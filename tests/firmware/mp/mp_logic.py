@@ -74,12 +74,42 @@ def test_fallback_snooze_and_meeting_pause():
     timer = Fallback(30 * MIN, 2 * MIN)
     timer.occupancy(True, 0)
     assert timer.tick(30 * MIN) == 2
-    assert timer.press(False, 31 * MIN) == 0  # snooze for ten minutes
+    assert timer.press(False, 31 * MIN, True)  # snooze for ten minutes: granted
+    assert timer.tick(31 * MIN) == 0
     assert timer.tick(40 * MIN) is None
-    assert timer.tick(41 * MIN) == 3
-    assert timer.press(True, 42 * MIN) == 0  # a meeting: an hour
+    assert timer.tick(41 * MIN) == 3  # the next alert is a level higher
+    assert timer.press(True, 42 * MIN, True)  # a meeting: an hour
+    assert timer.tick(42 * MIN) == 0
     assert timer.tick(101 * MIN) is None
     assert timer.tick(102 * MIN) == 3
+
+
+def test_fallback_snooze_limit_and_strict_mode():
+    timer = Fallback(30 * MIN, 2 * MIN, 3)
+    timer.occupancy(True, 0)
+    assert timer.tick(30 * MIN) == 2
+    now = 30 * MIN
+    for _ in range(3):
+        now += MIN
+        assert timer.press(False, now, True)
+        assert timer.tick(now) == 0
+        now += 10 * MIN
+        assert timer.tick(now) == 3  # back, a level higher
+    assert not timer.press(False, now + MIN, True)  # the fourth: refused
+    assert timer.tick(now + MIN) is None  # the alert goes on
+    assert timer.level == 3
+    strict = Fallback(30 * MIN, 2 * MIN, 0)
+    strict.occupancy(True, 0)
+    assert strict.tick(30 * MIN) == 2
+    for i in range(4):
+        assert not strict.press(False, 31 * MIN + i, True)
+        assert strict.tick(31 * MIN + i) is None
+    assert strict.level == 2
+    assert strict.tick(35 * MIN) == 3  # and it escalates on time
+    # A real break starts a new bout with its snoozes back.
+    timer.occupancy(False, 90 * MIN)
+    timer.occupancy(True, 92 * MIN + 1)
+    assert timer.snoozes == 0
 
 
 def test_commands_follow_the_contract():
