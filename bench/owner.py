@@ -32,10 +32,10 @@ from bench.common import desk_name, write_result
 from bench.ingest import PREFIX, messages
 from hub import config
 from hub.commands.hub import GC_THRESHOLDS
+from hub.core.service import HubService
 from hub.history import History
-from hub.mqtt import Inbound
-from hub.service import HubService
-from hub.web.today import TodayTally
+from hub.history.today import TodayTally
+from hub.mqtt.inbox import Inbound
 
 
 class KeepTransport:
@@ -105,7 +105,7 @@ def drain(service: HubService, batch: list[tuple[str, bytes]]) -> float:
 
     def get_or_stop(*_args: object, **_kwargs: object) -> Inbound | None:
         try:
-            return get(block=False)
+            return get(timeout=0)
         except queue.Empty:
             service._stop.set()  # noqa: SLF001 - see above
             raise

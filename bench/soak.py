@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import influx, write_result
 from hub import config
+from hub.core.service import HubService
 from hub.history import History
-from hub.mqtt import Inbound
-from hub.service import HubService
+from hub.mqtt.inbox import Inbound
 
 PREFIX = "soak"
 T0 = 1_774_000_000.0  # a Friday morning, inside default working hours

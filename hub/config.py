@@ -31,11 +31,12 @@ from pydantic import (
     model_validator,
 )
 
+from hub.contract.vocabulary import DESK_ID as DESK_ID  # noqa: PLC0414 - re-exported for config users
+from hub.contract.vocabulary import PREFIX_LEVEL, WORKDAYS, Weekday
 from hub.errors import ConfigError
 
 ENV_PREFIX = "SITLESS_"
-DESK_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
-_PREFIX_LEVEL = re.compile(r"^[A-Za-z0-9_-]+$")
+_PREFIX_LEVEL = PREFIX_LEVEL
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -56,8 +57,6 @@ def parse_duration(value: object) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class Section(BaseModel):

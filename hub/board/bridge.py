@@ -21,12 +21,12 @@ from typing import Final
 import paho.mqtt.client as paho
 
 from hub import log as hublog
-from hub.board import broker
 from hub.board.link import SerialLink
 from hub.board.serial_lines import SerialMessage, mqtt_payload
 from hub.config import MqttConfig
+from hub.contract.protocol import DESK_ID, device_topic, hub_status_topic, parse_payload
 from hub.errors import DeviceError, ProtocolError
-from hub.protocol import DESK_ID, device_topic, hub_status_topic, parse_payload
+from hub.mqtt import paho as broker
 
 logger = logging.getLogger(__name__)
 

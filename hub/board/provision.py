@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from hub.contract.protocol import DESK_ID
 from hub.errors import ConfigError
-from hub.protocol import DESK_ID
 
 _PREFIX_LEVEL: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 ADC1_PINS: Final = frozenset(range(32, 40))

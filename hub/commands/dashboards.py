@@ -10,7 +10,7 @@ from typing import Any
 
 from hub import config
 from hub.errors import ConfigError
-from hub.grafana import push
+from hub.integrations.grafana import push
 
 TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 EXIT_OK = 0

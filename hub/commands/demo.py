@@ -24,16 +24,17 @@ from rich.table import Table
 
 from hub import config
 from hub.config import HubConfig
-from hub.discovery import Discovery
-from hub.embedded_broker import EmbeddedBroker, reachable
+from hub.contract.vocabulary import WEEKDAYS
+from hub.core.service import HubService
+from hub.devtools.embedded_broker import EmbeddedBroker, reachable
+from hub.devtools.simulate import Simulator, desk_names
 from hub.errors import ConfigError
 from hub.history.recorder import History
-from hub.service import HubService
-from hub.simulate import Simulator, desk_names
-from hub.status_source import ServiceSource
+from hub.history.today import TodaySource, TodayTally
+from hub.integrations.homeassistant import Discovery
 from hub.web.server import StatusServer
 from hub.web.source import DeskView
-from hub.web.today import TodaySource, TodayTally
+from hub.web.status import ServiceSource
 
 DEMO_LIMITS = {
     "limit": 60.0,
@@ -42,7 +43,7 @@ DEMO_LIMITS = {
     "snooze": 20.0,
     "pause": 60.0,
 }
-ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS = list(WEEKDAYS)
 
 
 def register(sub: Any) -> None:

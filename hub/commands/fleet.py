@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import config
-from hub.board.fleet import DeskRow, FleetView, PushResult, push_config
 from hub.board.provision import parse_assignment
 from hub.errors import ConfigError
+from hub.fleet.fleet import DeskRow, FleetView, PushResult, push_config
 
 
 def register(sub: Any) -> None:

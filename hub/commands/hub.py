@@ -12,12 +12,12 @@ from typing import Any
 
 from hub import config
 from hub import log as hublog
-from hub.discovery import Discovery
+from hub.core.service import HubService
 from hub.history import History
-from hub.service import HubService
-from hub.status_source import ServiceSource
+from hub.history.today import TodaySource, TodayTally
+from hub.integrations.homeassistant import Discovery
 from hub.web.server import StatusServer
-from hub.web.today import TodaySource, TodayTally
+from hub.web.status import ServiceSource
 
 logger = logging.getLogger(__name__)
 

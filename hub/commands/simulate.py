@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from hub import config
+from hub.devtools.simulate import Pace, Simulator, desk_names
 from hub.errors import ConfigError, DeviceError, SitlessError
-from hub.simulate import Pace, Simulator, desk_names
 
 
 def register(sub: Any) -> None:

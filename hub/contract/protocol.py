@@ -1,35 +1,61 @@
 """The MQTT contract (docs/protocol.md) as code: check what devices send, build what the hub sends.
 
-Parsing is hand-written rather than schema-driven because it sits on the hot
-path of every message; the JSON Schemas in ``hub/schemas`` describe the same
-rules for other implementations, and the shared vectors in ``tests/vectors``
-keep the two in agreement.
+Every payload is validated by its model in ``hub.contract.payloads``, the same
+models the JSON Schemas in ``hub/schemas`` are generated from, and the shared
+vectors in ``tests/vectors`` are checked against both.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
+from hub.contract import payloads
+from hub.contract.vocabulary import (
+    ACTIONS,
+    BOOT_ID,
+    DESK_ID,
+    DEVICE_KINDS,
+    HUB_KINDS,
+    HUB_LEVEL,
+    STATES,
+    Kind,
+)
 from hub.errors import ProtocolError
 
-DESK_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
-BOOT_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-HUB_LEVEL: Final = "_hub"
-MAX_SEQ: Final = 2**53
-MAX_UPTIME_MS: Final = 2**53
+__all__ = [
+    "ACTIONS",
+    "BOOT_ID",
+    "DESK_ID",
+    "DEVICE_KINDS",
+    "HUB_KINDS",
+    "HUB_LEVEL",
+    "STATES",
+    "Ack",
+    "Button",
+    "DeviceMessage",
+    "Info",
+    "Kind",
+    "Occupancy",
+    "Status",
+    "Telemetry",
+    "Topic",
+    "command",
+    "decode_json",
+    "device_topic",
+    "hub_status_topic",
+    "parse",
+    "parse_payload",
+    "sitting_state",
+    "split_topic",
+]
+
+MAX_SEQ: Final = payloads.MAX_SEQ
+MAX_UPTIME_MS: Final = payloads.MAX_UPTIME_MS
 MAX_JSON_DEPTH: Final = 8
-
-DEVICE_KINDS: Final = frozenset({"status", "occupancy", "telemetry", "button", "info", "ack"})
-HUB_KINDS: Final = frozenset({"cmd", "sitting"})
-ACTIONS: Final = frozenset({"alert", "clear", "identify", "tare", "config", "reboot"})
-STATES: Final = ("vacant", "seated", "alerting", "snoozed", "paused", "offline")
-
-Kind = Literal["status", "occupancy", "telemetry", "button", "info", "ack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,140 +211,60 @@ def _not_json(payload: bytes, exc: orjson.JSONDecodeError) -> str:
     return f"payload is not JSON ({exc.msg})"
 
 
-class _Fields:
-    """Typed access to a decoded payload, each failure naming the key."""
+_MODELS: Final[dict[str, type[BaseModel]]] = {
+    "occupancy": payloads.OccupancyPayload,
+    "telemetry": payloads.TelemetryPayload,
+    "button": payloads.ButtonPayload,
+    "info": payloads.InfoPayload,
+    "ack": payloads.AckPayload,
+}
+_INFO_KEYS: Final = frozenset(payloads.InfoPayload.model_fields)
 
-    __slots__ = ("obj", "topic")
 
-    def __init__(self, obj: dict[str, Any], topic: str) -> None:
-        self.obj = obj
-        self.topic = topic
-
-    def fail(self, key: str, problem: str) -> ProtocolError:
-        return ProtocolError(f"{key}: {problem}", self.topic)
-
-    def boolean(self, key: str) -> bool:
-        value = self.obj.get(key)
-        if not isinstance(value, bool):
-            raise self.fail(key, "expected true or false")
-        return value
-
-    def integer(self, key: str, lo: int = 0, hi: int = MAX_SEQ) -> int:
-        value = self.obj.get(key)
-        if type(value) is int and lo <= value <= hi:
-            return value  # the usual case, checked first (bool is not int by type)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, "expected an integer")
-        if not lo <= value <= hi:
-            raise self.fail(key, f"out of range {lo}..{hi}")
-        return value
-
-    def optional_integer(self, key: str, lo: int, hi: int) -> int | None:
-        if self.obj.get(key) is None:
-            return None
-        return self.integer(key, lo, hi)
-
-    def number(self, key: str, *, optional: bool = False) -> float:
-        value = self.obj.get(key)
-        if type(value) is float and -1e15 <= value <= 1e15:
-            return value  # the usual case (NaN fails the comparison, JSON has no infinity)
-        if value is None and optional:
-            return math.nan
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, "expected a number")
-        if isinstance(value, int) and abs(value) > MAX_SEQ:
-            raise self.fail(key, "expected a finite number")  # float() would overflow
-        number = float(value)
-        if not math.isfinite(number) or abs(number) > 1e15:
-            raise self.fail(key, "expected a finite number")
-        return number
-
-    def timestamp(self, key: str = "ts") -> float | None:
-        if key not in self.obj:
-            raise self.fail(key, "missing (use null when the clock is not set)")
-        value = self.obj[key]
-        if value is None:
-            return None
-        number = self.number(key)
-        if number < 0:
-            raise self.fail(key, "expected unix seconds or null")
-        return number
-
-    def text(self, key: str, pattern: re.Pattern[str] | None = None, max_len: int = 64) -> str:
-        value = self.obj.get(key)
-        if not isinstance(value, str) or not value or len(value) > max_len:
-            raise self.fail(key, f"expected a string of 1 to {max_len} characters")
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(key, f"does not match {pattern.pattern}")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...]) -> str:
-        value = self.obj.get(key)
-        if value not in options:
-            raise self.fail(key, f"expected one of {', '.join(options)}")
-        return str(value)
+def _refusal(exc: ValidationError, topic: str) -> ProtocolError:
+    """The first problem a model found, naming the key."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    key = ".".join(str(part) for part in first["loc"]) or "payload"
+    return ProtocolError(f"{key}: {first['msg']}", topic)
 
 
 def parse_payload(desk: str, kind: str, payload: bytes, topic: str = "") -> DeviceMessage:
-    """Check one device message against the contract and return it typed."""
+    """Check one device message against the contract's models and return it typed."""
     if kind == "status":
         text = payload.decode("utf-8", "replace").strip()
         if text not in ("online", "offline"):
             raise ProtocolError('status must be "online" or "offline"', topic)
         return Status(desk, text == "online")
-    if kind not in DEVICE_KINDS:
+    model = _MODELS.get(kind)
+    if model is None:
         raise ProtocolError(f"unknown message kind {kind[:40]!r}", topic)
-    f = _Fields(decode_json(payload, topic), topic)
+    obj = decode_json(payload, topic)
+    try:
+        body: Any = model.model_validate(obj)
+    except ValidationError as exc:
+        raise _refusal(exc, topic) from exc
     if kind == "occupancy":
         return Occupancy(
-            desk,
-            f.boolean("seated"),
-            f.integer("seq"),
-            f.text("boot", BOOT_ID, 32),
-            f.timestamp(),
-            f.integer("uptime_ms", 0, MAX_UPTIME_MS),
-            f.number("value"),
+            desk, body.seated, body.seq, body.boot, body.ts, body.uptime_ms, body.value
         )
     if kind == "telemetry":
-        rssi = f.optional_integer("rssi", -200, 50)
         return Telemetry(
             desk,
-            f.timestamp(),
-            f.integer("uptime_ms", 0, MAX_UPTIME_MS),
-            f.number("value"),
-            f.number("baseline"),
-            rssi,
-            f.integer("heap_free", 0, 1 << 40),
-            f.text("fw", None, 32),
-            f.integer("reconnects", 0, MAX_SEQ),
+            body.ts,
+            body.uptime_ms,
+            body.value,
+            body.baseline,
+            body.rssi,
+            body.heap_free,
+            body.fw,
+            body.reconnects,
         )
     if kind == "button":
-        press = f.choice("press", ("short", "long"))
-        return Button(
-            desk,
-            "short" if press == "short" else "long",
-            f.integer("seq"),
-            f.text("boot", BOOT_ID, 32),
-            f.timestamp(),
-            f.integer("uptime_ms", 0, MAX_UPTIME_MS),
-        )
+        return Button(desk, body.press, body.seq, body.boot, body.ts, body.uptime_ms)
     if kind == "info":
-        known = ("fw", "board", "sensor", "mac", "boot")
-        extra = {k: v for k, v in f.obj.items() if k not in known}
-        return Info(
-            desk,
-            f.text("fw", None, 32),
-            f.text("board", None, 64),
-            f.text("sensor", None, 16),
-            f.text("mac", None, 32),
-            f.text("boot", BOOT_ID, 32),
-            extra,
-        )
-    # ack
-    error = f.obj.get("error")
-    if error is not None and not isinstance(error, str):
-        raise f.fail("error", "expected a string")
-    return Ack(desk, f.text("id", None, 64), f.boolean("ok"), error[:200] if error else None)
+        extra = {k: v for k, v in obj.items() if k not in _INFO_KEYS}
+        return Info(desk, body.fw, body.board, body.sensor, body.mac, body.boot, extra)
+    return Ack(desk, body.id, body.ok, body.error[:200] if body.error else None)
 
 
 def parse(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from hub.protocol import Telemetry
+from hub.contract.protocol import Telemetry
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ import zoneinfo
 from typing import Final
 
 from hub.config import HubConfig, ScheduleConfig
+from hub.contract.vocabulary import WEEKDAYS
 
-DAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES: Final = WEEKDAYS
 _LOOKAHEAD_DAYS: Final = 8
 
 

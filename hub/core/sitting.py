@@ -30,97 +30,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from hub.config import HubConfig
-from hub.facts import AlertSent, BoutEnded, Snoozed
-from hub.schedule import WorkingHours, for_desk
+from hub.contract.vocabulary import MAX_LEVEL, StateName
+from hub.core.decisions import Decision, PublishState, SendAlert, SendClear, SittingView
+from hub.core.facts import AlertSent, BoutEnded, Snoozed
+from hub.core.rules import Hours, Rules
 
-MAX_LEVEL = 3
 GAP_PERIODS = 3
 
-StateName = Literal["vacant", "seated", "alerting", "snoozed", "paused", "offline"]
-
-
-class Hours(Protocol):
-    """What the rules need from a schedule (``hub.schedule.WorkingHours`` has it)."""
-
-    def is_open(self, ts: float) -> bool:
-        """Whether alerts are allowed at ts."""
-
-    def next_open(self, ts: float) -> float | None:
-        """First instant at or after ts when alerts are allowed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """The numbers one desk is judged by, in seconds."""
-
-    limit: float = 1800.0
-    min_break: float = 120.0
-    escalate_after: float = 300.0
-    snooze: float = 600.0
-    max_snoozes: int = 3
-    pause: float = 3600.0
-    telemetry_period: float = 60.0
-    hours: Hours | None = None
-
-    @classmethod
-    def for_desk(cls, cfg: HubConfig, desk_id: str) -> Rules:
-        """Global rules with the desk's own overrides and schedule laid over them."""
-        sitting = cfg.sitting
-        desk = cfg.desk(desk_id)
-        hours: WorkingHours | None = for_desk(cfg, desk_id)
-        return cls(
-            limit=desk.limit or sitting.limit,
-            min_break=desk.min_break or sitting.min_break,
-            escalate_after=sitting.escalate_after,
-            snooze=sitting.snooze,
-            max_snoozes=0 if sitting.strict else sitting.max_snoozes,
-            pause=sitting.pause,
-            telemetry_period=sitting.telemetry_period,
-            hours=hours,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DeskView:
-    """The hub's view of a desk, as published on ``P/D/sitting`` and shown on the status page."""
-
-    desk: str
-    state: StateName
-    seated_s: float
-    level: int
-    since: float | None
-    ts: float
-    online: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SendAlert:
-    """Tell the chair to alert. ``resumed`` marks the re-alert after sitting back down."""
-
-    desk: str
-    level: int
-    seated_s: float
-    resumed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SendClear:
-    """Tell the chair to stop alerting."""
-
-    desk: str
-
-
-@dataclass(frozen=True, slots=True)
-class PublishState:
-    """The view changed: publish it (retained)."""
-
-    view: DeskView
-
-
-Decision = SendAlert | SendClear | PublishState | BoutEnded | AlertSent | Snoozed
+__all__ = [
+    "MAX_LEVEL",
+    "Decision",
+    "Desk",
+    "Hours",
+    "PublishState",
+    "Rules",
+    "SendAlert",
+    "SendClear",
+    "SittingView",
+]
 
 
 @dataclass(slots=True)
@@ -162,13 +91,23 @@ class Desk:
     """One desk's sitting state. Every method takes the time; none reads a clock."""
 
     # A campus hub holds one of these per desk; slots keep each one small.
-    __slots__ = ("_published", "desk_id", "rules", "s")
+    __slots__ = ("_published", "_s", "desk_id", "rules")
 
     def __init__(self, desk_id: str, rules: Rules) -> None:
         self.desk_id = desk_id
         self.rules = rules
-        self.s = _State()
+        self._s = _State()
         self._published: tuple[object, ...] | None = None
+
+    @property
+    def seated(self) -> bool:
+        """Whether the seat is taken, as last reported."""
+        return self._s.seated
+
+    @property
+    def online(self) -> bool:
+        """Whether the chair is online, as last reported or inferred."""
+        return self._s.online
 
     # ---- events -----------------------------------------------------------------
 
@@ -177,8 +116,8 @@ class Desk:
         t = self._event_time(ts)
         out = self._settle(t)
         self._heard(t)
-        if seated != self.s.seated:
-            self.s.seated = seated
+        if seated != self._s.seated:
+            self._s.seated = seated
             if seated:
                 self._sat_down(t, out)
             else:
@@ -192,7 +131,7 @@ class Desk:
         out = self._settle(t)
         self._heard(t)
         out.append(Snoozed(self.desk_id, t, press))
-        bout = self.s.bout
+        bout = self._s.bout
         if press == "long":
             self._pause_until(t + self.rules.pause, out)
         elif bout is not None and bout.alert_active and bout.snoozes < self.rules.max_snoozes:
@@ -218,7 +157,7 @@ class Desk:
         out = self._settle(t)
         if online:
             self._heard(t)
-        elif self.s.online:
+        elif self._s.online:
             self._go_offline(t)
         out += self._publish(t)
         return out
@@ -228,7 +167,7 @@ class Desk:
         t = self._event_time(ts)
         out = self._settle(t)
         self._heard(t)
-        self.s.heard_telemetry = True
+        self._s.heard_telemetry = True
         out += self._publish(t)
         return out
 
@@ -241,28 +180,28 @@ class Desk:
 
     def resume(self, now: float) -> None:
         """After a hub restart: the hub's own absence is no evidence the device went silent."""
-        if self.s.last_heard is not None:
-            self.s.last_heard = max(self.s.last_heard, now)
+        if self._s.last_heard is not None:
+            self._s.last_heard = max(self._s.last_heard, now)
         self._published = None
 
     # ---- questions ----------------------------------------------------------------
 
     def bout_time(self, now: float) -> float:
         """Seconds of the current bout, short stands included, offline time left out."""
-        bout = self.s.bout
+        bout = self._s.bout
         if bout is None:
             return 0.0
-        end = self.s.offline_since if self.s.offline_since is not None else now
+        end = self._s.offline_since if self._s.offline_since is not None else now
         return max(0.0, end - bout.start - bout.frozen_s)
 
     def state(self, now: float) -> StateName:
         """The one word that sums the desk up for ``P/D/sitting``."""
-        bout = self.s.bout
-        if not self.s.online:
+        bout = self._s.bout
+        if not self._s.online:
             return "offline"
-        if not self.s.seated:
+        if not self._s.seated:
             return "vacant"
-        if now < self.s.paused_until:
+        if now < self._s.paused_until:
             return "paused"
         if bout is not None and bout.alert_active:
             return "alerting"
@@ -270,27 +209,27 @@ class Desk:
             return "snoozed"
         return "seated"
 
-    def view(self, now: float) -> DeskView:
+    def view(self, now: float) -> SittingView:
         """The desk as the outside world sees it at ``now``."""
-        bout = self.s.bout
-        return DeskView(
+        bout = self._s.bout
+        return SittingView(
             desk=self.desk_id,
             state=self.state(now),
             seated_s=self.bout_time(now),
             level=bout.level if bout else 0,
             since=bout.start if bout else None,
             ts=now,
-            online=self.s.online,
+            online=self._s.online,
         )
 
     @property
     def level(self) -> int:
         """The last alert level of the current bout, 0 for none."""
-        return self.s.bout.level if self.s.bout else 0
+        return self._s.bout.level if self._s.bout else 0
 
     def next_deadline(self, now: float) -> float | None:
         """When ``on_tick`` next has something to do, or None if only an event can change things."""
-        s, r, bout = self.s, self.rules, self.s.bout
+        s, r, bout = self._s, self.rules, self._s.bout
         candidates: list[float] = []
         if s.online and s.heard_telemetry and s.last_heard is not None:
             candidates.append(s.last_heard + GAP_PERIODS * r.telemetry_period)
@@ -311,7 +250,7 @@ class Desk:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of ``record``: what the checkpoint stores, as plain data."""
-        s = self.s
+        s = self._s
         data = {name: getattr(s, name) for name in _STATE_FIELDS}
         if s.bout is not None:
             data["bout"] = {name: getattr(s.bout, name) for name in _BOUT_FIELDS}
@@ -327,13 +266,13 @@ class Desk:
         the same JSON as ``snapshot``, without building the dictionaries: the
         hub saves every desk a batch of messages changed.
         """
-        return self.s
+        return self._s
 
     def restore(self, data: dict[str, Any]) -> None:
         """Carry on from a ``snapshot``."""
         bout = data.get("bout")
         last_ts = data.get("last_ts")
-        self.s = _State(
+        self._s = _State(
             seated=bool(data.get("seated", False)),
             vacant_since=data.get("vacant_since"),
             online=bool(data.get("online", True)),
@@ -348,17 +287,17 @@ class Desk:
 
     def seed(self, since: float, level: int, now: float) -> None:
         """Rebuild a bout from the retained ``sitting`` message when there is no checkpoint."""
-        if self.s.bout is not None or since > now:
+        if self._s.bout is not None or since > now:
             return
         level = max(0, min(MAX_LEVEL, level))
-        self.s.seated = True
-        self.s.bout = Bout(
+        self._s.seated = True
+        self._s.bout = Bout(
             start=since,
             level=level,
             alerts=level,
             next_alert_bt=self._next_after(level, now - since),
         )
-        self.s.last_ts = max(self.s.last_ts, since)
+        self._s.last_ts = max(self._s.last_ts, since)
 
     # ---- internals ----------------------------------------------------------------
 
@@ -369,12 +308,12 @@ class Desk:
 
     def _event_time(self, ts: float) -> float:
         """Events apply in order: one older than the last is moved up to the last one's time."""
-        t = max(ts, self.s.last_ts)
-        self.s.last_ts = t
+        t = max(ts, self._s.last_ts)
+        self._s.last_ts = t
         return t
 
     def _heard(self, t: float) -> None:
-        s = self.s
+        s = self._s
         s.last_heard = t if s.last_heard is None else max(s.last_heard, t)
         if not s.online:
             if s.bout is not None and s.offline_since is not None:
@@ -385,11 +324,11 @@ class Desk:
                 s.bout = Bout(start=t, next_alert_bt=self.rules.limit)
 
     def _go_offline(self, t: float) -> None:
-        self.s.online = False
-        self.s.offline_since = t
+        self._s.online = False
+        self._s.offline_since = t
 
     def _sat_down(self, t: float, out: list[Decision]) -> None:
-        s, bout = self.s, self.s.bout
+        s, bout = self._s, self._s.bout
         s.vacant_since = None
         if bout is None:
             s.bout = Bout(start=t, next_alert_bt=self.rules.limit)
@@ -399,12 +338,12 @@ class Desk:
             bout.alerts += 1
             bout.alert_active = True
             bout.next_alert_bt = max(bout.next_alert_bt, bout_s + self.rules.escalate_after)
-            out.append(SendAlert(self.desk_id, bout.level, bout_s, resumed=True))
-            out.append(AlertSent(self.desk_id, t, bout.level, bout_s))
+            fact = AlertSent(self.desk_id, t, bout.level, bout_s)
+            out.append(SendAlert(self.desk_id, bout.level, bout_s, fact, resumed=True))
 
     def _stood_up(self, t: float, out: list[Decision]) -> None:
-        self.s.vacant_since = t
-        bout = self.s.bout
+        self._s.vacant_since = t
+        bout = self._s.bout
         if bout is None:
             return
         if bout.first_alert is not None and bout.responded is None:
@@ -414,15 +353,15 @@ class Desk:
             out.append(SendClear(self.desk_id))
 
     def _pause_until(self, until: float, out: list[Decision]) -> None:
-        self.s.paused_until = until
-        bout = self.s.bout
+        self._s.paused_until = until
+        bout = self._s.bout
         if bout is not None and bout.alert_active:
             bout.alert_active = False
             out.append(SendClear(self.desk_id))
 
     def _settle(self, now: float) -> list[Decision]:
         """Apply everything time alone decides up to ``now``: silence, offline and break endings."""
-        s, r = self.s, self.rules
+        s, r = self._s, self.rules
         out: list[Decision] = []
         if (
             s.online
@@ -453,10 +392,10 @@ class Desk:
     def _end_bout(
         self, end: float, ended_by: Literal["break", "offline"], out: list[Decision]
     ) -> None:
-        bout = self.s.bout
+        bout = self._s.bout
         if bout is None:
             return
-        self.s.bout = None
+        self._s.bout = None
         responded = None
         if bout.first_alert is not None and bout.responded is not None:
             responded = max(0.0, bout.responded - bout.first_alert)
@@ -475,22 +414,22 @@ class Desk:
 
     def _alerts_allowed(self, t: float) -> bool:
         hours = self.rules.hours
-        return t >= self.s.paused_until and (hours is None or hours.is_open(t))
+        return t >= self._s.paused_until and (hours is None or hours.is_open(t))
 
     def _alert_due_at(self, now: float) -> float | None:
         """Wall time of the next alert, taking pause and working hours into account."""
-        bout = self.s.bout
+        bout = self._s.bout
         if bout is None:
             return None
         due = bout.start + bout.frozen_s + bout.next_alert_bt
-        due = max(due, self.s.paused_until)
+        due = max(due, self._s.paused_until)
         hours = self.rules.hours
         if hours is not None and not hours.is_open(max(due, now)):
             return hours.next_open(max(due, now))
         return due
 
     def _maybe_alert(self, now: float, out: list[Decision]) -> None:
-        s, bout = self.s, self.s.bout
+        s, bout = self._s, self._s.bout
         if bout is None or not s.seated or not s.online or not self._alerts_allowed(now):
             return
         bout_s = self.bout_time(now)
@@ -503,17 +442,20 @@ class Desk:
         if bout.first_alert is None:
             bout.first_alert = now
         bout.next_alert_bt = bout_s + self.rules.escalate_after
-        out.append(SendAlert(self.desk_id, bout.level, bout_s))
-        out.append(AlertSent(self.desk_id, now, bout.level, bout_s))
+        out.append(
+            SendAlert(
+                self.desk_id, bout.level, bout_s, AlertSent(self.desk_id, now, bout.level, bout_s)
+            )
+        )
 
     def _publish(self, now: float) -> list[Decision]:
         # Called after every event and tick; the view itself is only built when it changed.
-        bout = self.s.bout
+        bout = self._s.bout
         key = (
             self.state(now),
             bout.level if bout else 0,
             bout.start if bout else None,
-            self.s.online,
+            self._s.online,
         )
         if key == self._published:
             return []

@@ -32,7 +32,7 @@ from typing import Any, Self
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub import protocol
+from hub.contract import protocol
 from hub.errors import SitlessError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _firmware_roots() -> list[Path]:
     shipped = resources.files("hub").joinpath("firmware_files")
     if isinstance(shipped, Path):
         roots.append(shipped)
-    roots.append(Path(__file__).resolve().parents[1] / "firmware")
+    roots.append(Path(__file__).resolve().parents[2] / "firmware")
     return roots
 
 

@@ -18,11 +18,11 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from hub import log as hublog
-from hub.board import broker
 from hub.board.provision import key_problem
 from hub.config import MqttConfig
+from hub.contract.protocol import DESK_ID, HUB_LEVEL, decode_json, device_topic, split_topic
 from hub.errors import ConfigError, ProtocolError
-from hub.protocol import DESK_ID, HUB_LEVEL, decode_json, device_topic, split_topic
+from hub.mqtt import paho as broker
 
 logger = logging.getLogger(__name__)
 

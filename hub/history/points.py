@@ -16,15 +16,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-from influxdb_client.client.write.point import (  # the client's own escaping tables
-    _ESCAPE_KEY,
-    _ESCAPE_MEASUREMENT,
-    Point,
-)
+from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
 from hub.config import DeskConfig, HubConfig
-from hub.facts import (
+from hub.core.facts import (
     AlertSent,
     BoutEnded,
     DeskSample,
@@ -48,6 +44,13 @@ PER_DESK: Final = frozenset({OCCUPANCY, DESK_STATE, SITTING_BOUT, ALERT})
 FieldValue = int | float
 PRECISION: Final = WritePrecision.MS
 _DEFAULT_DESK: Final = DeskConfig()  # where a desk without a section of its own is
+
+# Line-protocol escaping (InfluxDB's documented rules): measurement names escape commas
+# and spaces; tag keys, tag values and field keys also escape equals signs. Control
+# characters are escaped too, so a stray newline can never split a line in two.
+_CONTROL: Final[dict[str, str]] = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_ESCAPE_MEASUREMENT: Final = str.maketrans({",": "\\,", " ": "\\ ", **_CONTROL})
+_ESCAPE_KEY: Final = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", **_CONTROL})
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from hub.config import HistoryConfig, HubConfig
-from hub.facts import DeskSample
+from hub.core.facts import DeskSample
 from hub.history.points import DEVICE_HEALTH, PER_DESK, HistoryPoint
 
 Target = Literal["main", "personal"]

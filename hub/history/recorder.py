@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 from hub.config import HubConfig
+from hub.core.facts import DeskSample, Fact
 from hub.errors import HistoryError
-from hub.facts import DeskSample, Fact
 from hub.history.points import (
     HistoryPoint,
     from_fact,

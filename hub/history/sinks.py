@@ -34,6 +34,17 @@ BAD_DATA: Final = frozenset({400, 413, 422})
 _REASON_CHARS: Final = 300
 
 
+def auth_headers(history: HistoryConfig) -> dict[str, str]:
+    """The ``Authorization`` header for InfluxDB: a v2 token, else v1 basic auth, else none."""
+    if history.api == "v2" and history.token:
+        return {"Authorization": "Token " + history.token.get_secret_value()}
+    if history.username:
+        password = history.password.get_secret_value() if history.password else ""
+        pair = f"{history.username}:{password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {}
+
+
 class SinkUnavailableError(HistoryError):
     """The server did not take the batch for a reason that may pass: keep it and retry."""
 
@@ -80,11 +91,7 @@ class V1Sink:
             raise ConfigError(['history: api = "v1" needs url and database'])
         self._base = history.url.rstrip("/")
         self._databases = {"main": history.database, "personal": history.personal_database}
-        self._headers = {"Content-Type": "text/plain; charset=utf-8"}
-        if history.username:
-            password = history.password.get_secret_value() if history.password else ""
-            pair = f"{history.username}:{password}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        self._headers = {"Content-Type": "text/plain; charset=utf-8", **auth_headers(history)}
         self._http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S), retries=False
         )

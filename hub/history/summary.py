@@ -7,7 +7,6 @@ Both sources answer the same questions from the same measurements (bouts from
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -19,7 +18,7 @@ import urllib3
 from hub.config import HistoryConfig
 from hub.errors import HistoryError
 from hub.history.points import DESK_STATE, SITTING_BOUT
-from hub.history.sinks import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+from hub.history.sinks import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, auth_headers
 from hub.history.spool import Spool
 
 REPORT_MAX_BYTES: Final = 1 << 40
@@ -120,13 +119,7 @@ def _per_desk_database(history: HistoryConfig) -> str:
 
 def _query(history: HistoryConfig, database: str, query: str) -> list[dict[str, Any]]:
     """Run one InfluxQL statement and flatten its series into rows with their tags."""
-    headers: dict[str, str] = {}
-    if history.api == "v2" and history.token:
-        headers["Authorization"] = "Token " + history.token.get_secret_value()
-    elif history.username:
-        password = history.password.get_secret_value() if history.password else ""
-        pair = f"{history.username}:{password}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    headers = auth_headers(history)
     base = (history.url or "").rstrip("/")
     url = f"{base}/query?{urlencode({'db': database, 'q': query, 'epoch': 'ms'})}"
     http = urllib3.PoolManager(

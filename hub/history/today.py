@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from hub.facts import AlertSent, BoutEnded, DeskSample, Fact
+from hub.core.facts import AlertSent, BoutEnded, DeskSample, Fact
 from hub.web.source import TICKING_STATES, DeskView, StatusSource
 
 

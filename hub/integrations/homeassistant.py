@@ -28,17 +28,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
-from hub import __version__, protocol
+from hub import __version__
 from hub.config import HubConfig
+from hub.contract import protocol
 from hub.errors import ProtocolError, SitlessError
+from hub.mqtt.paho import make_client
 
 logger = logging.getLogger(__name__)
 
 DISCOVERY_PREFIX = "homeassistant"
 HA_STATUS_TOPIC = f"{DISCOVERY_PREFIX}/status"
-SEATED_STATES = ("seated", "alerting", "snoozed", "paused")
 
 
 def object_id(desk: str) -> str:
@@ -139,18 +139,7 @@ class Discovery:
         self._known: dict[str, str] = {}  # desk -> prefix
         self._lock = threading.Lock()
         self._connected = threading.Event()
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{cfg.mqtt.client_id}-discovery"[:64],
-            protocol=paho.MQTTv311,
-        )
-        if cfg.mqtt.username is not None:
-            secret = cfg.mqtt.password.get_secret_value() if cfg.mqtt.password else None
-            self._client.username_pw_set(cfg.mqtt.username, secret)
-        if cfg.mqtt.tls:
-            self._client.tls_set(
-                ca_certs=cfg.mqtt.ca_file, certfile=cfg.mqtt.cert_file, keyfile=cfg.mqtt.key_file
-            )
+        self._client = make_client(cfg.mqtt, f"{cfg.mqtt.client_id}-discovery"[:64])
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         for desk in cfg.desks:

@@ -10,7 +10,7 @@ The client is our own, not a general one: at the ingest rates the hub is
 sized for, a general client's per-message objects, topic matching, locks and
 many small socket reads cost more than everything else the hub does. One
 network thread owns the socket: it reads large chunks, parses every complete
-packet in them (``hub.mqtt_packets``) and hands each chunk's messages to the
+packet in them (``hub.mqtt.packets``) and hands each chunk's messages to the
 owner thread's bounded inbox in one go. When the inbox is full it reads no
 more until there is room, so TCP holds the broker back and nothing is
 dropped. It
@@ -38,21 +38,19 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from hub import mqtt_packets as mp
-from hub import protocol
 from hub.config import LimitsConfig, MqttConfig
-from hub.errors import ConfigError
+from hub.contract import protocol
+from hub.mqtt import connection
+from hub.mqtt import packets as mp
+from hub.mqtt.inbox import Inbound, Inbox
 
 logger = logging.getLogger(__name__)
 
 HUB_ONLINE = b"online"
-HUB_OFFLINE = b"offline"
+HUB_OFFLINE = connection.HUB_OFFLINE
 FAIL_LOG_EVERY_S = 60.0
-DIAGNOSE_TIMEOUT_S = 5.0
-CONNECT_TIMEOUT_S = 10.0  # TCP connect and TLS handshake, each
 MQTT_RECEIVE_MAXIMUM_CAP = 65535  # the largest value the MQTT 5 property can carry
 RECV_CHUNK = 262144  # bytes asked of the socket at once; thousands of small publishes fit
 READ_BATCH = 1 << 20  # read at most this much before handing messages on
@@ -64,24 +62,6 @@ STAMP_STEP_S = 0.00101  # one millisecond and a little, whatever the rounding
 PING_GRACE = 1.5  # keepalives without a byte from the broker before the link counts as dead
 WAIT_FOR_ROOM_S = 0.005  # how often a full inbox is looked at again
 _TLS_RETRY = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
-
-
-class Inbound(NamedTuple):
-    """One message as it came off the wire, with the hub's receive time.
-
-    ``mid`` and ``qos`` are what its acknowledgement needs; ``link`` names the
-    connection it came on, because an acknowledgement is only meaningful on
-    that connection (after a reconnect the broker sends it again anyway). A
-    named tuple because tens of thousands are made a second.
-    """
-
-    topic: str
-    payload: bytes
-    retain: bool
-    received: float
-    mid: int = 0
-    qos: int = 0
-    link: int = 0
 
 
 _new_inbound = tuple.__new__  # Inbound's own __new__ adds a Python call per message
@@ -102,7 +82,7 @@ class MqttTransport:
         self,
         cfg: MqttConfig,
         limits: LimitsConfig,
-        inbox: queue.Queue[Any],
+        inbox: Inbox[Any] | queue.Queue[Any],
         on_drop: Callable[[str], None],
     ) -> None:
         self.cfg = cfg
@@ -112,7 +92,7 @@ class MqttTransport:
         self.connected = threading.Event()
         self.connects = 0
         self._last_fail_log = -FAIL_LOG_EVERY_S
-        self._tls = tls_context(cfg) if cfg.tls else None
+        self._tls = connection.tls_context(cfg) if cfg.tls else None
         # Everything below the lock is shared with the threads that publish and acknowledge.
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # nothing of ours left unacknowledged
@@ -275,50 +255,27 @@ class MqttTransport:
         self._waiting = []
 
     def _open(self) -> socket.socket | None:
-        """Connect, shake hands over TLS if asked, and send CONNECT; None when that fails."""
-        cfg = self.cfg
+        """Connect and send CONNECT; None when that fails (why is logged once a minute)."""
+        packet = connection.connect_packet(
+            self.cfg, v5=self.v5, receive_maximum=self.receive_maximum
+        )
         try:
-            sock = socket.create_connection((cfg.host, cfg.port), timeout=CONNECT_TIMEOUT_S)
+            return connection.open_link(self.cfg, self._tls, packet)
         except OSError:
             self._connect_failed()
             return None
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self._tls is not None:
-                sock = self._tls.wrap_socket(sock, server_hostname=cfg.host)
-            sock.sendall(self._connect_packet())
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            self._connect_failed()
-            return None
-        return sock
 
-    def _connect_packet(self) -> bytes:
-        cfg = self.cfg
-        # One will per connection: it goes to the first prefix; stop() announces on all.
-        will = mp.Will(protocol.hub_status_topic(cfg.prefixes[0]), HUB_OFFLINE)
-        password = cfg.password.get_secret_value() if cfg.password is not None else None
-        if self.v5:
-            # Unacknowledged messages wait in the inbox until their batch is committed;
-            # allow many (mosquitto's own default for 3.1.1 is 20), but fewer than it holds.
-            return mp.connect(
-                cfg.client_id,
-                keepalive=int(cfg.keepalive),
-                v5=True,
-                session_expiry=int(cfg.session_expiry),
-                receive_maximum=self.receive_maximum,
-                username=cfg.username,
-                password=password,
-                will=will,
-            )
-        return mp.connect(
-            cfg.client_id,
-            keepalive=int(cfg.keepalive),
-            v5=False,
-            username=cfg.username,
-            password=password,
-            will=will,
+    def _connect_failed(self) -> None:
+        # Say why, once a minute at most: the retries go on quietly.
+        now = time.monotonic()
+        if now - self._last_fail_log < FAIL_LOG_EVERY_S:
+            return
+        self._last_fail_log = now
+        logger.warning(
+            "cannot connect to the broker at %s:%d: %s; retrying",
+            self.cfg.host,
+            self.cfg.port,
+            connection.diagnose(self.cfg, self._tls),
         )
 
     def _serve(self, sock: socket.socket) -> bool:
@@ -560,29 +517,16 @@ class MqttTransport:
         self._waiting = batch[self._put_all(batch) :]
 
     def _put_all(self, batch: list[Inbound]) -> int:
-        """Put as many of ``batch`` as fit into the inbox: one lock and one wake-up for all.
-
-        ``put_nowait`` per message takes the queue's lock and notifies its
-        reader tens of thousands of times a second. For a plain
-        ``queue.Queue`` this does what ``put_nowait`` does, for the whole
-        chunk at once; other queue types get ``put_nowait`` per item.
-        """
+        """Put as many of ``batch`` as fit into the inbox: one lock and one wake-up for all."""
         inbox = self.inbox
-        if type(inbox) is not queue.Queue:
-            for n, inbound in enumerate(batch):
-                try:
-                    inbox.put_nowait(inbound)
-                except queue.Full:
-                    return n
-            return len(batch)
-        with inbox.mutex:
-            room = len(batch) if inbox.maxsize <= 0 else inbox.maxsize - len(inbox.queue)
-            taken = batch if room >= len(batch) else batch[: max(0, room)]
-            if taken:
-                inbox.queue.extend(taken)
-                inbox.unfinished_tasks += len(taken)
-                inbox.not_empty.notify(len(taken))
-        return len(taken)
+        if isinstance(inbox, Inbox):
+            return inbox.put_many(batch)
+        for n, inbound in enumerate(batch):  # any other queue: one item at a time
+            try:
+                inbox.put_nowait(inbound)
+            except queue.Full:
+                return n
+        return len(batch)
 
     def _refuse(self, inbound: Inbound) -> None:
         """Acknowledge a dropped message with the owner thread's next batch.
@@ -665,56 +609,3 @@ class MqttTransport:
                 ", ".join(f"0x{code:02x}" for code in codes),
             )
         self.connected.set()
-
-    def _connect_failed(self) -> None:
-        # Say why, once a minute at most: the retries go on quietly.
-        now = time.monotonic()
-        if now - self._last_fail_log < FAIL_LOG_EVERY_S:
-            return
-        self._last_fail_log = now
-        logger.warning(
-            "cannot connect to the broker at %s:%d: %s; retrying",
-            self.cfg.host,
-            self.cfg.port,
-            self._diagnose(),
-        )
-
-    def _diagnose(self) -> str:
-        """Repeat the connection by hand to learn why it failed, naming TLS certificate errors."""
-        try:
-            sock = socket.create_connection(
-                (self.cfg.host, self.cfg.port), timeout=DIAGNOSE_TIMEOUT_S
-            )
-        except OSError as exc:
-            return exc.strerror or str(exc)
-        with sock:
-            if self._tls is None:
-                return "the broker closed the connection"
-            try:
-                with self._tls.wrap_socket(sock, server_hostname=self.cfg.host):
-                    return "the broker closed the TLS connection"
-            except ssl.SSLCertVerificationError as exc:
-                return f"TLS: the broker's certificate is not trusted ({exc.verify_message})"
-            except ssl.SSLError as exc:
-                return f"TLS handshake failed ({exc.reason or exc})"
-            except OSError as exc:
-                return f"TLS handshake failed ({exc.strerror or exc})"
-
-
-def tls_context(cfg: MqttConfig) -> ssl.SSLContext:
-    """Verify the broker against ``ca_file`` (or the system's CAs); offer a client cert if set."""
-    files = {"ca_file": cfg.ca_file, "cert_file": cfg.cert_file, "key_file": cfg.key_file}
-    for key, name in files.items():
-        if name is not None and not Path(name).is_file():
-            raise ConfigError([f"mqtt.{key}: cannot read {name!r} (no such file)"])
-    try:
-        context = ssl.create_default_context(cafile=cfg.ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError([f"mqtt.ca_file: not a usable CA certificate ({exc})"]) from exc
-    if cfg.cert_file is not None:
-        try:
-            context.load_cert_chain(cfg.cert_file, cfg.key_file)
-        except (OSError, ssl.SSLError) as exc:
-            msg = f"mqtt.cert_file/key_file: not a usable certificate and key ({exc})"
-            raise ConfigError([msg]) from exc
-    return context

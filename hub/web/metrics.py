@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from hub.protocol import STATES
+from hub.contract.protocol import STATES
 from hub.web.source import DeskView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

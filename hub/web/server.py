@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_DESK_PATH = re.compile(r"^/api/desks/([a-z0-9][a-z0-9_-]{0,47})(/pause)?$")
+_DESK_PATH = re.compile(r"^/api/desks/([a-z0-9][a-z0-9_-]{0,47})(/pause)?\Z")
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",

@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from hub.contract.vocabulary import SEATED_STATES
+
 # States in which the bout clock runs, so the page may tick it forward between updates.
-TICKING_STATES = frozenset({"seated", "alerting", "snoozed", "paused"})
+TICKING_STATES = SEATED_STATES
 
 # The counters /metrics exposes; a source may leave any of them out.
 COUNTER_NAMES = ("messages_in", "messages_dropped", "alerts_out", "spool_backlog")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.service import HubService
+from hub.core.service import HubService
 from hub.web.source import DeskView
 
 

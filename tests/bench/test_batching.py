@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 from hub import config
-from hub.facts import OccupancyChanged
+from hub.core.facts import OccupancyChanged
 from hub.history import History
 from hub.history.spool import Spool
-from hub.web.today import TodayTally
+from hub.history.today import TodayTally
 
 
 def test_points_recorded_in_a_batch_are_spooled_together_when_it_ends(tmp_path: Path):

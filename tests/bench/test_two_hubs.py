@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from hub import config
-from hub.service import HubService
+from hub.core.service import HubService
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -74,7 +74,7 @@ def test_each_desk_is_handled_by_the_hub_of_its_prefix_only(mosquitto, probe, pr
 
         for site, hub in hubs.items():
             with hub._lock:
-                known = dict(hub._prefix_of)
+                known = dict(hub.registry.prefix_of)
             assert sorted(known) == sorted(DESKS)
             assert set(known.values()) == {site}
             assert hub.counters.snapshot()["alerts_out"] == len(DESKS)

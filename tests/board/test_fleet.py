@@ -14,8 +14,8 @@ import time
 import pytest
 
 from hub import cli
-from hub.board.fleet import check_settings
 from hub.errors import ConfigError
+from hub.fleet.fleet import check_settings
 from tests.support.mqttprobe import MqttProbe
 
 

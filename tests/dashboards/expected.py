@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from hub.grafana.expand import TimeRange
+from hub.integrations.grafana.expand import TimeRange
 from tests.dashboards import week_script as week
 
 ROOT = Path(__file__).resolve().parents[2]

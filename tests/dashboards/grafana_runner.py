@@ -3,7 +3,7 @@
 Grafana itself is not available where the tests run, so this does its part:
 resolve the template variables by running their own ``SHOW TAG VALUES``
 queries (every multi-value variable set to "All", or to a chosen value),
-expand each panel query with ``hub.grafana.expand``, send it to InfluxDB's
+expand each panel query with ``hub.integrations.grafana.expand``, send it to InfluxDB's
 ``/query`` and return the series. The few data transformations the shipped
 dashboards use (format time, group by, sort by, filter by value) are applied
 as Grafana documents them, so a test can read what a panel would draw.
@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.grafana import expand
+from hub.integrations.grafana import expand
 from tests.support.servers import Influxd
 
 Frame = dict[str, list[Any]]

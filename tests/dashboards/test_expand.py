@@ -1,6 +1,6 @@
 """Query expansion matches what Grafana's InfluxDB datasource sends.
 
-Real: hub.grafana.expand. Nothing stood in; the expected strings follow
+Real: hub.integrations.grafana.expand. Nothing stood in; the expected strings follow
 Grafana's documented behaviour (time filter in epoch ms, rounded intervals,
 regex-escaped multi-value alternations).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.grafana import expand
+from hub.integrations.grafana import expand
 
 DAY_MS = 86_400_000
 RANGE = expand.TimeRange(1_700_000_000_000, 1_700_000_000_000 + 7 * DAY_MS)

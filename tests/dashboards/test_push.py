@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hub import cli
-from hub.grafana import push
+from hub.integrations.grafana import push
 from tests.dashboards.recording_grafana import RecordingGrafana
 from tests.support.servers import free_port
 

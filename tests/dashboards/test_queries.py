@@ -2,7 +2,7 @@
 
 Real: influxd (InfluxDB 1.x, InfluxQL over /query), the hub's History (SQLite
 spool, writer thread, line protocol) writing to it, the shipped dashboard JSON,
-the query expansion in hub.grafana.expand. Stood in: Grafana (tests/dashboards
+the query expansion in hub.integrations.grafana.expand. Stood in: Grafana (tests/dashboards
 /grafana_runner.py resolves variables, expands macros and applies the few
 transformations the panels use) and the hub core (tests/dashboards/week_script.py
 hands History the facts and samples of a known week). The expected values are
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from hub.grafana.expand import TimeRange
+from hub.integrations.grafana.expand import TimeRange
 from tests.dashboards import week_script as week
 from tests.dashboards.expected import (
     BOARDS,

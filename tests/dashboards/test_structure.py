@@ -1,7 +1,7 @@
 """The shipped dashboards and provisioning files hang together.
 
 Real: the dashboard JSON and provisioning YAML exactly as shipped, and the
-query expansion Grafana's InfluxDB datasource performs (hub.grafana.expand).
+query expansion Grafana's InfluxDB datasource performs (hub.integrations.grafana.expand).
 Nothing is stood in; no server is needed.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.grafana import expand, push
+from hub.integrations.grafana import expand, push
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from hub.config import from_mapping
-from hub.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged, TelemetryReceived
+from hub.contract.protocol import Telemetry
+from hub.core.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged, TelemetryReceived
 from hub.history import History
-from hub.protocol import Telemetry
 
 WEEK_START: Final = dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp()  # a Monday
 DAY: Final = 86_400

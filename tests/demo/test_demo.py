@@ -24,9 +24,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from hub import config
-from hub.service import HubService
-from hub.status_source import ServiceSource
+from hub.core.service import HubService
 from hub.web import StatusServer
+from hub.web.status import ServiceSource
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import json
 import time
 
 from hub import config
-from hub.discovery import HA_STATUS_TOPIC, Discovery
+from hub.integrations.homeassistant import HA_STATUS_TOPIC, Discovery
 from tests.support.mqttprobe import MqttProbe
 
 PREFIX = "office"

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from hub import protocol
-from hub.simulate import Simulator, desk_names
+from hub.contract import protocol
+from hub.devtools.simulate import Simulator, desk_names
 
 
 def test_simulated_chairs_publish_valid_changing_occupancy(mosquitto, probe, prefix):

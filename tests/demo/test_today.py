@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hub.facts import AlertSent, BoutEnded, DeskSample
+from hub.core.facts import AlertSent, BoutEnded, DeskSample
+from hub.history.today import TodaySource, TodayTally
 from hub.web import DeskView, StaticSource
-from hub.web.today import TodaySource, TodayTally
 
 
 class Recorder:

@@ -1,6 +1,6 @@
 """Hostile input against the hub's parser: nothing but ProtocolError may come out.
 
-Real: hub.protocol as the hub runs it. Stood in: nothing; hypothesis makes the input.
+Real: hub.contract.protocol as the hub runs it. Stood in: nothing; hypothesis makes the input.
 """
 
 import json
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub import protocol
+from hub.contract import protocol
 from hub.errors import ProtocolError
 
 PREFIXES = ["sitless", "sitless/hq/floor3"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from hub.facts import (
+from hub.contract.protocol import Telemetry
+from hub.core.facts import (
     AlertSent,
     BoutEnded,
     DeskSample,
@@ -22,7 +23,6 @@ from hub.facts import (
     TelemetryReceived,
 )
 from hub.history import History
-from hub.protocol import Telemetry
 
 MINUTE = 60.0
 LIMIT_S = 30 * MINUTE

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from hub.config import from_mapping
-from hub.facts import OccupancyChanged
+from hub.core.facts import OccupancyChanged
 from hub.history import History
 
 T0 = 1_770_000_000.0

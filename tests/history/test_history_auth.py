@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from hub.facts import OccupancyChanged
+from hub.core.facts import OccupancyChanged
 from tests.history.helpers import make_cfg, wait_drained, wait_for
 from tests.support.servers import Influxd, stop_all
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import urllib.request
 
-from hub.facts import AlertSent, OccupancyChanged, TelemetryReceived
-from hub.protocol import Telemetry
+from hub.contract.protocol import Telemetry
+from hub.core.facts import AlertSent, OccupancyChanged, TelemetryReceived
 from tests.history.helpers import make_cfg, wait_drained, wait_for
 
 T0 = 1_772_000_000.0

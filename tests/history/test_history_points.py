@@ -12,8 +12,8 @@ import time
 import pytest
 
 from hub.config import HistoryConfig
+from hub.core.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged, Snoozed
 from hub.errors import HistoryError
-from hub.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged, Snoozed
 from hub.history import History
 from hub.history.points import from_fact, from_sample
 from hub.history.privacy import MERGED, Router, zone_counts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hub.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged
+from hub.core.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged
 from tests.history import day_script as day
 from tests.history.helpers import make_cfg, wait_drained, wait_for
 

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from hub.facts import OccupancyChanged
+from hub.core.facts import OccupancyChanged
 from hub.history.points import OCCUPANCY, SITTING_BOUT, HistoryPoint
 from hub.history.spool import FORMAT_VERSION, Spool
 from tests.history.helpers import make_cfg, wait_drained

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from hub.facts import OccupancyChanged
+from hub.core.facts import OccupancyChanged
 from tests.history.helpers import make_cfg, wait_drained, wait_for
 
 T0 = 1_774_000_000.0

@@ -14,7 +14,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from hub.facts import DeskSample, OccupancyChanged
+from hub.core.facts import DeskSample, OccupancyChanged
 from tests.history.helpers import make_cfg, wait_drained, wait_for
 from tests.history.recording_proxy import RecordingProxy
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hub.core.service import HubService
 from hub.history import History
 from hub.history.spool import Spool
-from hub.service import HubService
-from hub.status_source import ServiceSource
 from hub.web import metrics
+from hub.web.status import ServiceSource
 from tests.hub.hubrig import Chair, alerts_on, hub_config
 from tests.support.waiting import wait_until
 

@@ -1,6 +1,6 @@
 """Alert words, commands and Apprise notifications.
 
-Real: hub.alerts, Apprise posting to HTTP servers this test runs on loopback,
+Real: hub.core.alerts, Apprise posting to HTTP servers this test runs on loopback,
 the cmd JSON Schema. Stood in: nothing.
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import jsonschema
 
-from hub import alerts
+from hub.core import alerts
+from hub.integrations import notify
 from tests.support.waiting import wait_until
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hub" / "schemas"
@@ -67,9 +68,9 @@ def test_commands_follow_the_contract():
 def test_notification_reaches_an_apprise_json_url(webhook):
     port = webhook.server_address[1]
     outcomes: list[str] = []
-    notifier = alerts.Notifier(on_result=outcomes.append)
+    notifier = notify.Notifier(on_result=outcomes.append)
     notifier.start()
-    note = alerts.alert_notification(
+    note = notify.alert_notification(
         "desk-1", 2, 1865, alerts.MOVES[3], [f"json://127.0.0.1:{port}/hook"]
     )
     assert notifier.submit(note)
@@ -86,11 +87,11 @@ def test_unreachable_url_is_counted_and_the_worker_carries_on(webhook, caplog):
     port = webhook.server_address[1]
     dead = f"json://127.0.0.1:{closed_port()}/hook?secret=hunter2"
     outcomes: list[str] = []
-    notifier = alerts.Notifier(on_result=outcomes.append)
+    notifier = notify.Notifier(on_result=outcomes.append)
     notifier.start()
-    notifier.submit(alerts.alert_notification("d", 1, 60, "walk", [dead]))
+    notifier.submit(notify.alert_notification("d", 1, 60, "walk", [dead]))
     notifier.submit(
-        alerts.alert_notification("d", 1, 60, "walk", [f"json://127.0.0.1:{port}/hook"])
+        notify.alert_notification("d", 1, 60, "walk", [f"json://127.0.0.1:{port}/hook"])
     )
     wait_until(lambda: len(outcomes) == 2, what="two outcomes")
     notifier.stop()
@@ -102,9 +103,9 @@ def test_a_slow_server_never_blocks_submit_and_overflow_is_counted(webhook):
     port = webhook.server_address[1]
     webhook.gate.clear()  # the server holds every request until released
     outcomes: list[str] = []
-    notifier = alerts.Notifier(queue_size=2, on_result=outcomes.append)
+    notifier = notify.Notifier(queue_size=2, on_result=outcomes.append)
     notifier.start()
-    note = alerts.alert_notification("d", 1, 60, "walk", [f"json://127.0.0.1:{port}/hook"])
+    note = notify.alert_notification("d", 1, 60, "walk", [f"json://127.0.0.1:{port}/hook"])
     accepted = [notifier.submit(note) for _ in range(6)]
     assert accepted.count(False) >= 3  # one in flight, two queued, the rest dropped
     assert outcomes.count("dropped") == accepted.count(False)
@@ -114,5 +115,5 @@ def test_a_slow_server_never_blocks_submit_and_overflow_is_counted(webhook):
 
 
 def test_no_urls_means_nothing_is_queued():
-    notifier = alerts.Notifier()
-    assert not notifier.submit(alerts.alert_notification("d", 1, 60, "walk", []))
+    notifier = notify.Notifier()
+    assert not notifier.submit(notify.alert_notification("d", 1, 60, "walk", []))

@@ -1,6 +1,6 @@
 """The hub's MQTT packets, byte for byte against the layouts of MQTT 5 and 3.1.1.
 
-Real: hub.mqtt_packets, pure functions. Stood in: nothing; the expected
+Real: hub.mqtt.packets, pure functions. Stood in: nothing; the expected
 bytes are written out from the specification's field layouts (the transport
 tests check the same packets against a real mosquitto).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub import mqtt_packets as mp
+from hub.mqtt import packets as mp
 
 WILL = mp.Will("s/_hub/status", b"offline")
 

@@ -1,7 +1,7 @@
 """The hub's own MQTT client against a real broker, over MQTT 5 and 3.1.1.
 
 Real: mosquitto (the session broker, or a private one that is restarted),
-hub.mqtt.MqttTransport with its network thread and socket, paho probes in
+hub.mqtt.transport.MqttTransport with its network thread and socket, paho probes in
 the role of the chairs and of a second subscriber. Stood in: the hub's owner
 thread, which here takes messages off the inbox and acknowledges them by hand.
 TLS is covered by tests/reliability/test_tls.py, the flood and size limits
@@ -16,7 +16,8 @@ from collections.abc import Callable
 import pytest
 
 from hub.config import LimitsConfig
-from hub.mqtt import HUB_OFFLINE, HUB_ONLINE, Inbound, MqttTransport
+from hub.mqtt.inbox import Inbound
+from hub.mqtt.transport import HUB_OFFLINE, HUB_ONLINE, MqttTransport
 from tests.reliability.rig import hub_cfg
 from tests.support.mqttprobe import MqttProbe
 from tests.support.waiting import wait_until

@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hub import protocol
+from hub.contract import protocol
 from hub.errors import ProtocolError
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hub" / "schemas"

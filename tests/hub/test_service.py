@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from hubrig import Chair, alerts_on, hub_config
 
-from hub.alerts import MOVES
-from hub.facts import AlertSent, BoutEnded, DeskSample, Fact, OccupancyChanged, Snoozed
-from hub.service import HubService
-from hub.status_source import ServiceSource
+from hub.core.alerts import MOVES
+from hub.core.facts import AlertSent, BoutEnded, DeskSample, Fact, OccupancyChanged, Snoozed
+from hub.core.service import HubService
 from hub.web.source import StatusSource
+from hub.web.status import ServiceSource
 from tests.support.mqttprobe import MqttProbe
 from tests.support.waiting import wait_until
 

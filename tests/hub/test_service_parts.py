@@ -14,10 +14,10 @@ import subprocess
 import pytest
 from hubrig import Chair, hub_config
 
-from hub.checkpoint import Checkpoint
-from hub.service import DropLog, HubService, event_time
-from hub.sitting import Desk, Rules
-from hub.timers import Deadlines
+from hub.core.checkpoint import Checkpoint
+from hub.core.service import DropLog, HubService, event_time
+from hub.core.sitting import Desk, Rules
+from hub.core.timers import Deadlines
 from tests.support.mqttprobe import MqttProbe
 from tests.support.servers import Mosquitto, stop_all
 from tests.support.waiting import wait_until
@@ -67,7 +67,7 @@ def test_device_time_is_used_only_when_sane():
 
 
 def test_drop_log_is_rate_limited_per_reason(caplog):
-    caplog.set_level(logging.WARNING, logger="hub.service")
+    caplog.set_level(logging.WARNING, logger="hub.core.service")
     drops = DropLog(every=60)
     for i in range(50):
         drops.note("bad_topic", f"x{i}", 100.0 + i)

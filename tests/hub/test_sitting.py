@@ -1,6 +1,6 @@
 """Every sitting rule against the pure state machine, with times fed by hand.
 
-Real: hub.sitting and hub.schedule. Stood in: nothing (there is no I/O); the
+Real: hub.core.sitting and hub.core.schedule. Stood in: nothing (there is no I/O); the
 clock is the numbers each test passes in.
 """
 
@@ -10,9 +10,9 @@ import datetime as dt
 import zoneinfo
 
 from hub.config import ScheduleConfig
-from hub.facts import AlertSent, BoutEnded, Snoozed
-from hub.schedule import WorkingHours
-from hub.sitting import Desk, PublishState, Rules, SendAlert, SendClear
+from hub.core.facts import BoutEnded, Snoozed
+from hub.core.schedule import WorkingHours
+from hub.core.sitting import Desk, PublishState, Rules, SendAlert, SendClear
 
 T0 = 1_764_000_000.0
 RULES = Rules(
@@ -55,7 +55,7 @@ def test_first_alert_comes_at_the_limit_not_before():
     assert alerts(run(d, T0, T0 + 1799)) == []
     out = d.on_tick(T0 + 1800)
     assert alerts(out) == [1]
-    assert any(isinstance(x, AlertSent) and x.level == 1 for x in out)
+    assert any(isinstance(x, SendAlert) and x.fact.level == 1 for x in out)
     assert d.state(T0 + 1800) == "alerting"
 
 
@@ -158,8 +158,8 @@ def test_snoozes_are_capped_per_bout():
             snoozed += sum(isinstance(x, SendClear) for x in press)
         t += 1
     assert snoozed == 2
-    assert d.s.bout is not None
-    assert d.s.bout.snoozes == 2
+    assert d._s.bout is not None
+    assert d._s.bout.snoozes == 2
 
 
 def test_strict_mode_allows_no_snooze():
@@ -176,8 +176,8 @@ def test_short_press_without_alert_spends_no_snooze():
     d = desk()
     d.on_occupancy(True, T0)
     d.on_button("short", T0 + 10)
-    assert d.s.bout is not None
-    assert d.s.bout.snoozes == 0
+    assert d._s.bout is not None
+    assert d._s.bout.snoozes == 0
     assert alerts(d.on_tick(T0 + 1800)) == [1]
 
 
@@ -267,7 +267,7 @@ def test_out_of_order_event_is_applied_at_the_latest_time_seen():
     d = desk()
     d.on_occupancy(True, T0 + 100)
     d.on_occupancy(False, T0 + 50)
-    assert d.s.vacant_since == T0 + 100
+    assert d._s.vacant_since == T0 + 100
 
 
 def test_publishes_only_on_change():

@@ -1,6 +1,6 @@
 """Random event sequences against the pure state machine.
 
-Real: hub.sitting. Stood in: nothing; hypothesis draws the events and the
+Real: hub.core.sitting. Stood in: nothing; hypothesis draws the events and the
 times, including clock jumps backwards and forwards.
 """
 
@@ -12,8 +12,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.facts import BoutEnded
-from hub.sitting import MAX_LEVEL, Desk, Rules, SendAlert
+from hub.core.facts import BoutEnded
+from hub.core.sitting import MAX_LEVEL, Desk, Rules, SendAlert
 
 T0 = 1_764_000_000.0
 RULES = Rules(
@@ -73,7 +73,7 @@ def test_random_sequences_keep_every_promise(seq):
             desk.restore(saved)
             desk.resume(clock)
             continue
-        was_seated = desk.s.seated
+        was_seated = desk._s.seated
         out = _apply(desk, kind, clock)
         for decision in out:
             if isinstance(decision, BoutEnded):
@@ -82,8 +82,8 @@ def test_random_sequences_keep_every_promise(seq):
                 assert decision.max_level <= MAX_LEVEL
             if isinstance(decision, SendAlert):
                 # never a vacant or offline desk
-                assert desk.s.seated
-                assert desk.s.online
+                assert desk._s.seated
+                assert desk._s.online
                 assert 1 <= decision.level <= MAX_LEVEL
                 if decision.resumed:
                     # the documented re-alert: same level, only on sitting back down

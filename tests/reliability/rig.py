@@ -22,9 +22,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hub import config
 from hub.config import HubConfig
-from hub.facts import DeskSample, Fact
-from hub.mqtt import Inbound
-from hub.service import HubService
+from hub.core.facts import DeskSample, Fact
+from hub.core.service import HubService
+from hub.mqtt.inbox import Inbound
 
 # ---- certificates ---------------------------------------------------------------------
 
@@ -242,13 +242,10 @@ def occupancy(seated: bool, seq: int, ts: float | None, boot: str = "b1") -> byt
 
 def deliver(service: HubService, clock: FakeClock, topic: str, payload: bytes) -> None:
     """What the owner thread does with one message, and the deadlines due after it."""
-    service._handle_safely(Inbound(topic, payload, retain=False, received=clock()))
-    service._fire_deadlines(clock())
-    service._maybe_sample(clock())
+    service.step([Inbound(topic, payload, retain=False, received=clock())])
 
 
 def tick(service: HubService, clock: FakeClock, seconds: float) -> None:
     """Let the injected clock move on and fire what fell due, as the owner loop does."""
     clock.advance(seconds)
-    service._fire_deadlines(clock())
-    service._maybe_sample(clock())
+    service.step([])

@@ -21,8 +21,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hub.facts import OccupancyChanged
-from hub.service import HubService
+from hub.core.facts import OccupancyChanged
+from hub.core.service import HubService
 from tests.reliability.rig import ListHistory, hub_cfg, occupancy
 from tests.support.waiting import wait_until
 

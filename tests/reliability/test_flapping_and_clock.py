@@ -1,6 +1,6 @@
 """Faults 4 and 6: a device flapping online/offline, and the hub's clock jumping both ways.
 
-Real: hub.service (message handling, dedupe, desk state machines, the
+Real: hub.core.service (message handling, dedupe, desk state machines, the
 deadline heap, sampling, the SQLite checkpoint), driven as its owner thread
 drives it. Stood in: the clock (injected, so hours pass in milliseconds and
 jumps are exact), the broker link (a recorder of what the hub publishes) and
@@ -10,8 +10,8 @@ escalate_after 30 s.
 
 from __future__ import annotations
 
-from hub.facts import BoutEnded
-from hub.service import HubService
+from hub.core.facts import BoutEnded
+from hub.core.service import HubService
 from tests.reliability.rig import (
     FakeClock,
     ListHistory,

@@ -16,7 +16,8 @@ from collections import Counter
 import pytest
 
 from hub.config import LimitsConfig
-from hub.mqtt import Inbound, MqttTransport
+from hub.mqtt.inbox import Inbound
+from hub.mqtt.transport import MqttTransport
 from tests.reliability.rig import hub_cfg, occupancy
 from tests.support.mqttprobe import MqttProbe
 from tests.support.waiting import wait_until

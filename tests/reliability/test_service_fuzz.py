@@ -1,6 +1,6 @@
 """Hostile message streams through the hub service's own message handling.
 
-Real: hub.service (topic split, payload parsing, dedupe, desk state machines,
+Real: hub.core.service (topic split, payload parsing, dedupe, desk state machines,
 deadline heap, SQLite checkpoint), driven exactly as its owner thread drives
 it. Stood in: the broker link (a recorder of what the hub publishes), the
 history store (a list) and the clock (moved by the test). Hypothesis draws
@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.service import HubService
+from hub.core.service import HubService
 from tests.reliability.rig import (
     FakeClock,
     ListHistory,

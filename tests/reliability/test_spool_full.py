@@ -2,7 +2,7 @@
 
 Real: influxd (stopped, then started again), the hub's SQLite spool whose size
 cap fails inserts with SQLite's own "database or disk is full" (the same path
-a full disk takes), the history writer thread, and hub.service with its
+a full disk takes), the history writer thread, and hub.core.service with its
 desk state machines and checkpoint. Stood in: the clock (injected, so hours of
 sampling pass quickly), the broker link (a recorder of what the hub sends).
 The spool's own behaviour when full is tested in tests/history; this test
@@ -16,8 +16,8 @@ import time
 
 import pytest
 
+from hub.core.service import HubService
 from hub.history import History
-from hub.service import HubService
 from tests.reliability.rig import FakeClock, RecordingLink, deliver, hub_cfg, occupancy, tick
 
 pytestmark = pytest.mark.slow

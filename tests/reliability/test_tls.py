@@ -15,8 +15,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.core.service import HubService
 from hub.errors import ConfigError
-from hub.service import HubService
 from tests.reliability.rig import ThrowawayCA, hub_cfg, occupancy
 from tests.support.servers import Mosquitto, stop_all
 from tests.support.waiting import wait_until
@@ -114,7 +114,7 @@ def test_a_broker_signed_by_another_ca_is_refused_with_a_clear_reason(tmp_path, 
         url=f"mqtts://{broker.host}:{broker.port}",
         mqtt={"ca_file": str(stranger.files.cert)},
     )  # type: ignore[attr-defined]
-    caplog.set_level(logging.WARNING, logger="hub.mqtt")
+    caplog.set_level(logging.WARNING, logger="hub.mqtt.transport")
     service = HubService(cfg)
     service.start()
     try:

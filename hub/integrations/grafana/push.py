@@ -28,7 +28,7 @@ FOLDER_UID: Final = "sitless"
 FOLDER_TITLE: Final = "sitless"
 MIN_INTERVAL: Final = "60s"
 """Matches the hub's default sample period, so no panel asks for finer buckets than exist."""
-DEFAULT_DASHBOARDS: Final = Path(__file__).resolve().parents[2] / "dashboards"
+DEFAULT_DASHBOARDS: Final = Path(__file__).resolve().parents[3] / "dashboards"
 _NOT_FOUND: Final = 404
 _REFUSED: Final = (401, 403)
 

@@ -1,0 +1,116 @@
+"""Intake: one inbound message to what it means for a desk, or a counted drop.
+
+The steps, in order: route the topic (``P/D/kind``), ignore the hub's own
+messages coming back (but offer a retained ``sitting`` view for seeding),
+check that a payload naming a desk names the topic's desk, parse and
+validate the payload, and drop duplicates and replays by ``(boot, seq)``.
+The device's own time is used when it is sane (``event_time``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from hub.contract import protocol
+from hub.errors import ProtocolError
+from hub.mqtt.inbox import Inbound
+
+MAX_FUTURE_S = 30.0
+MAX_AGE_S = 86400.0
+
+
+def event_time(ts: float | None, received: float) -> float:
+    """The device's time when sane (not >30 s ahead, not >24 h old), else the receive time."""
+    if ts is None or ts > received + MAX_FUTURE_S or ts < received - MAX_AGE_S:
+        return received
+    return ts
+
+
+def claimed_desk(payload: bytes) -> str | None:
+    """The desk a payload names itself, if it does (a chair speaking for another desk)."""
+    if b'"desk"' not in payload:
+        return None  # the usual case: no second decode
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None  # the parser will refuse it with its own reason
+    claimed = body.get("desk") if isinstance(body, dict) else None
+    return str(claimed) if claimed is not None else None
+
+
+@dataclass(slots=True)
+class Seen:
+    """Per-desk dedupe state: the current boot and the highest seq in it."""
+
+    boot: str | None = None
+    seq: int | None = None
+
+    def is_new(self, boot: str, seq: int) -> bool:
+        """Whether ``(boot, seq)`` is newer than anything seen; remembers it if so."""
+        if boot == self.boot and self.seq is not None and seq <= self.seq:
+            return False
+        self.boot, self.seq = boot, seq
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A message for a desk, routed and claim-checked but not yet parsed."""
+
+    where: protocol.Topic
+    inbound: Inbound
+
+
+@dataclass(frozen=True, slots=True)
+class SeedOffer:
+    """Our own retained ``sitting`` view of a desk, offered for seeding."""
+
+    where: protocol.Topic
+    inbound: Inbound
+
+
+class Intake:
+    """Routes and checks messages; every refusal goes to ``drop(reason, detail)``."""
+
+    def __init__(
+        self, prefixes: list[str] | tuple[str, ...], drop: Callable[[str, str], None]
+    ) -> None:
+        self.prefixes = prefixes
+        self._drop = drop
+
+    def route(self, inbound: Inbound) -> Routed | SeedOffer | None:
+        """Where a message goes; None for the hub's own traffic and for drops."""
+        try:
+            where = protocol.split_topic(inbound.topic, self.prefixes)
+        except ProtocolError as exc:
+            self._drop("bad_topic", str(exc))
+            return None
+        if where.desk == protocol.HUB_LEVEL:
+            return None  # the hub's own status
+        if where.kind in protocol.HUB_KINDS:
+            if where.kind == "sitting" and inbound.retain:
+                return SeedOffer(where, inbound)
+            return None  # our own commands and views coming back
+        claimed = claimed_desk(inbound.payload)
+        if claimed is not None and claimed != where.desk:
+            self._drop("desk_mismatch", f"{inbound.topic} claims desk {claimed[:60]!r}")
+            return None
+        return Routed(where, inbound)
+
+    @staticmethod
+    def parse(routed: Routed) -> protocol.DeviceMessage:
+        """The validated message; raises ``ProtocolError`` naming what is wrong."""
+        where, inbound = routed.where, routed.inbound
+        return protocol.parse_payload(where.desk, where.kind, inbound.payload, inbound.topic)
+
+    def is_new(self, seen: Seen, message: protocol.DeviceMessage) -> bool:
+        """False (and counted) for an event whose ``(boot, seq)`` was already seen."""
+        if not isinstance(message, protocol.Occupancy | protocol.Button):
+            return True
+        if seen.is_new(message.boot, message.seq):
+            return True
+        self._drop("duplicate", f"{message.desk} boot {message.boot} seq {message.seq}")
+        return False

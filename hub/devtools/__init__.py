@@ -1,0 +1,1 @@
+"""Tools for development and demos: simulated chairs and an embedded broker."""

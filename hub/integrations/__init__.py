@@ -1,0 +1,1 @@
+"""Other systems the hub talks to: Home Assistant, Grafana, notifications."""
