@@ -44,13 +44,40 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"hub.commands.{info.name}")
         module.register(sub)
+    for child in _below(parser):
+        # -v also after the sub-command; counted apart and added up in verbosity().
+        child.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            dest="verbose_after",
+            default=argparse.SUPPRESS,
+            help="more output (repeat for debug)",
+        )
     return parser
+
+
+def _below(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every sub-command's parser under ``parser``, nested ones included, each once."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public walk
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 - same reason
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_below(child)]
+    return found
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """How many -v were given, before and after the sub-command together."""
+    return int(args.verbose) + int(getattr(args, "verbose_after", 0))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and turn the hub's errors into a line and an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.verbose = verbosity(args)
+    vars(args).pop("verbose_after", None)
     hublog.setup(verbosity=args.verbose)
     try:
         code: int = args.func(args)

@@ -11,9 +11,7 @@ never print.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
-import re
 import tomllib
 import zoneinfo
 from pathlib import Path
@@ -33,28 +31,12 @@ from pydantic import (
 
 from hub.contract.vocabulary import DESK_ID as DESK_ID  # noqa: PLC0414 - re-exported for config users
 from hub.contract.vocabulary import PREFIX_LEVEL, WORKDAYS, Weekday
+from hub.envvalues import env_value, list_kind
+from hub.envvalues import parse_duration as parse_duration  # noqa: PLC0414 - re-exported
 from hub.errors import ConfigError
 
 ENV_PREFIX = "SITLESS_"
 _PREFIX_LEVEL = PREFIX_LEVEL
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: object) -> float:
-    """Turn ``"90s"``, ``"30m"``, ``"1h"``, ``"7d"`` or a number of seconds into seconds."""
-    if isinstance(value, bool):
-        raise ValueError('expected a duration like "30m"')  # noqa: TRY004 - pydantic reports ValueError per key
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    else:
-        raise ValueError('expected a duration like "30m"')
-    if seconds < 0 or math.isnan(seconds):
-        raise ValueError('expected a duration like "30m"')
-    return seconds
-
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
@@ -335,19 +317,9 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
                 break
             node = child
         else:
-            node[path[-1]] = _env_value(value)
+            # Lists may be written comma-separated (a TOML array for items with commas).
+            node[path[-1]] = env_value(value, list_kind(HubConfig, path))
     return tree
-
-
-def _env_value(raw: str) -> Any:
-    """Environment values are strings; lists may be written comma-separated or as JSON-like TOML."""
-    text = raw.strip()
-    if text.startswith("[") and text.endswith("]"):
-        try:
-            return tomllib.loads(f"v = {text}")["v"]
-        except tomllib.TOMLDecodeError:
-            return raw
-    return raw
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
