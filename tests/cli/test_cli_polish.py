@@ -78,7 +78,9 @@ def test_bad_durations_are_refused(text):
 
 
 def test_a_combined_duration_from_the_environment_reaches_the_rules():
-    cfg = config.load(environ={"SITLESS_SITTING__LIMIT": "1h30m", "SITLESS_SITTING__SNOOZE": "7m30s"})
+    cfg = config.load(
+        environ={"SITLESS_SITTING__LIMIT": "1h30m", "SITLESS_SITTING__SNOOZE": "7m30s"}
+    )
     assert cfg.sitting.limit == 5400.0
     assert cfg.sitting.snooze == 450.0
 
