@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from hub import config
-from hub.devtools.simulate import Pace, Simulator, desk_names
+from hub.devtools.people import Pace
+from hub.devtools.simulate import Simulator, desk_names
 from hub.errors import ConfigError, DeviceError, SitlessError
 
 

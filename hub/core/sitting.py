@@ -29,12 +29,12 @@ The rules, in the words of docs/protocol.md and the README:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from hub.contract.vocabulary import MAX_LEVEL, StateName
 from hub.core.decisions import Decision, PublishState, SendAlert, SendClear, SittingView
 from hub.core.facts import AlertSent, BoutEnded, Snoozed
+from hub.core.record import BOUT_FIELDS, STATE_FIELDS, Bout, DeskRecord
 from hub.core.rules import Hours, Rules
 
 GAP_PERIODS = 3
@@ -52,41 +52,6 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
-class Bout:
-    """One sitting bout. Times are unix seconds; ``*_bt`` are seconds of bout time."""
-
-    start: float
-    frozen_s: float = 0.0
-    level: int = 0
-    alerts: int = 0
-    snoozes: int = 0
-    next_alert_bt: float = 0.0
-    first_alert: float | None = None
-    responded: float | None = None
-    alert_active: bool = False
-    snoozed: bool = False
-
-
-@dataclass(slots=True)
-class _State:
-    """Everything a desk remembers; a plain record so a checkpoint can save and restore it."""
-
-    seated: bool = False
-    vacant_since: float | None = None
-    online: bool = True
-    offline_since: float | None = None
-    last_heard: float | None = None
-    heard_telemetry: bool = False
-    paused_until: float = 0.0
-    last_ts: float = -math.inf
-    bout: Bout | None = None
-
-
-_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(_State))
-_BOUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Bout))
-
-
 class Desk:
     """One desk's sitting state. Every method takes the time; none reads a clock."""
 
@@ -96,7 +61,7 @@ class Desk:
     def __init__(self, desk_id: str, rules: Rules) -> None:
         self.desk_id = desk_id
         self.rules = rules
-        self._s = _State()
+        self._s = DeskRecord()
         self._published: tuple[object, ...] | None = None
 
     @property
@@ -251,9 +216,9 @@ class Desk:
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of ``record``: what the checkpoint stores, as plain data."""
         s = self._s
-        data = {name: getattr(s, name) for name in _STATE_FIELDS}
+        data = {name: getattr(s, name) for name in STATE_FIELDS}
         if s.bout is not None:
-            data["bout"] = {name: getattr(s.bout, name) for name in _BOUT_FIELDS}
+            data["bout"] = {name: getattr(s.bout, name) for name in BOUT_FIELDS}
         if data["last_ts"] == -math.inf:
             data["last_ts"] = None
         return data
@@ -272,7 +237,7 @@ class Desk:
         """Carry on from a ``snapshot``."""
         bout = data.get("bout")
         last_ts = data.get("last_ts")
-        self._s = _State(
+        self._s = DeskRecord(
             seated=bool(data.get("seated", False)),
             vacant_since=data.get("vacant_since"),
             online=bool(data.get("online", True)),
