@@ -55,7 +55,28 @@ def machine() -> dict[str, Any]:
         "memory_mb": mem_kb // 1024,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "reference_us": reference_us(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def reference_us() -> float:
+    """CPU microseconds of one fixed piece of interpreter work, best of five: the machine's speed.
+
+    The work is what the hub does most (decode a small JSON message, pick
+    fields, build a text line), with no I/O. A figure in CPU time divided by
+    this one moves far less from machine to machine than the figure itself.
+    """
+    payload = b'{"seated":true,"seq":17,"boot":"b1","ts":1767000000.125,"uptime_ms":1000}'
+    best = float("inf")
+    for _ in range(5):
+        start = time.thread_time()
+        for i in range(2000):
+            body = json.loads(payload)
+            line = f"occupancy,desk=d{i:06d} seated={int(body['seated'])}i {int(body['ts'] * 1e9)}"
+            body[line[:8]] = len(line)
+        best = min(best, time.thread_time() - start)
+    return round(best * 1e6 / 2000, 3)
 
 
 def write_result(name: str, figures: dict[str, Any], out: str | None = None) -> Path:
@@ -347,3 +368,167 @@ DESK_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 def desk_name(i: int) -> str:
     """The i-th benchmark desk id."""
     return f"d{i:06d}"
+
+
+# ---- a fast MQTT subscriber: one socket, arrival times per received chunk ------------------
+
+
+class RawSubscriber:
+    """One MQTT 3.1.1 connection that subscribes at QoS 1 and timestamps every PUBLISH.
+
+    A Python MQTT client's callbacks would add their own queueing to the
+    arrival times being measured (several milliseconds per thousand
+    messages); this one reads the socket in large chunks, stamps each chunk
+    with ``time.time()`` as it returns from ``recv``, parses the packets in
+    it, and answers a chunk's QoS 1 messages with one write of PUBACKs.
+    ``messages`` holds (arrival, topic, payload) in arrival order.
+    """
+
+    def __init__(self, host: str, port: int, client_id: str, topics: list[str]) -> None:
+        self.sock = socket.create_connection((host, port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = _string("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60) + _string(client_id)
+        self.sock.sendall(bytes([0x10]) + _varint(len(body)) + body)
+        self.messages: list[tuple[float, str, bytes]] = []
+        self._lock = threading.Lock()
+        self._subacked = threading.Event()
+        self._closed = False
+        self._buffer = b""
+        connack = self._read_some()
+        if len(connack) < 4 or connack[0] != 0x20 or connack[3] != 0:
+            msg = f"broker refused the subscriber: {connack!r}"
+            raise RuntimeError(msg)
+        self._buffer = connack[4:]
+        filters = b"".join(_string(t) + b"\x01" for t in topics)
+        sub = struct.pack("!H", 1) + filters
+        self.sock.sendall(bytes([0x82]) + _varint(len(sub)) + sub)
+        self._reader = threading.Thread(target=self._read, daemon=True, name="bench-subscriber")
+        self._reader.start()
+        if not self._subacked.wait(30):
+            msg = "the broker did not acknowledge the subscription"
+            raise TimeoutError(msg)
+
+    def _read_some(self) -> bytes:
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            msg = "broker closed the connection"
+            raise ConnectionError(msg)
+        return chunk
+
+    def _read(self) -> None:
+        pending = self._buffer
+        self.sock.settimeout(None)
+        while not self._closed:
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except OSError:
+                return
+            now = time.time()
+            if not chunk:
+                return
+            pending += chunk
+            got, acks, pending = self._parse(pending, now)
+            if acks:
+                with contextlib.suppress(OSError):
+                    self.sock.sendall(b"".join(acks))
+            if got:
+                with self._lock:
+                    self.messages.extend(got)
+
+    def _parse(
+        self, data: bytes, now: float
+    ) -> tuple[list[tuple[float, str, bytes]], list[bytes], bytes]:
+        got: list[tuple[float, str, bytes]] = []
+        acks: list[bytes] = []
+        pos, end = 0, len(data)
+        while pos + 2 <= end:
+            first = data[pos]
+            length, shift, i = 0, 0, pos + 1
+            while i < end:
+                byte = data[i]
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                i += 1
+                if not byte & 0x80:
+                    break
+            else:
+                break
+            if i + length > end:
+                break
+            body = data[i : i + length]
+            kind = first >> 4
+            if kind == 3:
+                tlen = struct.unpack_from("!H", body)[0]
+                topic = body[2 : 2 + tlen].decode()
+                qos = (first >> 1) & 3
+                start = 2 + tlen
+                if qos:
+                    acks.append(b"\x40\x02" + body[start : start + 2])
+                    start += 2
+                got.append((now, topic, bytes(body[start:])))
+            elif kind == 9:
+                self._subacked.set()
+            pos = i + length
+        return got, acks, data[pos:]
+
+    def count(self, topic_suffix: str = "") -> int:
+        """How many messages arrived (whose topic ends with ``topic_suffix``)."""
+        with self._lock:
+            if not topic_suffix:
+                return len(self.messages)
+            return sum(1 for _, t, _ in self.messages if t.endswith(topic_suffix))
+
+    def received(self) -> list[tuple[float, str, bytes]]:
+        """A copy of everything so far."""
+        with self._lock:
+            return list(self.messages)
+
+    def clear(self) -> None:
+        """Forget everything received so far."""
+        with self._lock:
+            self.messages.clear()
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.sendall(b"\xe0\x00")
+            self.sock.close()
+
+
+def broker_floor(
+    host: str, port: int, sizes: list[tuple[str, int, bool]], count: int
+) -> dict[str, Any]:
+    """How long the broker takes to deliver ``count`` rounds of messages to one subscriber.
+
+    Each round is one QoS 1 message per entry of ``sizes`` (a topic pattern
+    with ``{i}`` for the desk, a payload size and whether it is retained),
+    all sent from one publisher in one burst, as fast as the socket takes
+    them. Returned: the time from the first byte sent to the last message
+    received, and the per-message delivery times (arrival minus burst start).
+    """
+    tag = f"floor{os.getpid()}"
+    sub = RawSubscriber(host, port, f"bench-floor-sub-{os.getpid()}", [f"{tag}/#"])
+    pub = RawPublisher(host, port, f"bench-floor-pub-{os.getpid()}", window=10 * count * len(sizes))
+    try:
+        packets = [
+            publish_packet(
+                f"{tag}/" + pattern.format(i=desk_name(i)),
+                b"x" * size,
+                pub.packet_id(),
+                retain=retain,
+            )
+            for i in range(count)
+            for pattern, size, retain in sizes
+        ]
+        total = len(packets)
+        start = time.time()
+        for first in range(0, total, 2000):
+            pub.send(packets[first : first + 2000])
+        wait_for(lambda: sub.count() >= total, 120, "the floor's messages", every=0.005)
+        got = sub.received()
+    finally:
+        pub.close()
+        sub.close()
+    delivery = sorted(at - start for at, _, _ in got)
+    return {"messages": total, "total_s": round(delivery[-1], 4), "delivery": delivery}

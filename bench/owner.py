@@ -12,6 +12,14 @@ acknowledges nothing; the spool's writer, which has no server to reach, so
 the points stay spooled.
 
     .venv/bin/python bench/owner.py --desks 1000 100000
+    .venv/bin/python bench/owner.py --desks 1000 --callgrind
+
+With ``--callgrind`` each size is also run once under valgrind's callgrind,
+which counts the machine instructions the owner thread executes in the timed
+pass (the dump is cut where the pass starts and ends): a figure that does not
+move with the machine's speed or load, only with the code, the interpreter
+and the libraries. Its timed pass is ``--callgrind-messages`` long, since
+the interpreter runs some fifty times slower under callgrind.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import argparse
 import gc
 import logging
 import queue
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -113,10 +123,70 @@ def drain(service: HubService, batch: list[tuple[str, bytes]]) -> float:
     service.inbox.get = get_or_stop  # type: ignore[method-assign]
     try:
         start = time.thread_time()
+        sys.getswitchinterval()  # under callgrind, cuts the dump here (see CALLGRIND_MARK)
         service.run()
+        sys.getswitchinterval()
         return time.thread_time() - start
     finally:
         service.inbox.get = get  # type: ignore[method-assign]
+
+
+# The interpreter's C function behind sys.getswitchinterval(), which nothing else here calls:
+# callgrind starts a new dump part each time it is entered, so part 2 of the owner thread
+# (thread 1) holds the warm-up's end marker to the timed pass's end, see drain().
+CALLGRIND_MARK = "sys_getswitchinterval"
+
+
+def instructions(desks: int, total: int) -> dict[str, object]:
+    """The same run under callgrind: machine instructions per message on the owner thread."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        msg = "--callgrind needs valgrind (apt-get install valgrind)"
+        raise SystemExit(msg)
+    work = Path(tempfile.mkdtemp(prefix="sitless-bench-callgrind-"))
+    try:
+        command = [
+            valgrind,
+            "--tool=callgrind",
+            "--separate-threads=yes",
+            f"--dump-before={CALLGRIND_MARK}",
+            f"--callgrind-out-file={work}/cg.%p",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--desks",
+            str(desks),
+            "--messages",
+            str(total),
+            "--out",
+            str(work / "child.json"),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
+        if done.returncode != 0:
+            msg = f"the run under callgrind failed: {done.stderr[-2000:]}"
+            raise RuntimeError(msg)
+        parts = sorted(work.glob("cg.*.*-01"))
+        # Part 1 ends at the first mark (before the warm-up), part 2 at the second
+        # (after it), part 3 at the third (before the timed pass), part 4 at the fourth.
+        counts = [_totals(p) for p in parts]
+        timed = _totals(next(p for p in parts if p.name.endswith(".4-01")))
+        warm = _totals(next(p for p in parts if p.name.endswith(".2-01")))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "desks": desks,
+        "messages": total,
+        "instructions_per_message": round(timed / total),
+        "first_contact_instructions_per_message": round(warm / desks),
+        "parts": len(counts),
+    }
+
+
+def _totals(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    msg = f"no totals in {path.name}"
+    raise RuntimeError(msg)
 
 
 def main() -> int:
@@ -131,12 +201,26 @@ def main() -> int:
     parser.add_argument(
         "--messages", type=int, default=50_000, help="timed messages per run (default 50000)"
     )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count instructions per message under valgrind's callgrind",
+    )
+    parser.add_argument(
+        "--callgrind-messages",
+        type=int,
+        default=2000,
+        help="timed messages per run under callgrind (default 2000)",
+    )
     parser.add_argument("--out", help="result file (default bench/results/owner.json)")
     args = parser.parse_args()
     gc.set_threshold(*GC_THRESHOLDS)  # as sitless hub runs
     logging.disable(logging.WARNING)  # the writer's "server unavailable" is expected here
     runs = [run(desks, args.messages) for desks in args.desks]
-    write_result("owner", {"runs": runs}, args.out)
+    figures: dict[str, object] = {"runs": runs}
+    if args.callgrind:
+        figures["callgrind"] = [instructions(d, args.callgrind_messages) for d in args.desks]
+    write_result("owner", figures, args.out)
     return 0
 
 
