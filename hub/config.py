@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub.access import StatusConfig, UserConfig, check_exposure, check_user_names
 from hub.contract.vocabulary import DESK_ID as DESK_ID  # noqa: PLC0414 - re-exported for config users
 from hub.contract.vocabulary import PREFIX_LEVEL, WORKDAYS, Weekday
 from hub.envvalues import env_value, list_kind
@@ -221,14 +222,6 @@ class NotifyConfig(Section):
     urls: list[SecretStr] = Field(default_factory=list)
 
 
-class StatusConfig(Section):
-    """The live status page and metrics endpoint."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-
-
 class LimitsConfig(Section):
     """Caps that keep a flood of bad or fake messages from exhausting the hub."""
 
@@ -277,12 +270,23 @@ class HubConfig(Section):
     history: HistoryConfig = Field(default_factory=HistoryConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     status: StatusConfig = Field(default_factory=StatusConfig)
+    users: dict[str, UserConfig] = Field(default_factory=dict, description="page accounts")
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     state_dir: str = Field(".", description="folder for the checkpoint and spool files")
     desks: dict[str, DeskConfig] = Field(default_factory=dict)
     sites: dict[str, ScheduleConfig] = Field(default_factory=dict, description="schedule per site")
+
+    @field_validator("users")
+    @classmethod
+    def _check_users(cls, value: dict[str, UserConfig]) -> dict[str, UserConfig]:
+        return check_user_names(value)
+
+    @model_validator(mode="after")
+    def _check_page_exposure(self) -> Self:
+        check_exposure(self.status, self.users)
+        return self
 
     @field_validator("desks")
     @classmethod

@@ -18,6 +18,7 @@ from hub.history.today import TodaySource, TodayTally
 from hub.integrations.homeassistant import Discovery
 from hub.web.server import StatusServer
 from hub.web.status import ServiceSource
+from hub.web.wiring import start_page
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if cfg.status.enabled:
             source = TodaySource(ServiceSource(service), tally)
-            web = StatusServer(source, cfg.status.host, cfg.status.port).start()
+            web = start_page(cfg, source)
         if cfg.homeassistant.enabled:
             discovery = Discovery(cfg, discovery_prefix=cfg.homeassistant.discovery_prefix)
             discovery.start()

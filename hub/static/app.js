@@ -225,12 +225,14 @@ function fillSheet() {
   $("pause").hidden = !canPause || d.state === "offline";
 }
 
+let csrf = "";  // the session's CSRF token, sent with every POST
+
 async function pauseDesk() {
   if (!openDesk) return;
   $("pause-note").textContent = "pausing…";
   try {
     const r = await fetch(`/api/desks/${encodeURIComponent(openDesk)}/pause`,
-      { method: "POST", headers: { "X-Sitless": "1" } });
+      { method: "POST", headers: { "X-Sitless": "1", "X-CSRF-Token": csrf } });
     const body = await r.json();
     $("pause-note").textContent = r.ok ? "Alerts paused for this bout." : (body.error || "could not pause");
   } catch (e) {
@@ -242,6 +244,8 @@ function onSnapshot(body) {
   const at = Date.now();
   limits = body.limits || {};
   canPause = !!body.can_pause;
+  csrf = body.csrf || "";
+  if (body.notice) { $("notice").textContent = body.notice; $("notice").hidden = false; }
   if (body.title) $("title").textContent = body.title;
   showLimits();
   const seen = new Set();

@@ -14,14 +14,18 @@ import threading
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any, ClassVar, Self
 
 from hub.errors import SitlessError
 from hub.web import metrics
 from hub.web.broadcast import Broadcaster, Frame, signature
+from hub.web.gate import Gate, split_path
+from hub.web.guard import Counters, GuardedServer, allowed_hosts, is_loopback
+from hub.web.pages import AccessMixin, web_metrics
 from hub.web.source import StatusSource
+from hub.web.views import Privacy
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +54,11 @@ def _static(name: str) -> bytes | None:
         return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(GuardedServer):
     app: StatusServer
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(AccessMixin, BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "sitless"
@@ -97,7 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        path, query = split_path(self.path)
+        if self.gate_get(path, query):
+            return
         method = self.routes.get(path)
         if method is not None:
             getattr(self, method)()
@@ -115,17 +119,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, f"nothing at {path[:80]!r}")
 
     def do_POST(self) -> None:
-        path = self.path.split("?", 1)[0]
+        path = split_path(self.path)[0]
         match = _DESK_PATH.match(path)
+        if self.gate_post(path, match.group(1) if match else None):
+            return
         if not match or not match.group(2):
             self._error(HTTPStatus.NOT_FOUND, f"nothing to post at {path[:80]!r}")
             return
         # A custom header cannot be sent cross-site without a preflight we never answer,
         # so another web site cannot pause desks through a visitor's browser.
-        if self.headers.get("X-Sitless") != "1":
+        # With accounts, the session's CSRF token (checked by the gate) does this job.
+        if not self.gate.required and self.headers.get("X-Sitless") != "1":
             self._error(HTTPStatus.FORBIDDEN, "missing X-Sitless: 1 header")
             return
-        pause = getattr(self.server.app.source, "pause", None)
+        pause = getattr(self.server.app.source, "pause", None) if self.may_pause() else None
         if pause is None:
             self._error(HTTPStatus.NOT_IMPLEMENTED, "this hub cannot pause desks")
             return
@@ -158,15 +165,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _metrics(self) -> None:
         source = self.server.app.source
         text = metrics.render(source.snapshot(), source.counters())
+        text += web_metrics(self.server.app.counters)
         self._send(HTTPStatus.OK, text.encode(), metrics.CONTENT_TYPE)
 
     def _desks(self) -> None:
         frame = self.server.app.broadcaster.latest()
-        self._json(HTTPStatus.OK, _frame_json(frame, self.server.app))
+        self._json(HTTPStatus.OK, self._frame_json(frame))
 
     def _one_desk(self, desk: str) -> None:
         frame = self.server.app.broadcaster.latest()
-        if desk not in frame.desks:
+        if desk not in self.may_see(frame.desks):
             self._error(HTTPStatus.NOT_FOUND, f"no desk {desk!r}")
             return
         self._json(HTTPStatus.OK, {"ts": frame.ts, "desk": frame.desks[desk]})
@@ -183,8 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         frame = app.broadcaster.latest()
         try:
-            self._event("snapshot", _frame_json(frame, app))
-            sent = dict(frame.desks)
+            self._event("snapshot", self._frame_json(frame))
+            sent = self.may_see(frame.desks)
             counters = frame.counters
             while not app.broadcaster.stopping:
                 newer = app.broadcaster.wait_newer(frame.version, KEEPALIVE_S)
@@ -195,32 +203,44 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     continue
                 frame = newer
-                for desk, body in frame.desks.items():
+                visible = self.may_see(frame.desks)
+                for desk, body in visible.items():
                     if desk not in sent or signature(sent[desk]) != signature(body):
                         self._event("desk", {"ts": frame.ts, "desk": body})
-                for desk in sent.keys() - frame.desks.keys():
+                for desk in sent.keys() - visible.keys():
                     self._event("gone", {"ts": frame.ts, "desk": desk})
-                if frame.counters != counters:
+                if frame.counters != counters and not self._narrowed():
                     self._event("counters", {"ts": frame.ts, "counters": frame.counters})
-                sent, counters = dict(frame.desks), frame.counters
+                sent, counters = visible, frame.counters
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             logger.debug("a status page viewer went away")
+
+    def _narrowed(self) -> bool:
+        """Whether this viewer sees less than every desk (hub-wide counters are left out)."""
+        return self.gate.required and (self.viewer is None or self.viewer.role != "admin")
+
+    def _frame_json(self, frame: Frame) -> dict[str, Any]:
+        app = self.server.app
+        desks = self.may_see(frame.desks)
+        body: dict[str, Any] = {
+            "ts": frame.ts,
+            "title": app.title,
+            "can_pause": hasattr(app.source, "pause") and self.may_pause(),
+            "limits": app.limits,
+            "counters": {} if self._narrowed() else frame.counters,
+            "desks": [desks[k] for k in sorted(desks)],
+            "notice": self.gate.notice,
+        }
+        if self.session is not None:
+            body["csrf"] = self.session.csrf
+        if self.viewer is not None:
+            body["user"] = self.viewer.name
+        return body
 
     def _event(self, name: str, body: object) -> None:
         data = json.dumps(body, separators=(",", ":"))
         self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode())
         self.wfile.flush()
-
-
-def _frame_json(frame: Frame, app: StatusServer) -> dict[str, Any]:
-    return {
-        "ts": frame.ts,
-        "title": app.title,
-        "can_pause": hasattr(app.source, "pause"),
-        "limits": app.limits,
-        "counters": frame.counters,
-        "desks": [frame.desks[k] for k in sorted(frame.desks)],
-    }
 
 
 class StatusServer:
@@ -235,14 +255,30 @@ class StatusServer:
         poll_s: float = 0.5,
         title: str = "sitless",
         limits: Mapping[str, float] | None = None,
+        gate: Gate | None = None,
+        privacy: Privacy | None = None,
+        max_connections: int = 64,
+        idle_timeout: float = 10.0,
     ) -> None:
         self.source = source
         self.poll_s = poll_s
         self.title = title
         self.limits = dict(limits or {})
         self.broadcaster = Broadcaster(source, poll_s)
+        self.gate = gate or Gate(hosts=allowed_hosts(host, []))
+        self.counters: Counters = self.gate.counters
+        self.privacy = privacy or Privacy()
+        if not self.gate.required and not is_loopback(host):
+            msg = f"status page on {host}: without accounts it may only listen on loopback"
+            raise SitlessError(msg)
         try:
-            self._httpd = _Server((host, port), _Handler)
+            self._httpd = _Server(
+                (host, port),
+                _Handler,
+                max_connections=max_connections,
+                idle_timeout=idle_timeout,
+                counters=self.counters,
+            )
         except OSError as exc:
             msg = f"status page cannot listen on {host}:{port} ({exc.strerror})"
             raise SitlessError(msg) from exc

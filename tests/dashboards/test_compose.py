@@ -146,7 +146,8 @@ def test_the_hub_environment_is_a_valid_hub_configuration(rendered):
     """The hub's SITLESS_* variables and its mounted TOML pass the hub's own validation."""
     hub = rendered["services"]["hub"]
     assert hub["build"]["dockerfile"].endswith("deploy/hub/Dockerfile")
-    environ = {k: str(v) for k, v in hub["environment"].items()}
+    # `config` prints a literal $ (in a password hash) escaped as $$; the container gets one.
+    environ = {k: str(v).replace("$$", "$") for k, v in hub["environment"].items()}
     toml = next(v["source"] for v in mounts(hub) if v["target"].endswith(".toml"))
     cfg = config.load(toml, environ=environ)
     assert cfg.mqtt.host == "mosquitto"
@@ -155,6 +156,10 @@ def test_the_hub_environment_is_a_valid_hub_configuration(rendered):
     assert cfg.history.url == "http://influxdb:8086"
     assert cfg.history.token is not None
     assert cfg.history.token.get_secret_value() == "change-me"
+    # Published beyond loopback, so the page has an account and checks Host names.
+    assert cfg.status.host == "0.0.0.0"  # noqa: S104 - the container's side of the port
+    assert cfg.users["admin"].role == "admin"
+    assert cfg.status.hosts == ["localhost", "sitless.example.org"]
 
 
 def test_every_secret_comes_from_the_env_file_and_is_listed_there():
