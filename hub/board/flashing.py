@@ -9,6 +9,7 @@ own progress bars.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import struct
 from collections.abc import Callable
@@ -99,17 +100,23 @@ def write_args(chip: Chip, port: str, baud: int, image: Path) -> list[str]:
 
 def detect_with_esptool(port: str) -> str:
     """Ask the board which chip it is; the port is released afterwards."""
+    _need_esptool()
     from esptool.cmds import detect_chip  # noqa: PLC0415 - esptool is slow to import
 
-    esp = detect_chip(port)
-    try:
+    # esptool 5's loader is a context manager: leaving the block closes the port.
+    with detect_chip(port) as esp:
         return str(esp.CHIP_NAME)
-    finally:
-        esp._port.close()  # noqa: SLF001 - esptool offers no public close
+
+
+def _need_esptool() -> None:
+    """Stop with how to install esptool (the board extra) rather than fail on an import."""
+    if importlib.util.find_spec("esptool") is None:
+        raise SitlessError("esptool is not installed: pipx install 'sitless[board]'")
 
 
 def run_esptool(argv: list[str]) -> None:
     """Run esptool's own command line in process, so its progress is shown as usual."""
+    _need_esptool()
     import esptool  # noqa: PLC0415 - esptool is slow to import
 
     esptool.main(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import socket
 import threading
@@ -58,6 +59,11 @@ class EmbeddedBroker:
 
     def start(self) -> EmbeddedBroker:
         """Run the broker on its own thread; return once it accepts connections."""
+        if importlib.util.find_spec("amqtt") is None:
+            raise SitlessError(
+                "the embedded broker needs amqtt: pipx install 'sitless[demo]', "
+                "or name a running broker with --broker"
+            )
         self._thread = threading.Thread(target=self._run, name="sitless-broker", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S) or self._failure is not None:
