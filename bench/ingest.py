@@ -223,7 +223,11 @@ def measure(args: argparse.Namespace, work: Path, mqtt, db) -> dict[str, object]
         hub.stop()
     log = (work / "hub.log").read_text(errors="replace")
     drop_lines = [line for line in log.splitlines() if "dropped" in line]
-    dropped = counts.get("sitless_messages_dropped_total", 0) if status_port else len(drop_lines)
+    dropped = (
+        sum(v for k, v in counts.items() if k.startswith("sitless_messages_dropped_total"))
+        if status_port
+        else len(drop_lines)
+    )
     total = len(packets)
     hub_rate = total / hub_s
     sub_rate = total / sub_s

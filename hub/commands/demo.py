@@ -218,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
             cfg.status.port,
             title="sitless demo",
             limits=DEMO_LIMITS,
+            operations=ServiceSource(service, history),
         ).start()
         stack.append(page)
         stack.append(Discovery(cfg).start())

@@ -56,15 +56,17 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     gc.set_threshold(*GC_THRESHOLDS)
     # The tally counts today's sitting per desk for the status page on the way to history.
-    tally = TodayTally(History(cfg), cfg.schedule.timezone if cfg.schedule else "UTC")
+    history = History(cfg)
+    tally = TodayTally(history, cfg.schedule.timezone if cfg.schedule else "UTC")
     service = HubService(cfg, history=tally)
     service.start()
     web: StatusServer | None = None
     discovery: Discovery | None = None
     try:
         if cfg.status.enabled:
-            source = TodaySource(ServiceSource(service), tally)
-            web = start_page(cfg, source)
+            # The same adapter answers /healthz and /metrics' operational numbers.
+            operations = ServiceSource(service, history)
+            web = start_page(cfg, TodaySource(operations, tally), operations)
         if cfg.homeassistant.enabled:
             discovery = Discovery(cfg, discovery_prefix=cfg.homeassistant.discovery_prefix)
             discovery.start()

@@ -126,6 +126,7 @@ class Actions:
     def on_ack(self, ack: protocol.Ack) -> None:
         """Record that a chair took an alert: the same point again, now ``acked``."""
         if not ack.ok:
+            self.counters.add("commands_refused")
             logger.info(
                 "device refused command %s: %s", ack.id, ack.error, extra=hublog.desk(ack.desk)
             )

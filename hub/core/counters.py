@@ -24,6 +24,7 @@ class Counters:
         self.clears_out = 0
         self.alerts_acked = 0
         self.acks_unknown = 0
+        self.commands_refused = 0
         self.notifications: Counter[str] = Counter()
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -51,6 +52,7 @@ class Counters:
                 "clears_out": self.clears_out,
                 "alerts_acked": self.alerts_acked,
                 "acks_unknown": self.acks_unknown,
+                "commands_refused": self.commands_refused,
                 "notifications": dict(self.notifications),
             }
 

@@ -106,6 +106,7 @@ class HubService:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.last_step: float | None = None  # time.monotonic() of the owner's latest batch
 
     @property
     def desks(self) -> dict[str, Desk]:
@@ -162,6 +163,7 @@ class HubService:
                 self._handle_control(now)
                 self._fire_deadlines(self.clock())
                 self.sampler.maybe_sample(self.clock(), self.registry.desks.values())
+            self.last_step = time.monotonic()
 
     # ---- what other threads may call -----------------------------------------------
 
@@ -179,6 +181,11 @@ class HubService:
     def connected(self) -> bool:
         """Whether the broker connection is up."""
         return self.transport.connected.is_set()
+
+    @property
+    def running(self) -> bool:
+        """Whether the owner thread is alive (it ends only with stop())."""
+        return self._thread is not None and self._thread.is_alive()
 
     # ---- the owner thread's work ----------------------------------------------------
 

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 FULL_REMINDER_EVERY_S: Final = 60.0
 PRUNE_EVERY_S: Final = 3600.0
 MEGABYTE: Final = 1024 * 1024
+# Longer than a request's read timeout times the targets a turn may try, plus the back-off.
+WRITER_STUCK_S: Final = 4 * READ_TIMEOUT_S
 
 
 class History:
@@ -157,6 +159,27 @@ class History:
             "spool_full": full,
             "server_reachable": None if writer is None else writer.reachable,
         }
+
+    def writer_health(self) -> tuple[bool, str]:
+        """Whether the writer is moving, and why not; a server that is down is not a fault here.
+
+        While the server is away the writer keeps turning (it backs off and the
+        spool holds the points); it is stuck when its thread has ended or no turn
+        has come for longer than any request and back-off together may take.
+        """
+        writer = self._writer
+        if writer is None:
+            if self.server_configured:
+                return False, "the history writer is not running"
+            return True, "no history server: the local spool is the store"
+        if not writer.is_alive():
+            return False, "the history writer thread has ended"
+        idle = time.monotonic() - writer.last_turn
+        if idle > WRITER_STUCK_S:
+            return False, f"the history writer has not moved for {idle:.0f} s"
+        if writer.reachable is False:
+            return True, "writer moving; the server is unavailable, points wait in the spool"
+        return True, "writer moving"
 
     def close(self) -> None:
         """Stop the writer (what it has not sent stays spooled) and close the spool."""

@@ -45,6 +45,7 @@ class Writer(threading.Thread):
         self.written = 0
         self.dead = 0
         self.reachable: bool | None = None
+        self.last_turn = time.monotonic()  # each turn of the loop; health reads it
         self._last_backlog_log = 0.0
         self._last_partial_log = -BACKLOG_LOG_EVERY_S
 
@@ -60,6 +61,7 @@ class Writer(threading.Thread):
         backoff = 0.0
         try:
             while not self._stopping.is_set():
+                self.last_turn = time.monotonic()
                 try:
                     drained = self._drain(spool)
                 except SinkUnavailableError as exc:

@@ -45,6 +45,7 @@ class Broadcaster:
         self._poll_s = poll_s
         self._cond = threading.Condition()
         self._frame = Frame(0, time.time())
+        self.polled: float | None = None  # time.monotonic() of the latest successful poll
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -88,6 +89,7 @@ class Broadcaster:
         now = time.time()
         desks = {view.desk: view.as_json() for view in self._source.snapshot()}
         counters = dict(self._source.counters())
+        self.polled = time.monotonic()
         with self._cond:
             old = self._frame
             same = (

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any, ClassVar, Self
 
 from hub.errors import SitlessError
-from hub.web import metrics
+from hub.web import metrics, ops
 from hub.web.broadcast import Broadcaster, Frame, signature
 from hub.web.gate import Gate, split_path
 from hub.web.guard import Counters, GuardedServer, allowed_hosts, is_loopback
@@ -152,21 +152,19 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, body, _TYPES[".html"])
 
     def _health(self) -> None:
-        frame = self.server.app.broadcaster.latest()
-        age = time.time() - frame.ts
-        healthy = age < max(10.0, 20 * self.server.app.poll_s)
+        checks = self.server.app.health()
+        good = ops.healthy(checks)
         body = {
-            "status": "ok" if healthy else "stale",
-            "desks": len(frame.desks),
-            "snapshot_age_s": round(age, 3),
+            "status": "ok" if good else "unhealthy",
+            "checks": {name: check.as_json() for name, check in checks.items()},
+            "desks": len(self.server.app.broadcaster.latest().desks),
         }
-        self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, body)
+        self._json(HTTPStatus.OK if good else HTTPStatus.SERVICE_UNAVAILABLE, body)
 
     def _metrics(self) -> None:
-        source = self.server.app.source
-        text = metrics.render(source.snapshot(), source.counters())
-        text += web_metrics(self.server.app.counters)
-        self._send(HTTPStatus.OK, text.encode(), metrics.CONTENT_TYPE)
+        body = metrics.render(self.server.app.registry)
+        body += web_metrics(self.server.app.counters).encode()
+        self._send(HTTPStatus.OK, body, metrics.CONTENT_TYPE)
 
     def _desks(self) -> None:
         frame = self.server.app.broadcaster.latest()
@@ -259,8 +257,11 @@ class StatusServer:
         privacy: Privacy | None = None,
         max_connections: int = 64,
         idle_timeout: float = 10.0,
+        operations: ops.OperationsSource | None = None,
     ) -> None:
         self.source = source
+        self.operations = operations
+        self.registry = metrics.registry(source, operations)
         self.poll_s = poll_s
         self.title = title
         self.limits = dict(limits or {})
@@ -284,6 +285,19 @@ class StatusServer:
             raise SitlessError(msg) from exc
         self._httpd.app = self
         self._thread: threading.Thread | None = None
+
+    def health(self) -> dict[str, ops.Check]:
+        """The page's own poller, then the hub's checks when it runs for real."""
+        polled = self.broadcaster.polled
+        age = None if polled is None else time.monotonic() - polled
+        if age is not None and age < max(10.0, 20 * self.poll_s):
+            checks = {"status_page": ops.Check(ok=True, detail=f"polled {age:.1f} s ago")}
+        else:
+            shown = "never" if age is None else f"{age:.0f} s ago"
+            checks = {"status_page": ops.Check(ok=False, detail=f"last poll of the hub {shown}")}
+        if self.operations is not None:
+            checks.update(self.operations.health())
+        return checks
 
     @property
     def port(self) -> int:

@@ -13,6 +13,7 @@ from hub.config import HubConfig
 from hub.web.auth import FailureBrake, LinkSigner, Sessions, link_key, link_key_path
 from hub.web.gate import Account, Gate
 from hub.web.guard import Counters, allowed_hosts
+from hub.web.ops import OperationsSource
 from hub.web.server import StatusServer
 from hub.web.source import StatusSource
 from hub.web.views import Privacy
@@ -59,8 +60,10 @@ def build_privacy(cfg: HubConfig) -> Privacy:
     return Privacy(cfg.history.privacy == "aggregate", cfg.history.min_group)
 
 
-def start_page(cfg: HubConfig, source: StatusSource) -> StatusServer:
-    """The status page for the configured access, started."""
+def start_page(
+    cfg: HubConfig, source: StatusSource, operations: OperationsSource | None = None
+) -> StatusServer:
+    """The status page for the configured access, started (``operations``: health, metrics)."""
     status = cfg.status
     return StatusServer(
         source,
@@ -70,4 +73,5 @@ def start_page(cfg: HubConfig, source: StatusSource) -> StatusServer:
         privacy=build_privacy(cfg),
         max_connections=status.max_connections,
         idle_timeout=status.idle_timeout,
+        operations=operations,
     ).start()

@@ -166,7 +166,8 @@ def test_api_health_and_metrics(server, source):
     assert samples[("sitless_spool_backlog", ())] == 7
     assert samples[("sitless_desks_online", ())] == 7
     assert samples[("sitless_desks", (("state", "alerting"),))] == 1
-    assert all(name.startswith("sitless_") for name, _ in samples)
+    assert all(name.startswith(("sitless_", "process_")) for name, _ in samples)
+    assert samples[("process_resident_memory_bytes", ())] > 0  # the process collector
 
 
 def test_bad_paths_get_a_clear_error(server):

@@ -84,8 +84,8 @@ def test_an_acked_alert_overwrites_its_point_with_acked_and_strangers_are_ignore
         )
         assert service.counters.snapshot()["acks_unknown"] == 3
         assert service.counters.snapshot()["alerts_acked"] == 1
-        page = metrics.render([], ServiceSource(service).counters())
-        assert "sitless_alerts_acked_total 1\n" in page
-        assert "sitless_acks_unknown_total 3\n" in page
+        page = metrics.render(metrics.registry(ServiceSource(service))).decode()
+        assert "sitless_alerts_acked_total 1.0\n" in page
+        assert "sitless_acks_unknown_total 3.0\n" in page
     finally:
         service.stop()
