@@ -161,3 +161,22 @@ def test_the_commented_influx_lines_also_load_when_enabled(tmp_path):
     cfg = config.load(environ=environ)
     assert cfg.history.token is not None
     assert cfg.history.token.get_secret_value() == "tok"
+
+
+def test_the_example_configuration_in_the_install_guide_is_valid(tmp_path):
+    """The TOML in docs/install.md, with the unit's environment, passes the hub's own checks."""
+    guide = (ROOT / "docs" / "install.md").read_text()
+    (example,) = re.findall(r"```toml\n(.*?)```", guide, flags=re.DOTALL)
+    path = tmp_path / "sitless.toml"
+    path.write_text(example)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "mqtt_password").write_text("pw\n")
+    environ = {
+        key: raw.replace("%d", str(credentials)).replace("%S", str(tmp_path))
+        for key, _, raw in (value.partition("=") for value in values("Environment"))
+    }
+    cfg = config.load(path, environ=environ)
+    assert cfg.status.enabled
+    assert cfg.mqtt.username == "hub"
+    assert "desk-1" in cfg.desks
