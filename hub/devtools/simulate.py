@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Self
 
+import orjson
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -55,6 +56,7 @@ class Firmware:
     payload: ModuleType
     commands: ModuleType
     outbox: ModuleType
+    report: ModuleType
     where: Path
 
 
@@ -74,11 +76,31 @@ def load_firmware() -> Firmware:
         if (root / "sitless" / "chair.py").is_file():
             if str(root) not in sys.path:
                 sys.path.insert(0, str(root))
-            names = ("chair", "config", "payload", "commands", "outbox")
+            names = ("chair", "config", "payload", "commands", "outbox", "report")
             mods = {name: importlib.import_module(f"sitless.{name}") for name in names}
             return Firmware(where=root, **mods)
     msg = "the firmware sources (sitless/chair.py) are not installed with the hub"
     raise SitlessError(msg)
+
+
+def info_payload(fw: Firmware, mac: str, boot: str, desk: str) -> bytes:
+    """A simulated board's ``info``, with the keys the firmware's own announcement carries.
+
+    The firmware builds it in its link module, which needs the radio, so the
+    simulator writes the same fields itself.
+    """
+    return orjson.dumps(
+        {
+            "fw": fw.payload.FW_VERSION,
+            "board": "simulated",
+            "sensor": "adc",
+            "mac": mac,
+            "boot": boot,
+            "heap_free": 120_000,
+            "config_version": 1,
+            "desk": desk,
+        }
+    )
 
 
 # ---- a person on a chair -------------------------------------------------------------
@@ -209,7 +231,7 @@ class Simulator:
         for desk, sim in self.chairs.items():
             mac = f"02:00:00:{sim.rng.randrange(256):02x}:{sim.rng.randrange(256):02x}:01"
             self._publish(sim.topics["status"], b"online", retain=True)
-            body = fw.payload.info("simulated", "adc", mac, sim.chair.boot, 120_000, desk)
+            body = info_payload(fw, mac, sim.chair.boot, desk)
             self._publish(sim.topics["info"], body, retain=True)
         self._started_mono = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="sitless-sim", daemon=True)
@@ -295,7 +317,7 @@ class Simulator:
             if sim.next_telemetry <= now_ms:
                 sim.next_telemetry = now_ms + self.telemetry_ms
                 cal = chair.calib
-                body = self.firmware.payload.telemetry(
+                body = self.firmware.report.telemetry(
                     ts_ms, chair.uptime_ms, chair.value, cal.baseline, -55, 120_000, 0
                 )
                 self._publish(sim.topics["telemetry"], body, qos=0)
