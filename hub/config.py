@@ -194,6 +194,12 @@ class HistoryConfig(Section):
     personal_bucket: str | None = None
     spool: str = Field("sitless-spool.sqlite3", description="path of the local SQLite spool")
     local_retention: Duration = Field(30 * 86400.0, gt=0)
+    desk_retention: Duration = Field(
+        30 * 86400.0, ge=3600, description="desk-level data in InfluxDB"
+    )
+    zone_retention: Duration = Field(
+        730 * 86400.0, ge=3600, description="zone aggregates in InfluxDB"
+    )
     privacy: Literal["desk", "aggregate"] = "desk"
     min_group: int = Field(3, ge=1)
     sample_period: Duration = Field(60.0, ge=1)
