@@ -253,11 +253,28 @@ class HomeAssistantConfig(Section):
 
     enabled: bool = False
     discovery_prefix: str = "homeassistant"
+    username: str | None = Field(
+        None,
+        description="login of the discovery connection, with the hub's password "
+        "(a broker that takes client ids from logins needs one apart from the hub's)",
+    )
+    status_url: str | None = Field(
+        None, description="the status page as people reach it, linked from each device"
+    )
 
     @field_validator("discovery_prefix")
     @classmethod
     def _check_discovery_prefix(cls, value: str) -> str:
         return check_prefix(value)
+
+    @field_validator("status_url")
+    @classmethod
+    def _check_status_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// address")
+        return value
 
 
 class LogConfig(Section):

@@ -1,22 +1,28 @@
 """Home Assistant discovery as the hub publishes it.
 
 Real: a private mosquitto, the Discovery publisher's own paho connection, a
-paho probe playing Home Assistant (reading configs, sending its birth message).
-Stood in: Home Assistant itself; the checks follow its documented MQTT
-discovery format (topic layout, required keys, retained configs, availability,
-device block, re-send on ``homeassistant/status`` = ``online``).
+paho probe playing Home Assistant (reading configs, sending its birth message)
+and the chairs (status, info). Stood in: Home Assistant itself; the checks
+follow its documented MQTT discovery format. tests/homeassistant/ runs the same
+configs through a real Home Assistant.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 from hub import config
-from hub.integrations.homeassistant import HA_STATUS_TOPIC, Discovery
+from hub.integrations.homeassistant import (
+    HA_STATUS_TOPIC,
+    Discovery,
+    configs,
+    legacy_node_id,
+    node_id,
+)
 from tests.support.mqttprobe import MqttProbe
 
 PREFIX = "office"
+PER_DESK = len(configs(PREFIX, "x"))
 
 
 def configs_seen(probe: MqttProbe) -> dict[str, list]:
@@ -37,39 +43,67 @@ def wait_count(probe: MqttProbe, want: int, timeout: float = 15.0) -> dict[str, 
     raise AssertionError(f"saw {sorted(configs_seen(probe))}, wanted {want} topics")
 
 
-def check_documented_keys(bodies, occ, bout, buzz):
-    node = "sitless_desk_a"
-    sensor = bodies[occ]
-    assert sensor["device_class"] == "occupancy"
-    assert sensor["state_topic"] == f"{PREFIX}/desk-a/occupancy"
-    assert {sensor["payload_on"], sensor["payload_off"]} == {"ON", "OFF"}
-    assert "value_json.seated" in sensor["value_template"]
-    assert bodies[bout]["state_topic"] == f"{PREFIX}/desk-a/sitting"
-    assert bodies[bout]["unit_of_measurement"] == "s"
-    assert bodies[bout]["device_class"] == "duration"
-    assert bodies[buzz]["command_topic"] == f"{PREFIX}/desk-a/cmd"
-    assert bodies[buzz]["retain"] is False
-    press = json.loads(bodies[buzz]["payload_press"])
-    assert press == {"id": "ha-buzz", "action": "identify"}
+def test_node_ids_cannot_collide_and_keep_the_old_id_of_hyphenated_desks():
+    """desk-1 and desk_1 were one node; now each has its own, and desk-1 kept the old one."""
+    assert node_id("desk-1") != node_id("desk_1")
+    assert node_id("desk-1") == legacy_node_id("desk-1") == "sitless_desk_1"
+    assert node_id("desk_1") == "sitless_desk-1"
+    ids = {
+        b["unique_id"]
+        for d in ("desk-1", "desk_1", "a-b_c", "a_b-c")
+        for b in configs("p", d).values()
+    }
+    assert len(ids) == 4 * PER_DESK
 
-    unique = {b["unique_id"] for b in bodies.values()}
-    assert len(unique) == 3
-    for body in bodies.values():
+
+def test_every_entity_has_the_documented_keys():
+    bodies = {
+        t.split("/", 1)[1]: b
+        for t, b in configs(PREFIX, "desk-a", area="north", status_url="http://hub:8080/").items()
+    }
+    node = "sitless_desk_a"
+    assert set(bodies) == {
+        f"binary_sensor/{node}/occupancy/config",
+        f"sensor/{node}/state/config",
+        f"sensor/{node}/bout/config",
+        f"sensor/{node}/level/config",
+        f"event/{node}/alerts/config",
+        f"event/{node}/button/config",
+        f"button/{node}/buzz/config",
+        f"sensor/{node}/rssi/config",
+        f"sensor/{node}/heap/config",
+        f"sensor/{node}/uptime/config",
+        f"sensor/{node}/seen/config",
+        f"sensor/{node}/drift/config",
+        f"sensor/{node}/firmware/config",
+    }
+    state = bodies[f"sensor/{node}/state/config"]
+    assert state["device_class"] == "enum"
+    assert state["options"] == ["vacant", "seated", "alerting", "snoozed", "paused", "offline"]
+    assert bodies[f"sensor/{node}/bout/config"]["device_class"] == "timestamp"
+    assert "state_class" not in bodies[f"sensor/{node}/bout/config"]
+    buzz = bodies[f"button/{node}/buzz/config"]
+    assert buzz["device_class"] == "identify"
+    assert buzz["retain"] is False
+    assert "now()" in buzz["command_template"]
+    assert bodies[f"event/{node}/button/config"]["state_topic"] == f"{PREFIX}/desk-a/button"
+    for key in ("rssi", "heap", "uptime", "seen", "drift", "firmware"):
+        assert bodies[f"sensor/{node}/{key}/config"]["entity_category"] == "diagnostic"
+    for topic, body in bodies.items():
         assert body["name"]
+        assert body["unique_id"] == f"{node}_{topic.split('/')[2]}"
         assert body["device"]["identifiers"] == [node]
         assert body["device"]["name"] == "Chair desk-a"
-        assert body["device"]["manufacturer"] == "sitless"
         assert body["device"]["suggested_area"] == "north"
-        topics = [a["topic"] for a in body["availability"]]
-        assert f"{PREFIX}/desk-a/status" in topics
-        assert all(a["payload_available"] == "online" for a in body["availability"])
-    assert f"{PREFIX}/_hub/status" in [a["topic"] for a in bodies[bout]["availability"]]
-    assert bodies[bout]["availability_mode"] == "all"
+        assert body["device"]["configuration_url"] == "http://hub:8080/"
+        (available,) = body["availability"]
+        assert available["topic"] in (f"{PREFIX}/desk-a/status", f"{PREFIX}/_hub/status")
 
 
-def test_discovery_configs_follow_the_documented_format(private_mosquitto):
-    """Retained per-entity configs with the documented keys, for configured desks and for
-    desks seen online, published again when Home Assistant says it is online."""
+def test_discovery_configs_follow_the_chairs_and_home_assistant(private_mosquitto):
+    """Retained configs for configured desks and for desks seen online; the chair's info
+    fills the device block; a desk with "_" clears its old configs; Home Assistant's
+    birth message brings every config again."""
     cfg = config.from_mapping(
         {
             "mqtt": {"url": f"mqtt://127.0.0.1:{private_mosquitto.port}", "prefix": PREFIX},
@@ -81,32 +115,45 @@ def test_discovery_configs_follow_the_documented_format(private_mosquitto):
     discovery = Discovery(cfg).start()
     late = None
     try:
-        wait_count(ha, 3)
+        wait_count(ha, PER_DESK)
         # A subscriber arriving afterwards gets them from the broker: they are retained.
         late = MqttProbe(private_mosquitto.host, private_mosquitto.port)
         late.subscribe("homeassistant/#")
-        seen = wait_count(late, 3)
-        node = "sitless_desk_a"
-        occ = f"homeassistant/binary_sensor/{node}/occupancy/config"
-        bout = f"homeassistant/sensor/{node}/bout/config"
-        buzz = f"homeassistant/button/{node}/buzz/config"
-        assert set(seen) == {occ, bout, buzz}
+        seen = wait_count(late, PER_DESK)
         assert all(m.retain for msgs in seen.values() for m in msgs)
-        bodies = {topic: msgs[-1].json() for topic, msgs in seen.items()}
+        occ = "homeassistant/binary_sensor/sitless_desk_a/occupancy/config"
+        assert "sw_version" not in seen[occ][-1].json()["device"]
 
-        check_documented_keys(bodies, occ, bout, buzz)
+        # The chair says what it is: the device gets its firmware, board and MAC.
+        ha.publish(
+            f"{PREFIX}/desk-a/info",
+            {
+                "fw": "1.4.2",
+                "board": "esp32",
+                "sensor": "adc",
+                "mac": "AA:BB:CC:00:11:22",
+                "boot": "b1",
+            },
+            retain=True,
+        )
+        device = ha.wait_topic(occ, where=lambda b: "sw_version" in b["device"]).json()["device"]
+        assert device["sw_version"] == "1.4.2"
+        assert device["connections"] == [["mac", "aa:bb:cc:00:11:22"]]
 
-        # A chair the configuration does not list is announced when it comes online.
-        ha.publish(f"{PREFIX}/desk-b/status", "online", retain=True)
-        seen = wait_count(ha, 6)
-        assert "homeassistant/binary_sensor/sitless_desk_b/occupancy/config" in seen
+        # A chair the configuration does not list is announced when it comes online;
+        # its id has "_", so the configs under its old node are emptied.
+        ha.publish(f"{PREFIX}/desk_b/status", "online", retain=True)
+        seen = wait_count(ha, 2 * PER_DESK + 3)
+        assert "homeassistant/binary_sensor/sitless_desk-b/occupancy/config" in seen
+        old = ha.wait_topic("homeassistant/binary_sensor/sitless_desk_b/occupancy/config")
+        assert old.payload == b""
 
         # Home Assistant restarts: its birth message brings every config again.
         ha.clear()
         ha.publish(HA_STATUS_TOPIC, "online")
-        seen = wait_count(ha, 6)
-        assert len(seen) == 6
-        assert discovery.desks() == ["desk-a", "desk-b"]
+        seen = wait_count(ha, 2 * PER_DESK)
+        assert len([t for t, m in seen.items() if m[-1].payload]) == 2 * PER_DESK
+        assert discovery.desks() == ["desk-a", "desk_b"]
     finally:
         discovery.stop()
         ha.close()
