@@ -35,6 +35,7 @@ from hub.contract.vocabulary import PREFIX_LEVEL, WORKDAYS, Weekday
 from hub.envvalues import env_value, list_kind
 from hub.envvalues import parse_duration as parse_duration  # noqa: PLC0414 - re-exported
 from hub.errors import ConfigError
+from hub.places import check_folder, check_url, default_state_dir
 
 ENV_PREFIX = "SITLESS_"
 _PREFIX_LEVEL = PREFIX_LEVEL
@@ -45,7 +46,10 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are checked on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    # allow_inf_nan: ``limit = inf`` (or ``1e400``, which TOML reads as inf) is refused.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False
+    )
 
 
 def _read_secret_file(path: str, key: str) -> SecretStr:
@@ -77,13 +81,15 @@ class MqttConfig(Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError('expected a URL like "mqtt://host:1883" or "mqtts://host:8883"')
-        try:
-            _ = parts.port
-        except ValueError as exc:
-            raise ValueError("the port in the URL is not a number from 1 to 65535") from exc
+        return check_url(value, ("mqtt", "mqtts"), '"mqtt://host:1883" or "mqtts://host:8883"')
+
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _check_tls_file(cls, value: str | None) -> str | None:
+        """Checked here too, so check-config refuses what the hub would refuse at start."""
+        if value is not None and not os.access(value, os.R_OK):
+            reason = "no such file" if not Path(value).exists() else "not readable"
+            raise ValueError(f"cannot read {value!r} ({reason})")
         return value
 
     @field_validator("prefix")
@@ -206,6 +212,11 @@ class HistoryConfig(Section):
     batch_size: int = Field(5000, ge=1, le=100000)
     max_spool_mb: float = Field(1024.0, gt=0, description="refuse new points beyond this size")
 
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value, ("http", "https"), '"http://host:8086"')
+
     @model_validator(mode="after")
     def _server_fields(self) -> Self:
         if self.token_file:
@@ -297,7 +308,10 @@ class HubConfig(Section):
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     log: LogConfig = Field(default_factory=LogConfig)
-    state_dir: str = Field(".", description="folder for the checkpoint and spool files")
+    state_dir: str = Field(
+        default_factory=lambda: str(default_state_dir()),
+        description="folder for the checkpoint and spool files",
+    )
     desks: dict[str, DeskConfig] = Field(default_factory=dict)
     sites: dict[str, ScheduleConfig] = Field(default_factory=dict, description="schedule per site")
 
@@ -310,6 +324,11 @@ class HubConfig(Section):
     def _check_page_exposure(self) -> Self:
         check_exposure(self.status, self.users)
         return self
+
+    @field_validator("state_dir")
+    @classmethod
+    def _check_state_dir(cls, value: str) -> str:
+        return check_folder(value)
 
     @field_validator("desks")
     @classmethod
@@ -390,6 +409,9 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
             raise ConfigError([f"{path}: no such file"]) from exc
         except OSError as exc:
             raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from exc
+        except UnicodeDecodeError as exc:
+            problem = f"byte {exc.object[exc.start]:#04x} at position {exc.start}"
+            raise ConfigError([f"{path}: not UTF-8 text ({problem}); save it as UTF-8"]) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
     return from_mapping(_merge(data, _env_overrides(env)))

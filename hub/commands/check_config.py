@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     desks = len(cfg.desks)
     print(
         f"configuration is valid: prefixes {', '.join(cfg.mqtt.prefixes)}, "
-        f"limit {cfg.sitting.limit:g} s, {desks} desk(s) described, history {cfg.history.api}"
+        f"limit {cfg.sitting.limit:g} s, {desks} desk(s) described, history {cfg.history.api}, "
+        f"state in {cfg.state_dir}"
     )
     return 0

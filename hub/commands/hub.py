@@ -36,7 +36,10 @@ def register(sub: Any) -> None:
         help="run the hub: watch every desk and alert chairs that sat too long",
         description="Connect to the broker, follow every desk under the configured prefixes, "
         "send alerts, publish each desk's view and record history. Runs until "
-        "SIGTERM or Ctrl-C; exit 2 on a bad configuration.",
+        "SIGTERM or Ctrl-C; exit 2 on a bad configuration. The checkpoint and the history "
+        "spool go to state_dir; without it, to $STATE_DIRECTORY (a systemd service), "
+        "/var/lib/sitless (run as root), else $XDG_STATE_HOME/sitless "
+        "(~/.local/state/sitless), never the current folder.",
     )
     p.add_argument("--config", "-c", metavar="FILE", help="TOML configuration file")
     p.set_defaults(func=run)

@@ -135,11 +135,13 @@ def test_a_broker_signed_by_another_ca_is_refused_with_a_clear_reason(tmp_path, 
 
 
 def test_a_missing_or_broken_ca_file_is_a_configuration_error(tmp_path):
-    missing = hub_cfg(
-        tmp_path / "s1", url="mqtts://127.0.0.1:8883", mqtt={"ca_file": str(tmp_path / "nope.pem")}
-    )
+    # A missing file is refused by the configuration itself, so check-config says so too.
     with pytest.raises(ConfigError, match=r"mqtt\.ca_file: cannot read .*nope\.pem"):
-        HubService(missing)
+        hub_cfg(
+            tmp_path / "s1",
+            url="mqtts://127.0.0.1:8883",
+            mqtt={"ca_file": str(tmp_path / "nope.pem")},
+        )
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
     broken = hub_cfg(tmp_path / "s2", url="mqtts://127.0.0.1:8883", mqtt={"ca_file": str(junk)})
