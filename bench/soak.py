@@ -186,6 +186,12 @@ class Chairs:
         return f"{PREFIX}/{self.names[i]}/button", json.dumps(body).encode()
 
 
+def put(service: HubService, item: Inbound | None) -> None:
+    """Hand one message to the owner's inbox, waiting for room as the network thread does."""
+    while service.inbox.put_many([item]) == 0:
+        time.sleep(0.001)
+
+
 def settle(service: HubService) -> None:
     """Wait until the owner thread has emptied the inbox and finished its batch."""
     while service.inbox.qsize():
@@ -233,9 +239,9 @@ def soak(args: argparse.Namespace, state: Path, influx_url: str | None) -> dict[
             for when, i, what in chairs.due(now):
                 found = chairs.message(when, i, what)
                 if found is not None:
-                    service.inbox.put(Inbound(found[0], found[1], retain=False, received=now))
+                    put(service, Inbound(found[0], found[1], retain=False, received=now))
                     messages += 1
-            service.inbox.put(None)  # wake the owner so deadlines at this second fire
+            put(service, None)  # wake the owner so deadlines at this second fire
             settle(service)
             if second % 60 == 0:
                 stats = service.history.stats()  # type: ignore[attr-defined]
