@@ -10,6 +10,7 @@ import zoneinfo
 from typing import Any
 
 from hub import config
+from hub.commands import _breaks as breaks
 from hub.errors import HistoryError
 from hub.history.spool import Spool
 from hub.history.summary import (
@@ -39,6 +40,11 @@ def register(sub: Any) -> None:
         "--day", metavar="YYYY-MM-DD", type=_parse_day, help="the day to report (default: today)"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--breaks",
+        action="store_true",
+        help="also the break accounting: compliance, responses, the weekly goal and streaks",
+    )
     p.set_defaults(func=run)
 
 
@@ -76,20 +82,23 @@ def run(args: argparse.Namespace) -> int:
             print(f"sitless: {exc}", file=sys.stderr)
             return EXIT_UNREACHABLE
         source = f"InfluxDB ({cfg.history.api})"
+    standing = (
+        breaks.gather(cfg, day, tz, args.desk, [d.desk for d in days]) if args.breaks else None
+    )
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "day": day.isoformat(),
-                    "timezone": str(tz),
-                    "source": source,
-                    "desks": [d.as_dict() for d in days],
-                },
-                ensure_ascii=False,
-            )
-        )
+        body: dict[str, Any] = {
+            "day": day.isoformat(),
+            "timezone": str(tz),
+            "source": source,
+            "desks": [d.as_dict() for d in days],
+        }
+        if standing is not None:
+            body["breaks"] = [s.as_dict() for s in standing]
+        print(json.dumps(body, ensure_ascii=False))
     else:
         print(_table(day, str(tz), source, days))
+        if standing is not None:
+            print(breaks.table(standing))
     return 0
 
 
