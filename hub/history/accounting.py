@@ -322,3 +322,20 @@ def standings(
             )
         )
     return out
+
+
+def standing_reader(cfg: HubConfig) -> Any:
+    """A function giving one desk's standing for a day as JSON, from the configured store."""
+    tz = zoneinfo.ZoneInfo(cfg.schedule.timezone if cfg.schedule else "UTC")
+
+    def read(desk: str, day: dt.date) -> dict[str, Any] | None:
+        start_ms, end_ms = day_bounds_ms(day, tz, LOOKBACK_DAYS)
+        if cfg.history.api == "none":
+            path = cfg.state_path(cfg.history.spool)
+            bouts = bouts_from_spool(path, start_ms, end_ms, desk) if path.exists() else []
+        else:
+            bouts = bouts_from_influx(cfg.history, start_ms, end_ms, desk)
+        found = standings(cfg, bouts, day, tz, [desk])
+        return found[0].as_dict() if found else None
+
+    return read

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any, ClassVar, Self
 
 from hub.errors import SitlessError
-from hub.web import metrics, ops
+from hub.web import metrics, ops, personal
 from hub.web.broadcast import Broadcaster, Frame, signature
 from hub.web.gate import Gate, split_path
 from hub.web.guard import Counters, GuardedServer, allowed_hosts, is_loopback
@@ -100,7 +100,7 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path, query = split_path(self.path)
-        if self.gate_get(path, query):
+        if self.gate_get(path, query) or personal.handle_get(self, path, query):
             return
         method = self.routes.get(path)
         if method is not None:
@@ -119,9 +119,11 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, f"nothing at {path[:80]!r}")
 
     def do_POST(self) -> None:
-        path = split_path(self.path)[0]
+        path, query = split_path(self.path)
         match = _DESK_PATH.match(path)
         if self.gate_post(path, match.group(1) if match else None):
+            return
+        if personal.handle_post(self, path, query):
             return
         if not match or not match.group(2):
             self._error(HTTPStatus.NOT_FOUND, f"nothing to post at {path[:80]!r}")
@@ -258,8 +260,10 @@ class StatusServer:
         max_connections: int = 64,
         idle_timeout: float = 10.0,
         operations: ops.OperationsSource | None = None,
+        me: personal.Personal | None = None,
     ) -> None:
         self.source = source
+        self.personal = me or personal.Personal()
         self.operations = operations
         self.registry = metrics.registry(source, operations)
         self.poll_s = poll_s

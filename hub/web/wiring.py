@@ -10,10 +10,12 @@ import logging
 from pathlib import Path
 
 from hub.config import HubConfig
+from hub.history.accounting import standing_reader
 from hub.web.auth import FailureBrake, LinkSigner, Sessions, link_key, link_key_path
 from hub.web.gate import Account, Gate
 from hub.web.guard import Counters, allowed_hosts
 from hub.web.ops import OperationsSource
+from hub.web.personal import Personal, PersonalRules
 from hub.web.server import StatusServer
 from hub.web.source import StatusSource
 from hub.web.views import Privacy
@@ -74,4 +76,20 @@ def start_page(
         max_connections=status.max_connections,
         idle_timeout=status.idle_timeout,
         operations=operations,
+        me=build_personal(cfg),
     ).start()
+
+
+def build_personal(cfg: HubConfig) -> Personal:
+    """The personal page's rules and break accounting."""
+    sit = cfg.sitting
+    rules = PersonalRules(
+        sit.limit,
+        sit.escalate_after,
+        sit.snooze,
+        sit.max_snoozes,
+        sit.strict,
+        sit.pause,
+        cfg.schedule.timezone if cfg.schedule else "UTC",
+    )
+    return Personal(rules, standing_reader(cfg))
