@@ -243,7 +243,10 @@ class LimitsConfig(Section):
     """Caps that keep a flood of bad or fake messages from exhausting the hub."""
 
     max_payload: int = Field(4096, ge=64, le=1 << 20)
-    max_desks_per_prefix: int = Field(10000, ge=1)
+    max_desks_per_prefix: int = Field(10000, ge=1, description="desks not in [desks.*]")
+    forget_after: Duration = Field(
+        7 * 86400.0, gt=0, description="a desk not in [desks.*] silent this long is forgotten"
+    )
     queue_size: int = Field(100000, ge=100)
 
 

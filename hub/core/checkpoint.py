@@ -42,6 +42,7 @@ class Saved:
     state: dict[str, Any]
     boot: str | None
     seq: int | None
+    updated: float = 0.0
 
 
 class Checkpoint:
@@ -61,16 +62,20 @@ class Checkpoint:
     def load(self) -> dict[str, Saved]:
         """Every desk's saved state; a row that cannot be read is skipped with a warning."""
         out: dict[str, Saved] = {}
-        for desk, state, boot, seq in self._db.execute(
-            "SELECT desk, state, boot, seq FROM desk_state"
+        for desk, state, boot, seq, updated in self._db.execute(
+            "SELECT desk, state, boot, seq, updated FROM desk_state"
         ):
             try:
                 data = json.loads(state)
             except ValueError:
                 logger.warning("checkpoint row for desk %s is unreadable; starting it fresh", desk)
                 continue
-            out[desk] = Saved(data, boot, seq)
+            out[desk] = Saved(data, boot, seq, float(updated))
         return out
+
+    def forget(self, desks: list[str]) -> None:
+        """Remove the desks' rows."""
+        self._db.executemany("DELETE FROM desk_state WHERE desk = ?", [(d,) for d in desks])
 
     def save(
         self, desk: str, state: dict[str, Any], boot: str | None, seq: int | None, now: float

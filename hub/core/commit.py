@@ -57,6 +57,11 @@ class BatchCommit:
         """The desk changed at ``now``: save it before anything the batch decided goes out."""
         self._changed[desk_id] = now
 
+    def forget(self, desk_id: str) -> None:
+        """The desk is gone: delete its checkpoint row with the batch, save nothing for it."""
+        self._changed.pop(desk_id, None)
+        self.checkpoint.forget([desk_id])
+
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Send after the commit."""
         self._publishes.append((topic, payload, retain))

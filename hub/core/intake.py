@@ -106,6 +106,13 @@ class Intake:
         where, inbound = routed.where, routed.inbound
         return protocol.parse_payload(where.desk, where.kind, inbound.payload, inbound.topic)
 
+    @staticmethod
+    def event_at(message: protocol.DeviceMessage, received: float) -> float:
+        """The message's own time: the device's ``ts`` when sane, else when it arrived."""
+        if isinstance(message, protocol.Occupancy | protocol.Button | protocol.Telemetry):
+            return event_time(message.ts, received)
+        return received
+
     def is_new(self, seen: Seen, message: protocol.DeviceMessage) -> bool:
         """False (and counted) for an event whose ``(boot, seq)`` was already seen."""
         if not isinstance(message, protocol.Occupancy | protocol.Button):

@@ -9,20 +9,25 @@ desk's dedupe mark, because the checkpoint saves the two together.
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from hub import log as hublog
 from hub.config import HubConfig
 from hub.contract import protocol
+from hub.contract.vocabulary import LEVELS, SEATED_STATES
 from hub.core.checkpoint import Checkpoint
-from hub.core.intake import Seen
+from hub.core.intake import MAX_AGE_S, Seen
 from hub.core.sitting import Desk, Rules, SittingView
 
 logger = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +49,10 @@ class DeskRegistry:
         self.desks: dict[str, Desk] = {}
         self.prefix_of: dict[str, str] = {}
         self.seen: dict[str, Seen] = {}
-        self._per_prefix: Counter[str] = Counter()
+        self.heard: dict[str, float] = {}  # desk id -> the hub's time of its latest message
+        self._per_prefix: Counter[str] = Counter()  # desks not in [desks.*], per prefix
         self._shared_rules: Rules | None = None
+        self._next_sweep = -math.inf
 
     def get(self, desk_id: str) -> Desk | None:
         """The desk, if known."""
@@ -55,12 +62,44 @@ class DeskRegistry:
         """Whether ``prefix`` already holds ``limits.max_desks_per_prefix`` desks."""
         return self._per_prefix[prefix] >= self.cfg.limits.max_desks_per_prefix
 
+    def admits(self, desk_id: str, prefix: str) -> bool:
+        """Whether a new desk may join ``prefix``: a desk in [desks.*] always may."""
+        return desk_id in self.cfg.desks or not self.full(prefix)
+
+    def sweep(self, now: float) -> list[tuple[str, str]]:
+        """Forget desks not in [desks.*] silent for ``limits.forget_after``; (desk, prefix) each.
+
+        Called when a new desk finds its prefix full, at most once a minute,
+        so a flood of made-up ids costs one pass over the desks a minute.
+        """
+        if now < self._next_sweep:
+            return []
+        self._next_sweep = now + SWEEP_EVERY_S
+        silent_since = now - self.cfg.limits.forget_after
+        gone = [
+            d
+            for d, at in self.heard.items()
+            if at <= silent_since and d not in self.cfg.desks and d in self.desks
+        ]
+        return [(d, self.forget(d)) for d in gone]
+
+    def forget(self, desk_id: str) -> str:
+        """Drop one desk from memory; its prefix."""
+        del self.desks[desk_id]
+        prefix = self.prefix_of.pop(desk_id)
+        self.seen.pop(desk_id, None)
+        self.heard.pop(desk_id, None)
+        if desk_id not in self.cfg.desks:
+            self._per_prefix[prefix] -= 1
+        return prefix
+
     def add(self, desk_id: str, prefix: str) -> Desk:
         """A new desk under ``prefix`` (the caller checked ``full``)."""
         desk = Desk(desk_id, self._rules_for(desk_id))
         self.desks[desk_id] = desk
         self.prefix_of[desk_id] = prefix
-        self._per_prefix[prefix] += 1
+        if desk_id not in self.cfg.desks:
+            self._per_prefix[prefix] += 1
         return desk
 
     def seen_for(self, desk_id: str) -> Seen:
@@ -81,17 +120,26 @@ class DeskRegistry:
     # ---- coming back ---------------------------------------------------------------
 
     def restore(self, checkpoint: Checkpoint, now: float) -> list[Desk]:
-        """Every desk the checkpoint holds for our prefixes, resumed at ``now``."""
+        """Every desk the checkpoint holds for our prefixes, resumed at ``now``.
+
+        A desk not in [desks.*] that was silent for ``limits.forget_after`` is
+        forgotten (its row deleted) instead.
+        """
         restored = []
         prefixes = self.cfg.mqtt.prefixes
+        silent, forget_before = [], now - self.cfg.limits.forget_after
         for desk_id, saved in checkpoint.load().items():
             prefix = saved.state.get("prefix")
             if prefix not in prefixes or not isinstance(saved.state.get("desk"), dict):
                 continue
+            if desk_id not in self.cfg.desks and saved.updated <= forget_before:
+                silent.append(desk_id)
+                continue
             desk = self.add(desk_id, prefix)
+            self.heard[desk_id] = saved.updated
             try:
                 desk.restore(saved.state["desk"])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 logger.warning(
                     "checkpoint for this desk is unreadable; starting fresh",
                     extra=hublog.desk(desk_id),
@@ -101,20 +149,42 @@ class DeskRegistry:
             if saved.boot is not None and saved.seq is not None:
                 self.seen[desk_id] = Seen(saved.boot, saved.seq)
             restored.append(desk)
+        if silent:
+            checkpoint.forget(silent)
+            logger.info("forgot %d desk(s) silent for limits.forget_after", len(silent))
         if self.desks:
             logger.info("restored %d desk(s) from the checkpoint", len(self.desks))
         return restored
 
     def seed(self, where: protocol.Topic, payload: bytes, now: float) -> Desk | None:
-        """A desk rebuilt from our own retained view, if unknown and the view is usable."""
+        """A desk rebuilt from our own retained view, if unknown, admitted and the view is sane.
+
+        Anyone who can write the topic can retain a view, so it is checked like
+        a chair's message: a known seated state, a level from 0 to 3, and a
+        ``since`` that is a finite time within the last day (no NaN, no
+        Infinity, nothing that would make the bout time infinite). A seeded desk
+        counts against ``limits.max_desks_per_prefix`` like any other.
+        """
         if where.desk in self.desks or not protocol.DESK_ID.match(where.desk):
             return None
         try:
-            view = json.loads(payload)
-            state, since, level = view["state"], view["since"], int(view["level"])
-        except (ValueError, KeyError, TypeError):
+            view = orjson.loads(payload)  # refuses NaN and Infinity
+        except orjson.JSONDecodeError:
             return None
-        if state in ("vacant", "offline") or not isinstance(since, int | float):
+        if not isinstance(view, dict):
+            return None
+        state, since, level = view.get("state"), view.get("since"), view.get("level")
+        if (
+            state not in SEATED_STATES
+            or not isinstance(level, int)
+            or isinstance(level, bool)
+            or level not in LEVELS
+            or not isinstance(since, int | float)
+            or isinstance(since, bool)
+            or not now - MAX_AGE_S <= since <= now
+        ):
+            return None
+        if not self.admits(where.desk, where.prefix):
             return None
         desk = self.add(where.desk, where.prefix)
         desk.seed(float(since), level, now)

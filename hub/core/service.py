@@ -37,7 +37,8 @@ from hub.core.checkpoint import Checkpoint
 from hub.core.commit import BatchCommit
 from hub.core.counters import Counters, DropLog
 from hub.core.facts import OccupancyChanged, TelemetryReceived
-from hub.core.intake import Intake, SeedOffer, event_time
+from hub.core.intake import Intake, SeedOffer
+from hub.core.intake import event_time as event_time  # noqa: PLC0414 - re-exported
 from hub.core.ports import HistoryStore, NullHistory, Transport
 from hub.core.registry import DeskEntry, DeskRegistry
 from hub.core.sampler import Sampler
@@ -102,6 +103,7 @@ class HubService:
         self.sampler = Sampler(self.history, cfg.history.sample_period)
         self._deadlines = Deadlines()
         self._drops = DropLog()
+        self._traced = False  # an internal error's traceback was logged once
         self._control: queue.Queue[_Pause] = queue.Queue()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -216,9 +218,14 @@ class HubService:
         except ProtocolError as exc:
             self._drop("bad_payload", str(exc))
         except Exception:
-            # A bug must cost one message, not the hub; the traceback is for the developer.
-            logger.exception("could not process a message on %s", inbound.topic[:200])
+            # A bug must cost one message, not the hub. The traceback (for the developer)
+            # goes to the log once; after that, a count at most once a minute.
             self.counters.drop("internal_error")
+            if self._traced:
+                self._drops.note("internal_error", inbound.topic, self.clock())
+            else:
+                self._traced = True
+                logger.exception("could not process a message on %s", inbound.topic[:200])
 
     def _handle(self, inbound: Inbound) -> None:
         routed = self.intake.route(inbound)
@@ -232,7 +239,7 @@ class HubService:
             return
         where = routed.where
         desk = self.registry.get(where.desk)
-        if desk is None and self.registry.full(where.prefix):
+        if desk is None and not self._admits(where):
             self._drop("too_many_desks", inbound.topic)
             return
         message = self.intake.parse(routed)  # a desk is admitted only once it says something valid
@@ -242,27 +249,39 @@ class HubService:
             self.registry.prefix_of[where.desk] = where.prefix
         if not self.intake.is_new(self.registry.seen_for(where.desk), message):
             return
-        now = inbound.received
-        decisions = self._feed(desk, message, now)
-        self._apply(desk, decisions + desk.on_tick(max(now, self.clock())), self.clock())
+        self.registry.heard[where.desk] = self.clock()
+        # Time is judged at the event's own time: an event that waited in the broker
+        # while the hub was away must not be judged at the hub's now (a bout that
+        # ended long ago would alert). Deadlines due by now fire after the batch.
+        at = self.intake.event_at(message, inbound.received)
+        decisions = self._feed(desk, message, at)
+        self._apply(desk, decisions + desk.on_tick(at), self.clock())
 
-    def _feed(self, desk: Desk, message: protocol.DeviceMessage, received: float) -> list[Decision]:
-        """Hand one parsed, new message to its desk."""
+    def _admits(self, where: protocol.Topic) -> bool:
+        """Whether a new desk may join; a full prefix first forgets its long-silent desks."""
+        if self.registry.admits(where.desk, where.prefix):
+            return True
+        for desk_id, prefix in self.registry.sweep(self.clock()):
+            self._deadlines.set(desk_id, None)
+            self.commit.forget(desk_id)
+            self.commit.publish(protocol.device_topic(prefix, desk_id, "sitting"), b"", retain=True)
+        return self.registry.admits(where.desk, where.prefix)
+
+    def _feed(self, desk: Desk, message: protocol.DeviceMessage, at: float) -> list[Decision]:
+        """Hand one parsed, new message to its desk; ``at`` is its time (``Intake.event_at``)."""
         desk_id = desk.desk_id
         if isinstance(message, protocol.Occupancy):
-            ts = event_time(message.ts, received)
             self.history.record(
-                OccupancyChanged(desk_id, ts, message.seated, message.seq, message.value)
+                OccupancyChanged(desk_id, at, message.seated, message.seq, message.value)
             )
-            return desk.on_occupancy(message.seated, ts)
+            return desk.on_occupancy(message.seated, at)
         if isinstance(message, protocol.Button):
-            return desk.on_button(message.press, event_time(message.ts, received))
+            return desk.on_button(message.press, at)
         if isinstance(message, protocol.Status):
-            return desk.on_status(message.online, received)
+            return desk.on_status(message.online, at)
         if isinstance(message, protocol.Telemetry):
-            ts = event_time(message.ts, received)
-            self.history.record(TelemetryReceived(desk_id, ts, message))
-            return desk.on_telemetry(ts)
+            self.history.record(TelemetryReceived(desk_id, at, message))
+            return desk.on_telemetry(at)
         if isinstance(message, protocol.Ack):
             self.actions.on_ack(message)
         return []
