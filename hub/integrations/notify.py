@@ -38,12 +38,17 @@ class Notification:
     urls: tuple[str, ...]
 
 
+def move_name(move: str) -> str:
+    """The short name of a movement sentence, for a title ("Glute squeeze", "Squats")."""
+    return move.split(":", 1)[0].split(" - ", 1)[0].strip().rstrip(".")[:60] or "move"
+
+
 def alert_notification(
     desk_id: str, level: int, seated_s: float, move: str, urls: Sequence[str]
 ) -> Notification:
     """The words of an alert for people: who, how long, and what to do about it."""
     minutes = int(seated_s // 60)
-    title = f"sitless: {desk_id} - {LEVEL_WORDS.get(level, 'stand up')}"
+    title = f"sitless: {desk_id} - {LEVEL_WORDS.get(level, 'stand up')}: {move_name(move)}"
     body = f"Seated for {minutes} min without a real break (alert level {level}).\nTry this: {move}"
     return Notification(desk_id, title, body, tuple(urls))
 

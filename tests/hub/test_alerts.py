@@ -78,6 +78,7 @@ def test_notification_reaches_an_apprise_json_url(webhook):
     notifier.stop()
     post = webhook.posts[0]
     assert post["title"].startswith("sitless: desk-1")
+    assert post["title"].endswith(": Squats")  # the movement is in the title too
     assert "31 min" in post["message"]
     assert alerts.MOVES[3] in post["message"]
     assert outcomes == ["sent"]
