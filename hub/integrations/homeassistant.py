@@ -23,7 +23,10 @@ the old configs are cleared once, so Home Assistant removes the stale entities.
 Everything is re-sent when Home Assistant announces ``online`` on
 ``homeassistant/status`` (it forgets non-retained state when it restarts, and a
 broker may have lost retained messages), and a desk's configs when its info
-changes.
+changes. A desk is announced a moment after it is first heard of, once its
+retained info has had time to arrive: Home Assistant treats a changed config as
+a new entity that has not seen the retained availability yet, so announcing
+twice at start would leave the chair's entities unavailable.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ logger = logging.getLogger(__name__)
 DISCOVERY_PREFIX = "homeassistant"
 HA_STATUS_TOPIC = f"{DISCOVERY_PREFIX}/status"
 SWAP = str.maketrans("-_", "_-")
+SETTLE_S = 1.0  # wait for retained status and info before announcing
 LEGACY_KEYS = (("binary_sensor", "occupancy"), ("sensor", "bout"), ("button", "buzz"))
 
 # Jinja for Home Assistant: a unix time (or null) as an ISO timestamp in UTC.
@@ -284,6 +288,8 @@ class Discovery:
         self._known: dict[str, str] = {}  # desk -> prefix
         self._info: dict[str, ChairInfo] = {}
         self._cleared: set[str] = set()
+        self._due: set[str] = set()
+        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._connected = threading.Event()
         mqtt = cfg.mqtt
@@ -311,6 +317,9 @@ class Discovery:
 
     def stop(self) -> None:
         """Disconnect; the retained configs stay so Home Assistant keeps the entities."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -345,6 +354,20 @@ class Discovery:
             self._clear_legacy(desk, known)
             logger.debug("announced to Home Assistant", extra={"desk": desk})
 
+    def _soon(self, desks: Iterable[str]) -> None:
+        """Announce these desks after ``SETTLE_S``, together with any others due."""
+        with self._lock:
+            self._due.update(desks)
+            if self._timer is None:
+                self._timer = threading.Timer(SETTLE_S, self._announce_due)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _announce_due(self) -> None:
+        with self._lock:
+            due, self._due, self._timer = self._due, set(), None
+        self.announce(due)
+
     def _clear_legacy(self, desk: str, known: set[str]) -> None:
         """Empty the configs an earlier release kept under this desk's old, shared node id."""
         old = legacy_node_id(desk)
@@ -368,7 +391,7 @@ class Discovery:
         for p in self.cfg.mqtt.prefixes:
             subs += [(f"{p}/+/status", 1), (f"{p}/+/info", 1)]
         client.subscribe(subs)
-        self.announce()
+        self._soon(self.desks())
         self._connected.set()
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
@@ -388,4 +411,4 @@ class Discovery:
                 changed = changed or self._info.get(where.desk) != info
                 self._info[where.desk] = info
         if changed:
-            self.announce([where.desk])
+            self._soon([where.desk])

@@ -1,0 +1,345 @@
+"""A chair through a real Home Assistant: every entity, through a whole day's events.
+
+Real: Home Assistant core (own virtual environment, onboarded over REST, MQTT
+added through the config flow with the shipped "_homeassistant" login),
+mosquitto run with the shipped configuration and ACL (so the logins of the
+hub, its discovery, Home Assistant and the chair are all checked), the
+``sitless hub`` process with discovery on its own "_discovery" login. Stood in: the ESP32,
+by a paho client logged in as the chair. The hub runs second-scale sitting
+rules (a process has no injectable clock; tests/hub times the real defaults).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.brokers.test_shipped_broker import ShippedMosquitto
+from tests.support.hubproc import HubProcess
+from tests.support.mqttprobe import MqttProbe
+from tests.support.servers import find_binary, stop_all
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
+DESK = "desk-1"
+PASSWORDS = {
+    "_hub": "hub-pass",
+    "_discovery": "hub-pass",
+    "_homeassistant": "ha-pass",
+    DESK: "chair-pass",
+    "watcher": "watch-pass",
+}
+WATCHER_ACL = "\nuser watcher\ntopic read sitless/#\ntopic read homeassistant/#\n"
+KEYS = {
+    "occupancy": "binary_sensor",
+    "state": "sensor",
+    "bout": "sensor",
+    "level": "sensor",
+    "alerts": "event",
+    "button": "event",
+    "buzz": "button",
+    "rssi": "sensor",
+    "heap": "sensor",
+    "uptime": "sensor",
+    "seen": "sensor",
+    "drift": "sensor",
+    "firmware": "sensor",
+}
+STATUS_URL = "http://sitless.example:8080/"
+
+
+@pytest.fixture
+def shipped_broker(tmp_path: Path):
+    passwd = tmp_path / "passwd"
+    tool = find_binary("mosquitto_passwd")
+    for user, password in PASSWORDS.items():
+        flags = ["-b"] if passwd.exists() else ["-c", "-b"]
+        subprocess.run([tool, *flags, str(passwd), user, password], check=True, capture_output=True)
+    acl = tmp_path / "acl"
+    acl.write_text((DEPLOY / "acl").read_text() + WATCHER_ACL)
+    server = ShippedMosquitto(tmp_path / "broker", passwd, acl)
+    server.start()
+    yield server
+    stop_all(server)
+
+
+class Chair:
+    """What the firmware publishes, from a client logged in as the desk."""
+
+    def __init__(self, broker: ShippedMosquitto) -> None:
+        self.probe = MqttProbe(broker.host, broker.port, username=DESK, password=PASSWORDS[DESK])
+        self.probe.subscribe(f"sitless/{DESK}/cmd")
+        self.seq = 0
+        self.started = time.time()
+
+    def _stamp(self) -> dict[str, object]:
+        self.seq += 1
+        now = time.time()
+        return {
+            "seq": self.seq,
+            "boot": "b1",
+            "ts": now,
+            "uptime_ms": int((now - self.started) * 1000),
+        }
+
+    def send(self, kind: str, body: object, *, retain: bool = False) -> None:
+        self.probe.publish(f"sitless/{DESK}/{kind}", body, retain=retain)
+
+    def boot(self) -> None:
+        self.send("status", "online", retain=True)
+        self.send(
+            "info",
+            {
+                "fw": "1.4.2",
+                "board": "esp32-devkit",
+                "sensor": "adc",
+                "mac": "24:6F:28:AA:BB:CC",
+                "boot": "b1",
+            },
+            retain=True,
+        )
+        self.telemetry()
+        self.sit(False)
+
+    def telemetry(self) -> None:
+        now = time.time()
+        self.send(
+            "telemetry",
+            {
+                "ts": now,
+                "uptime_ms": int((now - self.started) * 1000) + 60_000,
+                "value": 410.0,
+                "baseline": 400.0,
+                "rssi": -61,
+                "heap_free": 39040,
+                "fw": "1.4.2",
+                "reconnects": 0,
+                "drift": 12.5,
+            },
+        )
+
+    def sit(self, seated: bool) -> None:
+        self.send(
+            "occupancy",
+            {"seated": seated, **self._stamp(), "value": 1800.0 if seated else 400.0},
+            retain=True,
+        )
+
+    def press(self, press: str) -> None:
+        self.send("button", {"press": press, **self._stamp()})
+
+
+def hub_config(path: Path, broker: ShippedMosquitto) -> Path:
+    path.write_text(f"""state_dir = "{path.parent / "state"}"
+
+[mqtt]
+url = "{broker.url}"
+prefix = "sitless"
+username = "_hub"
+password = "{PASSWORDS["_hub"]}"
+client_id = "hub-{uuid.uuid4().hex[:8]}"
+keepalive = "5s"
+
+[sitting]
+limit = "3s"
+min_break = "2s"
+escalate_after = "30s"
+snooze = "4s"
+pause = "5s"
+
+[homeassistant]
+enabled = true
+username = "_discovery"
+status_url = "{STATUS_URL}"
+
+[desks.{DESK}]
+zone = "office"
+""")
+    return path
+
+
+def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
+    home_assistant, shipped_broker, tmp_path, artifacts
+):
+    ha = home_assistant
+    hub = HubProcess(hub_config(tmp_path / "sitless.toml", shipped_broker), tmp_path / "hub.log")
+    chair = Chair(shipped_broker)
+    watcher = MqttProbe(
+        shipped_broker.host, shipped_broker.port, username="watcher", password=PASSWORDS["watcher"]
+    )
+    watcher.subscribe("homeassistant/#")
+    try:
+        chair.boot()
+        hub.start()
+        ha.add_mqtt(
+            shipped_broker.host,
+            shipped_broker.port,
+            username="_homeassistant",
+            password=PASSWORDS["_homeassistant"],
+        )
+
+        # --- every entity and the device --------------------------------------------
+        node = "sitless_desk_1"
+        ids = wait_until(
+            lambda: (
+                (
+                    found := {
+                        e["unique_id"][len(node) + 1 :]: e
+                        for e in ha.entities()
+                        if e["unique_id"].startswith(node + "_")
+                    }
+                )
+                and set(found) >= set(KEYS)
+                and found
+            ),
+            timeout=40,
+            what=f"all entities of {DESK}; hub log: {hub.log_text()[-1500:]}",
+        )
+        for key, component in KEYS.items():
+            assert ids[key]["entity_id"].startswith(component + "."), (key, ids[key])
+        entity = {key: e["entity_id"] for key, e in ids.items()}
+        for key in ("rssi", "heap", "uptime", "seen", "drift", "firmware"):
+            assert ids[key]["entity_category"] == "diagnostic", key
+        (device,) = {e["device_id"] for e in ids.values()}
+        device_entry = next(d for d in ha.devices() if d["id"] == device)
+        wait_until(
+            lambda: next(d for d in ha.devices() if d["id"] == device)["sw_version"] == "1.4.2",
+            timeout=20,
+            what="the chair's firmware on the device",
+        )
+        device_entry = next(d for d in ha.devices() if d["id"] == device)
+        assert device_entry["name"] == "Chair desk-1"
+        assert device_entry["hw_version"] == "esp32-devkit"
+        assert ["mac", "24:6f:28:aa:bb:cc"] in device_entry["connections"]
+        assert device_entry["configuration_url"] == STATUS_URL
+
+        def state(key: str) -> dict:
+            return ha.states()[entity[key]]
+
+        def wait_state(key: str, want, timeout: float = 20.0) -> dict:
+            check = want if callable(want) else (lambda v: v == want)
+            return wait_until(
+                lambda: check(state(key)["state"]) and state(key),
+                timeout=timeout,
+                what=f"{entity[key]} to be {want}; is {state(key)}",
+            )
+
+        # --- vacant, diagnostics --------------------------------------------------------
+        wait_state("occupancy", "off")
+        enum = wait_state("state", "vacant")
+        assert enum["attributes"]["device_class"] == "enum"
+        # MQTT sensors take "options" since Home Assistant 2024.4; older ones show the state only.
+        if tuple(int(n) for n in ha.version.split(".")[:2]) >= (2024, 4):
+            capabilities = ha.ws("config/entity_registry/get", entity_id=entity["state"])
+            assert capabilities["capabilities"] == {
+                "options": ["vacant", "seated", "alerting", "snoozed", "paused", "offline"]
+            }
+        wait_state("level", "0")
+        wait_state("bout", "unknown")
+        chair.telemetry()
+        assert wait_state("rssi", "-61")["attributes"]["unit_of_measurement"] == "dBm"
+        wait_state("heap", "39040")
+        wait_state("drift", "12.5")
+        wait_state("firmware", "1.4.2")
+        assert int(wait_state("uptime", lambda v: v.isdigit())["state"]) >= 60
+        wait_state("seen", lambda v: v.startswith("20"))
+
+        # --- sit: occupancy, state, the bout's start ---------------------------------
+        sat_at = time.time()
+        chair.sit(True)
+        wait_state("occupancy", "on")
+        wait_state("state", "seated")
+        since = wait_state("bout", lambda v: v not in ("unknown", "unavailable"))
+        assert since["attributes"]["device_class"] == "timestamp"
+        started = (
+            time.mktime(time.strptime(since["state"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        )
+        assert abs(started - sat_at) < 3, (since["state"], sat_at)
+
+        # --- alert: state, level, an alert event ------------------------------------
+        wait_state("state", "alerting", timeout=15)
+        wait_state("level", "1")
+        alerts = wait_state("alerts", lambda v: v not in ("unknown", "unavailable"))
+        assert alerts["attributes"]["event_type"] == "alert"
+        assert alerts["attributes"]["level"] == 1
+
+        # --- snooze from the chair's button: both events -------------------------------
+        chair.press("short")
+        wait_state("state", "snoozed")
+        wait_until(
+            lambda: state("alerts")["attributes"].get("event_type") == "snooze",
+            what="a snooze event",
+        )
+        assert state("button")["attributes"]["event_type"] == "press_short"
+
+        # --- identify, twice: two commands with their own ids -----------------------
+        ha.press(entity["buzz"])
+        ha.press(entity["buzz"])
+        wait_until(
+            lambda: (
+                len(
+                    [
+                        m
+                        for m in chair.probe.received(f"sitless/{DESK}/cmd")
+                        if m.json()["action"] == "identify"
+                    ]
+                )
+                >= 2
+            ),
+            what="two identify commands at the chair",
+        )
+        identify = [
+            m.json()
+            for m in chair.probe.received(f"sitless/{DESK}/cmd")
+            if m.json()["action"] == "identify"
+        ]
+        assert len({c["id"] for c in identify}) == len(identify), identify
+
+        # --- a break: vacant, no bout -----------------------------------------------
+        chair.sit(False)
+        wait_state("occupancy", "off")
+        wait_state("state", "vacant", timeout=15)
+        wait_state("bout", "unknown")
+
+        # --- the chair goes offline -------------------------------------------------
+        chair.send("status", "offline", retain=True)
+        wait_state("occupancy", "unavailable")
+        wait_state("rssi", "unavailable")
+        wait_state("state", "offline")  # the hub's view stays available and says so
+        chair.send("status", "online", retain=True)
+        wait_state("occupancy", "off")
+
+        # --- the hub restarts ---------------------------------------------------------
+        assert hub.terminate() == 0
+        wait_state("state", "unavailable")
+        wait_state("occupancy", "off")  # the chair's own entities stay
+        hub.start()
+        wait_state("state", "vacant", timeout=30)
+
+        # --- Home Assistant restarts: the hub announces again ---------------------
+        watcher.clear()
+        ha.restart()
+        wait_until(ha.mqtt_loaded, timeout=30, what="MQTT loaded after the restart")
+        wait_until(
+            lambda: any(
+                m.topic == f"homeassistant/sensor/{node}/state/config" and not m.retain
+                for m in watcher.received()
+            ),
+            timeout=20,
+            what="the hub's configs sent again after Home Assistant's birth message",
+        )
+        wait_state("state", "vacant", timeout=30)
+        wait_state("occupancy", "off")
+        assert {e["unique_id"] for e in ha.entities()} >= {f"{node}_{k}" for k in KEYS}
+
+    finally:
+        hub.terminate()
+        chair.probe.close()
+        watcher.close()
+        (artifacts / f"homeassistant-hub-{ha.version}.log").write_text(hub.log_text())
