@@ -15,6 +15,10 @@ if hasattr(micropython, "alloc_emergency_exception_buf"):  # the unix port has n
 # RAM for the bytecode; a traceback still names the module and the function.
 micropython.opt_level(3)
 
+import slots  # noqa: E402
+
+slots.choose()  # an updated copy of the firmware, when one is active (before any sitless module)
+
 import asyncio  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
@@ -83,7 +87,7 @@ def run():
     app = App(
         cfg, board.Board(cfg), saved_calib=saved_calib, on_healthy=lambda: _write_boot_count(0)
     )
-    asyncio.run(app.main())
+    asyncio.run(slots.run(app))  # the app, and the trial of a fresh update
 
 
 run()

@@ -185,6 +185,16 @@ async def _restart(app):
     app.board.reset()
 
 
+def _update(app, cmd):
+    """Start a firmware update (`sitless.ota`, loaded for it); its answer comes when it is done."""
+    from sitless import ota, unload
+
+    answer = ota.update(app, cmd)
+    if answer is not True:
+        unload("ota")  # refused: nothing runs from it
+    return answer
+
+
 # The explicit dispatch table: an action is known when it has a handler here.
 ACTIONS = {
     "alert": _alert,
@@ -193,4 +203,5 @@ ACTIONS = {
     "tare": _tare,
     "config": _config,
     "reboot": _reboot,
+    "update": _update,  # firmware updates over WiFi
 }

@@ -31,6 +31,7 @@ SCHEMA_BASE: Final = "https://sitless.invalid/schemas/"
 _TS_WORDS = "unix seconds from NTP, null when the clock is not set"
 
 BootId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+_Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 Uptime = Annotated[int, Field(ge=0, le=MAX_UPTIME_MS)]
 Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
@@ -113,10 +114,22 @@ class CmdPayload(_Payload):
     model_config = ConfigDict(title="cmd")
 
     id: _text(64)  # type: ignore[valid-type]
-    action: Literal["alert", "clear", "identify", "tare", "config", "reboot"]
+    action: Literal["alert", "clear", "identify", "tare", "config", "reboot", "update"]
     level: Annotated[int, Field(ge=1, le=MAX_LEVEL)] | None = None
     set: dict[str, Any] | None = None
     move: str | None = None
+    # update: the version, the base URL, and [name, size, sha256] per file
+    version: _text(32) | None = None  # type: ignore[valid-type]
+    url: Annotated[str, Field(pattern=r"^http://\S+/$", max_length=200)] | None = None
+    files: (
+        Annotated[
+            list[tuple[_text(64), Annotated[int, Field(ge=0)], _Sha256]],  # type: ignore[valid-type]
+            Field(min_length=1, max_length=64),
+        ]
+        | None
+    ) = None
+    confirm_s: Annotated[int, Field(ge=1)] | None = None
+    seated: bool | None = None
 
 
 class SittingPayload(BaseModel):
@@ -158,6 +171,10 @@ def schema(name: str) -> dict[str, Any]:
         body["allOf"] = [
             {"if": {"properties": {"action": {"const": "alert"}}}, "then": {"required": ["level"]}},
             {"if": {"properties": {"action": {"const": "config"}}}, "then": {"required": ["set"]}},
+            {
+                "if": {"properties": {"action": {"const": "update"}}},
+                "then": {"required": ["version", "url", "files"]},
+            },
         ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -19,7 +19,7 @@ HUB_LEVEL: Final = "_hub"
 
 DEVICE_KINDS: Final = frozenset({"status", "occupancy", "telemetry", "button", "info", "ack"})
 HUB_KINDS: Final = frozenset({"cmd", "sitting"})
-ACTIONS: Final = frozenset({"alert", "clear", "identify", "tare", "config", "reboot"})
+ACTIONS: Final = frozenset({"alert", "clear", "identify", "tare", "config", "reboot", "update"})
 Kind = Literal["status", "occupancy", "telemetry", "button", "info", "ack"]
 
 StateName = Literal["vacant", "seated", "alerting", "snoozed", "paused", "offline"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,8 @@ from hub.integrations.notify import Notification, Notifier
 from hub.mqtt.inbox import Inbound
 
 logger = logging.getLogger(__name__)
+
+REMIND_EVERY_S = 60.0
 
 Rows = Callable[[dict[str, float]], list[tuple[str, dict[str, Any], str | None, int | None, float]]]
 
@@ -52,6 +55,9 @@ class BatchCommit:
         self._publishes: list[tuple[str, bytes, bool]] = []
         self._notes: list[Notification] = []
         self._changed: dict[str, float] = {}
+        self._unacked: list[Inbound] = []  # from batches whose commit failed
+        self._failures = 0
+        self._last_reminder = 0.0
 
     def changed(self, desk_id: str, now: float) -> None:
         """The desk changed at ``now``: save it before anything the batch decided goes out."""
@@ -74,28 +80,56 @@ class BatchCommit:
     def batch(self, messages: list[Inbound]) -> Iterator[None]:
         """Apply a batch inside; on leaving: commit, send what was held, acknowledge ``messages``.
 
-        Messages are acknowledged even when the checkpoint could not be saved
-        (counted as ``checkpoint_failed``): the alerts went out, and holding
-        the messages back would only make the broker resend them.
+        When the checkpoint cannot be saved (a full disk, say), what the batch
+        decided still goes out (alerts go on), but its desks stay marked for
+        the next commit and its messages stay unacknowledged until a commit
+        succeeds, so a hub killed meanwhile gets them again from the broker.
+        The failure is logged once, then reminded at most once a minute.
         """
         # Stores without batching (a test's list, NullHistory) simply record as they go.
         history_batch = getattr(self.history, "batch", contextlib.nullcontext)
+        saved = False
         try:
             try:
                 with self.checkpoint.transaction(), history_batch():
                     yield
-                    changed, self._changed = self._changed, {}
-                    self.checkpoint.save_many(self._rows(changed))
+                    self.checkpoint.save_many(self._rows(self._changed))
+                saved = True
+                self._changed = {}
             except sqlite3.Error as exc:
-                logger.error("could not save the checkpoint: %s", exc)  # noqa: TRY400 - the reason is enough
                 self.counters.drop("checkpoint_failed")
+                self._failed(exc)
         finally:
             self._send()
+        if self._acknowledger is None:
+            return
         # Only now, with the batch's checkpoint and spool committed, may the broker
         # forget these messages; a crash before this gets them again. (Called with an
         # empty batch too: the transport's refused messages wait for it.)
-        if self._acknowledger is not None:
-            self._acknowledger.ack(messages)
+        if not saved:
+            self._unacked.extend(messages)
+            self._acknowledger.ack([])
+            return
+        if self._failures:
+            logger.warning("checkpoint saved again after %d failed batch(es)", self._failures)
+            self._failures = 0
+        waiting, self._unacked = self._unacked, []
+        self._acknowledger.ack(waiting + messages if waiting else messages)
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        self._failures += 1
+        now = time.monotonic()
+        if self._failures == 1:
+            logger.error(
+                "could not save the checkpoint: %s; messages stay unacknowledged until it "
+                "can be saved (alerts go on)",
+                exc,
+            )
+        elif now - self._last_reminder < REMIND_EVERY_S:
+            return
+        else:
+            logger.error("checkpoint still not saved (%d batches): %s", self._failures, exc)
+        self._last_reminder = now
 
     def _send(self) -> None:
         held, self._publishes = self._publishes, []

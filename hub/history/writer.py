@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from hub.history.reserve import Reserve
 from hub.history.sinks import Sink, SinkRejectedError, SinkUnavailableError
 from hub.history.spool import Spool, is_full
 
@@ -48,6 +49,7 @@ class Writer(threading.Thread):
         self.last_turn = time.monotonic()  # each turn of the loop; health reads it
         self._last_backlog_log = 0.0
         self._last_partial_log = -BACKLOG_LOG_EVERY_S
+        self._reserve = Reserve(spool_path.parent)
 
     def stop(self, timeout: float) -> None:
         """Ask the thread to finish its current request and exit, waiting up to ``timeout``."""
@@ -58,6 +60,7 @@ class Writer(threading.Thread):
     def run(self) -> None:
         """Drain, back off, repeat until stopped; one bad turn never ends the thread."""
         spool = Spool(self._spool_path, self._max_bytes, sends=True)
+        self._reserve.restore()
         backoff = 0.0
         try:
             while not self._stopping.is_set():
@@ -76,6 +79,7 @@ class Writer(threading.Thread):
                     continue
                 backoff = 0.0
                 if not drained:
+                    self._reserve.restore()
                     self._stopping.wait(IDLE_POLL_S)
         finally:
             self._sink.close()
@@ -123,7 +127,16 @@ class Writer(threading.Thread):
         # Counted as soon as the server has them, so a reader never sees the spool
         # emptied with the count still short.
         self.written += len(rows)
-        spool.delete([row_id for row_id, _ in rows])
+        self._delete(spool, [row_id for row_id, _ in rows])
+
+    def _delete(self, spool: Spool, handles: list[int]) -> None:
+        """Forget delivered rows; on a full disk, with the reserve's room (else it never drains)."""
+        try:
+            spool.delete(handles)
+        except Exception as exc:
+            if not is_full(exc) or not self._reserve.release():
+                raise
+            spool.delete(handles)
 
     def _dead_letter(
         self, spool: Spool, target: str, rows: Sequence[tuple[int, str]], exc: SinkRejectedError
