@@ -29,6 +29,7 @@ BOOT_COUNT_FILE = "bootcount"
 MAX_FAILED_BOOTS = 5
 DEFAULT_SAFE_PIN = 15
 CONFIG_FILE = "config.json"
+OUTBOX_FILE = "outbox.bin"  # the outbox's part in flash
 
 
 def _read_boot_count():
@@ -85,7 +86,11 @@ def run():
     saved_calib = start.load_calib()
     del start  # so that the app can drop it
     app = App(
-        cfg, board.Board(cfg), saved_calib=saved_calib, on_healthy=lambda: _write_boot_count(0)
+        cfg,
+        board.Board(cfg),
+        saved_calib=saved_calib,
+        on_healthy=lambda: _write_boot_count(0),
+        outbox_path=OUTBOX_FILE,
     )
     asyncio.run(slots.run(app))  # the app, and the trial of a fresh update
 

@@ -29,10 +29,6 @@ PATTERNS = (
 )
 
 
-# A refused snooze: two short beeps, felt at once; then the alert goes on.
-REFUSED = b"\x08\x00\x1e\x08\x00\x00\x08\x00\x1e\x14\x00\x00"
-
-
 class Actuators:
     """The outputs, each optional (None when the config gives no pin)."""
 

@@ -15,7 +15,6 @@ import asyncio
 import time
 
 from sitless import payload, serial_link, unload
-from sitless.actuators import REFUSED
 from sitless.chair import Chair
 from sitless.compat import const
 from sitless.mqtt import MQTTClient
@@ -45,6 +44,7 @@ class App:
         offline_reboot_ms=_OFFLINE_REBOOT_MS,
         on_healthy=None,
         now=None,
+        outbox_path=None,
     ):
         # Every field is set here; `start` only builds the parts on their pins (code needed
         # once: it is dropped when the tasks run).
@@ -60,10 +60,8 @@ class App:
             now = time.ticks_ms()
         self.chair = Chair(cfg, boot or start.boot_id(), saved_calib, now)
         self.chair.wall = board.unix_ms
-        kept = board.kept()  # the sitting state from before a reset, if it survived
-        if kept is not None:
-            self.chair.fallback.restore(kept, now)
-        self.outbox = Outbox()
+        start.restore(self.chair.fallback, now)  # the bout from before a reset, if it survived
+        self.outbox = Outbox(path=outbox_path)  # main.py gives it its file in flash
         self.heartbeat = None  # the telemetry waiting for the sender
         self.inflight = None  # (item, packet id): sent, its PUBACK not yet seen
         self.sensor = start.sensor(cfg)
@@ -148,22 +146,13 @@ class App:
             await asyncio.sleep_ms(wait)
 
     def pressed(self, long_press, now):
-        """The button: the chair's copy of the rules grants or refuses a snooze at once.
+        """The button: granted or refused at once by the chair's copy of the rules."""
+        from sitless import commands
 
-        A refused press (strict mode, or the bout's snoozes used up) gets a
-        short double buzz and the alert goes on. A granted one silences the
-        board at once only while the hub is away; with the hub there, the hub
-        grants it by its own count and clears the alert itself.
-        """
-        actuators = self.actuators
-        chair = self.chair
-        alerting = actuators.level > 0
-        self.emit(chair.press(long_press, now, alerting))
-        if not chair.granted:
-            actuators.once = REFUSED
-            actuators.alert(actuators.level)  # the one-off first, then the alert again
-        elif not chair.fallback.hub_online and (alerting or chair.alert is not None):
-            actuators.alert(chair.alert or 0)
+        try:
+            commands.press(self, long_press, now)
+        finally:
+            unload("commands")
 
     # ----- messages -------------------------------------------------------
 
@@ -173,8 +162,10 @@ class App:
         The outbox keeps the event's numbers; it is encoded again when sent.
         """
         serial_link.send(event[0], payload.encode(self.chair.boot, event))
-        if self.client is not None:
-            self.outbox.push(event)  # the network task sends it at its next look
+        client = self.client
+        if client is not None:  # the network task sends it at its next look
+            # While the broker is away an event goes to flash, where it survives a power cut.
+            self.outbox.push(event, None if client.connected else self.chair.boot)
 
     def set_hub(self, online):
         """The hub (or the broker) came or went: the local timer takes over or hands back."""
@@ -254,9 +245,10 @@ class App:
         few milliseconds it lets the client handle what came (acks, commands,
         the hub's status) and keep the link alive, then sends the
         telemetry and the outbox in order, one acknowledged message at a
-        time. A message whose PUBACK did not come before the link dropped
-        stays `inflight`: the client resends it after the reconnect, so it is
-        waited for, not published a second time.
+        time. When the link drops, what waits in RAM (the message in flight
+        too) goes to the outbox's flash part; without one, a message whose
+        PUBACK did not come stays `inflight`: the client resends it after the
+        reconnect, so it is waited for, not published a second time.
         """
         client = self.client
         outbox = self.outbox
@@ -291,7 +283,10 @@ class App:
                                     item,
                                     await client.publish(
                                         self.base + item[0],
-                                        payload.encode(self.chair.boot, item),
+                                        # An event from flash carries the boot it was made in.
+                                        payload.encode(
+                                            item[6] if len(item) > 6 else self.chair.boot, item
+                                        ),
                                         item[0] == "occupancy",
                                         1,
                                     ),
@@ -302,6 +297,12 @@ class App:
                                 continue
                     await asyncio.sleep_ms(_LINK_TICK_MS)
                 print("mqtt: link lost:", client.why_down)
+                # What was waiting (the message in flight too) goes to flash, to be sent
+                # from there once the link is back, so a power cut meanwhile loses nothing.
+                if outbox.path is not None:
+                    self.inflight = None
+                    client.pending.clear()
+                    outbox.spill(self.chair.boot)
             self.set_hub(False)
             await asyncio.sleep_ms(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)

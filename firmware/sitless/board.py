@@ -16,8 +16,8 @@ import machine
 import network  # noqa: F401 - `link` takes it from here: this module owns the hardware
 
 BOARD = "ESP32_GENERIC"
-_MAGIC = b"SLs1"  # the layout of the kept state, version 1
-_STATE = "<7i"
+MAGIC = b"SLs1"  # the layout of the kept state, version 1
+STATE = "<7i"  # `sitless.start` reads it back at boot
 # time.time() counts from 2000-01-01 on some ports; unix time is then this much larger.
 EPOCH_2000_MS = 946_684_800_000
 
@@ -35,19 +35,8 @@ class Board:
 
     def keep(self, values):
         """Keep a few integers (the sitting state) in RTC memory, with a checksum."""
-        data = struct.pack(_STATE, *values)
-        machine.RTC().memory(_MAGIC + data + struct.pack("<I", binascii.crc32(data)))
-
-    def kept(self):
-        """The integers `keep` stored before a reset, or None (a power cut, or corrupt)."""
-        raw = machine.RTC().memory()
-        size = struct.calcsize(_STATE)
-        if len(raw) != size + 8 or raw[:4] != _MAGIC:
-            return None
-        data = raw[4 : 4 + size]
-        if struct.unpack("<I", raw[4 + size :])[0] != binascii.crc32(data):
-            return None
-        return struct.unpack(_STATE, data)
+        data = struct.pack(STATE, *values)
+        machine.RTC().memory(MAGIC + data + struct.pack("<I", binascii.crc32(data)))
 
     def reset(self):
         machine.reset()

@@ -205,3 +205,27 @@ ACTIONS = {
     "reboot": _reboot,
     "update": _update,  # firmware updates over WiFi
 }
+
+
+# A refused snooze: two short beeps, felt at once; then the alert goes on.
+REFUSED = b"\x08\x00\x1e\x08\x00\x00\x08\x00\x1e\x14\x00\x00"
+
+
+def press(app, long_press, now):
+    """The button: the chair's copy of the rules grants or refuses a snooze at once.
+
+    A refused press (strict mode, or the bout's snoozes used up) gets a
+    short double buzz and the alert goes on. A granted one silences the
+    board at once only while the hub is away; with the hub there, the hub
+    grants it by its own count and clears the alert itself. Every press is
+    sent to the hub either way.
+    """
+    actuators = app.actuators
+    chair = app.chair
+    alerting = actuators.level > 0
+    app.emit(chair.press(long_press, now, alerting))
+    if not chair.granted:
+        actuators.once = REFUSED
+        actuators.alert(actuators.level)  # the one-off first, then the alert again
+    elif not chair.fallback.hub_online and (alerting or chair.alert is not None):
+        actuators.alert(chair.alert or 0)

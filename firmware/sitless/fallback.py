@@ -17,8 +17,8 @@ only while the hub is away (`hub_online` False), and while the hub is there
 it only shows the hub's alerts, which the same presses snooze on the hub.
 
 Pure: `tick(now_ms)` returns the alert level to show when the board should
-(re)start showing one (0 for none), else None. `snapshot` and `restore` carry
-the state across a reboot as plain integers.
+(re)start showing one (0 for none), else None. `snapshot` carries the state across
+a reboot as plain integers (`sitless.start` takes it back).
 """
 
 from sitless.compat import const, ticks_add, ticks_diff
@@ -41,35 +41,35 @@ class Fallback:
         self.level = 0  # what the board shows (0 while the hub is online)
         self.reached = 0  # the bout's alert level so far
         self.snoozes = 0
-        self._next_ms = limit_ms  # bout time of the next alert
-        self._bout_start = None
-        self._vacant_since = None
-        self._quiet_until = None
+        self.next_ms = limit_ms  # bout time of the next alert
+        self.bout_start = None
+        self.vacant_since = None
+        self.quiet_until = None
 
     def occupancy(self, seated, at_ms):
         """The seat changed at `at_ms` (the transition's own time, not when it was confirmed)."""
         self.seated = seated
         if seated:
-            if self._vacant_since is not None and (
-                ticks_diff(at_ms, self._vacant_since) >= self.min_break_ms
+            if self.vacant_since is not None and (
+                ticks_diff(at_ms, self.vacant_since) >= self.min_break_ms
             ):
-                self._bout_start = None  # the break was real: a new bout
-            if self._bout_start is None:
-                self._bout_start = at_ms
+                self.bout_start = None  # the break was real: a new bout
+            if self.bout_start is None:
+                self.bout_start = at_ms
                 self.reached = self.snoozes = 0
-                self._next_ms = self.limit_ms
-                self._quiet_until = None
-            self._vacant_since = None
-        elif self._bout_start is not None:
-            self._vacant_since = at_ms
+                self.next_ms = self.limit_ms
+                self.quiet_until = None
+            self.vacant_since = None
+        elif self.bout_start is not None:
+            self.vacant_since = at_ms
         return self.tick(at_ms)
 
     def idle(self, now_ms):
         """True when no bout is being timed: vacant, and for longer than a break."""
         if self.seated:
             return False
-        since = self._vacant_since
-        return self._bout_start is None or (
+        since = self.vacant_since
+        return self.bout_start is None or (
             since is not None and ticks_diff(now_ms, since) >= self.min_break_ms
         )
 
@@ -79,29 +79,29 @@ class Fallback:
         `tick` then says what to show.
         """
         if long_press:  # a meeting: no alerts for an hour
-            self._quiet_until = ticks_add(now_ms, _PAUSE_MS)
+            self.quiet_until = ticks_add(now_ms, _PAUSE_MS)
         elif alerting:
             if self.snoozes >= self.max_snoozes:
                 return False
             self.snoozes += 1
-            self._quiet_until = ticks_add(now_ms, _SNOOZE_MS)
-            if self._bout_start is not None:  # the next alert: a level higher, a snooze later
-                self._next_ms = ticks_diff(now_ms, self._bout_start) + _SNOOZE_MS
+            self.quiet_until = ticks_add(now_ms, _SNOOZE_MS)
+            if self.bout_start is not None:  # the next alert: a level higher, a snooze later
+                self.next_ms = ticks_diff(now_ms, self.bout_start) + _SNOOZE_MS
         return True
 
     def tick(self, now_ms):
-        start = self._bout_start
+        start = self.bout_start
         issue = False
         if start is not None and self.seated:
-            quiet = self._quiet_until
+            quiet = self.quiet_until
             if quiet is not None and ticks_diff(quiet, now_ms) <= 0:
-                quiet = self._quiet_until = None
+                quiet = self.quiet_until = None
             seated_for = ticks_diff(now_ms, start)
-            while quiet is None and seated_for >= self._next_ms:
+            while quiet is None and seated_for >= self.next_ms:
                 # Due: one level higher (2 at the limit), then again an escalation later
                 # (several at once when the hub held the board back meanwhile).
                 self.reached = 2 if self.reached < 2 else 3
-                self._next_ms += self.escalate_ms
+                self.next_ms += self.escalate_ms
                 issue = True
             level = 0 if quiet is not None else self.reached
         else:
@@ -115,21 +115,13 @@ class Fallback:
 
     def snapshot(self, now_ms):
         """The state as integers relative to `now_ms` (-1: unset), to survive a reboot."""
-        start, vacant, quiet = self._bout_start, self._vacant_since, self._quiet_until
+        start, vacant, quiet = self.bout_start, self.vacant_since, self.quiet_until
         return (
             1 if self.seated else 0,
             self.reached,
             self.snoozes,
-            self._next_ms,
+            self.next_ms,
             -1 if start is None else ticks_diff(now_ms, start),
             -1 if vacant is None else ticks_diff(now_ms, vacant),
             -1 if quiet is None else max(ticks_diff(quiet, now_ms), 0),
         )
-
-    def restore(self, saved, now_ms):
-        """Take back a `snapshot` (its times counted back from `now_ms`)."""
-        seated, self.reached, self.snoozes, self._next_ms, start, vacant, quiet = saved
-        self.seated = seated == 1
-        self._bout_start = None if start < 0 else ticks_add(now_ms, -start)
-        self._vacant_since = None if vacant < 0 else ticks_add(now_ms, -vacant)
-        self._quiet_until = None if quiet < 0 else ticks_add(now_ms, quiet)

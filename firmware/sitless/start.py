@@ -10,6 +10,7 @@ import asyncio
 import binascii
 import json
 import os
+import time
 
 from sitless.board import machine
 from sitless.compat import const
@@ -34,6 +35,34 @@ def load_calib(path="calib.json"):
         return saved if isinstance(saved, dict) else None
     except (OSError, ValueError):
         return None
+
+
+def kept():
+    """The sitting state `Board.keep` stored before a reset, or None (a power cut, or corrupt)."""
+    import struct
+
+    from sitless.board import MAGIC, STATE
+
+    raw = machine.RTC().memory()
+    size = struct.calcsize(STATE)
+    if len(raw) != size + 8 or raw[:4] != MAGIC:
+        return None
+    data = raw[4 : 4 + size]
+    if struct.unpack("<I", raw[4 + size :])[0] != binascii.crc32(data):
+        return None
+    return struct.unpack(STATE, data)
+
+
+def restore(fallback, now_ms):
+    """Take back the sitting state kept before a reset (times counted back from `now_ms`)."""
+    saved = kept()
+    if saved is None:
+        return
+    seated, fallback.reached, fallback.snoozes, fallback.next_ms, start, vacant, quiet = saved
+    fallback.seated = seated == 1
+    fallback.bout_start = None if start < 0 else time.ticks_add(now_ms, -start)
+    fallback.vacant_since = None if vacant < 0 else time.ticks_add(now_ms, -vacant)
+    fallback.quiet_until = None if quiet < 0 else time.ticks_add(now_ms, quiet)
 
 
 def boot_id():

@@ -11,7 +11,7 @@ from sitless.app import App
 cfg = config.load(sys.argv[1])
 offline_reboot_ms = int(os.getenv("SITLESS_OFFLINE_REBOOT_MS") or "900000")
 app = App(cfg, board.Board(cfg), saved_calib=start.load_calib(), config_path=sys.argv[1],
-          offline_reboot_ms=offline_reboot_ms)
+          offline_reboot_ms=offline_reboot_ms, outbox_path="outbox.bin")
 del start  # the app drops the start-up code once its tasks run, as on the board
 print("READY boot", app.chair.boot)
 

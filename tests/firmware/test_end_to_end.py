@@ -168,7 +168,7 @@ def test_serial_transport_speaks_sl_lines_both_ways(tmp_path):
     device = Device(tmp_path, cfg, adc_uv=EMPTY_UV)
     try:
         wait_until(lambda: "online" in device.sl("status"), 20, "status online")
-        info = device.sl("info")[0]
+        info = wait_until(lambda: device.sl("info"), 10, "info")[0]
         protocol.parse_payload("d1", "info", json.dumps(info).encode())
         assert info["desk"] == "d1"
         wait_until(lambda: device.sl("occupancy"), 10, "first occupancy")

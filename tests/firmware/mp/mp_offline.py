@@ -6,8 +6,8 @@ import time
 
 import machine
 from harness import run
-from sitless import board
-from sitless.actuators import REFUSED
+from sitless import board, start
+from sitless.commands import REFUSED
 from sitless.app import App
 
 MIN = 60_000
@@ -107,7 +107,7 @@ def test_a_corrupt_kept_state_is_ignored():
     kept = bytearray(machine.RTC().memory())
     kept[10] ^= 0xFF  # one flipped byte: the checksum no longer matches
     machine.RTC().memory(bytes(kept))
-    assert board.Board(config()).kept() is None
+    assert start.kept() is None
     again = Clock(app(config(), "u", clock.now), clock.now)
     again.mark = again.now
     again.run(11 * MIN, SEATED)
@@ -188,6 +188,32 @@ def test_a_break_of_1_59_does_not_end_the_bout():
     at = clock.alerts[0][0]
     # The bout went on through the short stand: its alert is due 30 minutes from the start.
     assert 30 * MIN <= at <= 30 * MIN + SAMPLE, at
+
+
+def test_the_flash_outbox_drops_the_oldest_and_skips_a_torn_record():
+    import os
+
+    from sitless.outbox import Outbox
+
+    path = (os.getenv("SITLESS_TEST_TMP") or ".") + "/spool.bin"
+    box = Outbox(path=path, slots=8)
+    for seq in range(11):
+        box.push(("occupancy", seq % 2 == 0, seq, None, seq * 1000, 5), "b1")
+    assert len(box) == 8
+    assert box.dropped == 3  # the oldest three gave way, counted
+    assert box.pop()[2] == 3
+    # A power cut in the middle of writing the next record: its bytes no longer match.
+    with open(path, "r+b") as f:
+        f.seek((4 % 8) * 48 + 20)
+        f.write(b"garbage")
+    again = Outbox(path=path, slots=8)  # the next boot
+    seqs = []
+    while len(again):
+        item = again.pop()
+        seqs.append(item[2])
+        assert item[6] == "b1"
+    assert seqs == [5, 6, 7, 8, 9, 10]
+    assert again.dropped == 1  # the torn one, skipped and counted
 
 
 run(globals())
