@@ -33,7 +33,8 @@ GROWTH_ALLOWED = 256  # bytes of noise between two collections
 
 # Code needed only now and then is not kept: start-up, config checks, the calibration from the
 # config, commands and host lines, bringing the link up (WiFi, the MQTT handshake, info, NTP).
-TRANSIENT = {"sitless.start", "sitless.config", "sitless.points", "sitless.commands", "sitless.report",
+TRANSIENT = {"sitless.start", "sitless.config", "sitless.points", "sitless.commands",
+             "sitless.report", "sitless.spool",
              "sitless.link"}
 RESIDENT = {"sitless.chair", "sitless.calib", "sitless.mqtt"}
 
