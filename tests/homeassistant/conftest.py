@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo.conftest import browser  # noqa: F401 - the headless Chromium fixture
 from tests.homeassistant.hass import HomeAssistant
 
 ROOT = Path(__file__).resolve().parents[2]

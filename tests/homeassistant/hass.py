@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -310,42 +309,6 @@ class HomeAssistant:
 
     def devices(self) -> list[dict[str, Any]]:
         return list(self.ws("config/device_registry/list"))
-
-    def screenshot(self, browser: Any, path: str, out: Path, *, wait_for: str) -> None:
-        """Open a page of the frontend signed in as the owner and save a PNG of it.
-
-        The frontend keeps its tokens in local storage; the owner's refresh token
-        from onboarding signs it in, as if the owner had just logged in.
-        """
-        browser.get(f"{self.url}/auth/providers")  # any page of ours, for its storage
-        tokens = {
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": 1800,
-            "hassUrl": self.url,
-            "clientId": self.client_id,
-            "expires": 0,  # makes the frontend refresh at once
-            "refresh_token": self.refresh_token,
-        }
-        browser.execute_script(
-            "localStorage.setItem('hassTokens', arguments[0]);", json.dumps(tokens)
-        )
-        browser.get(f"{self.url}{path}")
-        probe = (
-            "const walk = (n) => n ? (n.innerText || '') + Array.from(n.querySelectorAll('*'))"
-            ".map(e => e.shadowRoot ? walk(e.shadowRoot) : '').join(' ') : '';"
-            "return walk(document.body);"
-        )
-        try:
-            wait_until(
-                lambda: wait_for in browser.execute_script(probe),
-                timeout=60,
-                what=f"{wait_for!r} on {path}",
-            )
-        finally:
-            browser.save_screenshot(str(out))
-        time.sleep(2)  # let the cards finish drawing
-        browser.save_screenshot(str(out))
 
     def press(self, entity_id: str) -> None:
         self.post("/api/services/button/press", {"entity_id": entity_id})
