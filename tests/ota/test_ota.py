@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from hub import cli
 from hub.config import MqttConfig
 from hub.fleet.ota import Manifest, UpdateResult, UpdateServer, build_manifest, run_update
 from tests.firmware.device import SessionWatcher
@@ -265,3 +266,34 @@ def test_refused_while_seated(rig: Rig, tmp_path: Path) -> None:
         UpdateResult(rig.prefix, "d1", "refused", "seat is taken; update while vacant")
     ]
     assert server.sent == 0
+
+
+def test_the_cli_shows_progress_and_the_result(
+    rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = new_firmware(tmp_path)
+    hub_toml = tmp_path / "hub.toml"
+    hub_toml.write_text(f'[mqtt]\nurl = "{rig.mqtt.url}"\nprefix = "{rig.prefix}"\n')
+    codes: list[int] = []
+    args = ["ota", "--desk", "d1", "-c", str(hub_toml), "--firmware", str(folder)]
+    thread = threading.Thread(target=lambda: codes.append(cli.main([*args, "--wait", "60"])))
+    thread.start()
+    assert rig.chair.wait_exit() == 0
+    rig.chair.boot()
+    rig.chair.wait_line(f"READY fw {NEW}")
+    thread.join(60)
+    out = capsys.readouterr().out
+    assert codes == [0]
+    assert f"firmware {NEW}: " in out
+    assert "download" in out
+    assert f"{rig.prefix}/d1: updated: {NEW}" in out
+
+
+def test_the_cli_names_a_folder_that_is_not_firmware(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub_toml = tmp_path / "hub.toml"
+    hub_toml.write_text('[mqtt]\nurl = "mqtt://127.0.0.1:1"\n')
+    code = cli.main(["ota", "--desk", "d1", "-c", str(hub_toml), "--firmware", str(tmp_path)])
+    assert code == 2
+    assert f"--firmware: {tmp_path} has no sitless/ folder" in capsys.readouterr().err
