@@ -260,6 +260,10 @@ class DeskConfig(Section):
     min_break: Duration | None = Field(None, gt=0)
     notify: list[SecretStr] = Field(default_factory=list)
     schedule: ScheduleConfig | None = None
+    calendar: SecretStr | None = Field(
+        None,
+        description="an ICS address (http, https) or file: its busy events hold alerts back",
+    )
 
 
 class HomeAssistantConfig(Section):

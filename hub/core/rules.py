@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hub.config import HubConfig
-from hub.core.schedule import WorkingHours, for_desk
+from hub.core.schedule import for_desk
+from hub.integrations.calendar import Calendar, CalendarHours
 
 
 class Hours(Protocol):
@@ -40,7 +41,11 @@ class Rules:
         """Global rules with the desk's own overrides and schedule laid over them."""
         sitting = cfg.sitting
         desk = cfg.desk(desk_id)
-        hours: WorkingHours | None = for_desk(cfg, desk_id)
+        hours: Hours | None = for_desk(cfg, desk_id)
+        if desk.calendar is not None:  # busy events pause alerts like a long press
+            source = desk.calendar.get_secret_value()
+            cache = cfg.state_path(f"calendar-{desk_id}.ics")
+            hours = CalendarHours(Calendar(source, cache, background=True), hours)
         return cls(
             limit=desk.limit or sitting.limit,
             min_break=desk.min_break or sitting.min_break,

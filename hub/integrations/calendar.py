@@ -111,7 +111,7 @@ def _span(begin: Any, finish: Any, event: Any) -> tuple[float, float]:
 class Calendar:
     """One desk's calendar, fetched at most every ``refresh_s``, last good copy kept."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only knobs with defaults
         self,
         source: str,
         cache: Path | None = None,
@@ -119,6 +119,7 @@ class Calendar:
         clock: Callable[[], float] = time.time,
         refresh_s: float = REFRESH_S,
         timeout_s: float = FETCH_TIMEOUT_S,
+        background: bool = False,
     ) -> None:
         self.source = source
         self.cache = cache
@@ -126,6 +127,8 @@ class Calendar:
         self.refresh_s = refresh_s
         self.timeout_s = timeout_s
         self.failures = 0
+        self.background = background
+        self._fetching: threading.Thread | None = None
         self._lock = threading.Lock()
         self._cal: icalendar.Calendar | None = None
         self._fetched: float | None = None
@@ -174,15 +177,43 @@ class Calendar:
             return False
         if self.cache is not None:
             tmp = self.cache.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(self.cache)
+            try:
+                tmp.write_bytes(data)
+                tmp.replace(self.cache)
+            except OSError as exc:
+                logger.warning("calendar: cannot keep a copy at %s (%s)", self.cache, exc.strerror)
         with self._lock:
             self._cal, self._fetched, self._spans = cal, now, None
         return True
 
-    def _current(self, ts: float) -> list[tuple[float, float]]:
-        if self._fetched is None or self.clock() - self._fetched >= self.refresh_s:
+    def _due(self) -> None:
+        """Refresh when stale: inline, or on a thread of its own so the caller never waits."""
+        if self._fetched is not None and self.clock() - self._fetched < self.refresh_s:
+            return
+        if not self.background:
             self.refresh()
+            return
+        with self._lock:
+            if self._fetching is not None and self._fetching.is_alive():
+                return
+            self._fetched = self.clock()  # one attempt per period, even while it runs
+            self._fetching = threading.Thread(
+                target=self.refresh, name="sitless-calendar", daemon=True
+            )
+            self._fetching.start()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait for a fetch running in the background; True when none is left running."""
+        self._due()
+        with self._lock:
+            running = self._fetching
+        if running is not None:
+            running.join(timeout_s)
+            return not running.is_alive()
+        return True
+
+    def _current(self, ts: float) -> list[tuple[float, float]]:
+        self._due()
         with self._lock:
             cal, spans = self._cal, self._spans
         if cal is None:

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hub.config import ScheduleConfig
+from hub.config import ScheduleConfig, from_mapping
 from hub.core.decisions import SendAlert
 from hub.core.rules import Rules
 from hub.core.schedule import WorkingHours
@@ -230,3 +230,23 @@ def test_bad_calendars_are_one_clear_error(tmp_path):
     missing = Calendar(str(tmp_path / "nowhere.ics"), clock=clock)
     assert missing.busy_until(at(0, 10, 30)) is None  # no copy at all: never busy
     assert missing.failures == 1
+
+
+def test_a_desk_with_a_calendar_in_its_configuration(tmp_path, ics_file):
+    """The configuration's ``desks.D.calendar`` reaches the desk's rules; the fetch runs apart."""
+    cfg = from_mapping(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "desks": {"p1": {"calendar": str(ics_file)}, "p2": {}},
+        }
+    )
+    (tmp_path / "state").mkdir()
+    rules = Rules.for_desk(cfg, "p1")
+    assert isinstance(rules.hours, CalendarHours)
+    assert Rules.for_desk(cfg, "p2").hours is None
+    assert rules.hours.calendar.wait(10)
+    assert (tmp_path / "state" / "calendar-p1.ics").read_bytes() == ICS
+    clock = Clock()
+    desk = Desk("p1", rules)
+    assert first_alert(desk, clock, at(0, 9, 45), at(0, 23)) == at(0, 11)
+    assert str(ics_file) not in repr(cfg.desk("p1"))  # the address may hold a private key
