@@ -24,6 +24,7 @@ CALIB_FILE = "calib.json"
 _HEALTH_MS = const(1000)
 _OFFLINE_REBOOT_MS = const(900_000)  # 15 minutes
 _BACKOFF_MAX_MS = const(30_000)
+_STABLE_MS = const(60_000)  # a link up this long resets the back-off
 _TICK_MS = const(50)  # the sampling loop looks at the button and the alert at least this often
 _HELD_TICK_MS = const(20)  # and this often while the button is held
 _LINK_TICK_MS = const(10)  # the network task looks at the link this often while it is up
@@ -257,7 +258,7 @@ class App:
             # `link_up` drops the module at once; the attempt keeps its code alive until it ends.
             if await self.link_up():
                 self.connects += 1
-                backoff = 1000
+                up_at = time.ticks_ms()
                 while client.connected:
                     item = client.step()  # a packet came or a ping is due: see to it first
                     if item is not None:
@@ -297,6 +298,10 @@ class App:
                                 continue
                     await asyncio.sleep_ms(_LINK_TICK_MS)
                 print("mqtt: link lost:", client.why_down)
+                # The back-off starts again only after a link that held: one that dies right
+                # after CONNACK (a broker refusing us at once) keeps it growing.
+                if time.ticks_diff(time.ticks_ms(), up_at) >= _STABLE_MS:
+                    backoff = 1000
                 # What was waiting (the message in flight too) goes to flash, to be sent
                 # from there once the link is back, so a power cut meanwhile loses nothing.
                 if outbox.path is not None:

@@ -207,7 +207,16 @@ class MQTTClient:
                 if shift > 21:
                     raise OSError("bad remaining length")
             if size > _MAX_PACKET:
-                raise OSError("packet too large")
+                # Its length is known: read it past and go on. Closing the link instead
+                # would fetch the same (retained) message again at every reconnect.
+                print(
+                    "mqtt: a packet of %d bytes is over the %d-byte cap; discarded"
+                    % (size, _MAX_PACKET)
+                )
+                while size:
+                    size -= len(await stream.readexactly(min(size, 512)))
+                self._last_rx = ticks_ms()
+                return
             body = await stream.readexactly(size) if size else b""
             self._last_rx = ticks_ms()
             kind = first & 0xF0

@@ -216,3 +216,78 @@ def test_a_long_time_without_the_broker_reboots_the_board(tmp_path, private_mosq
         assert device.proc.wait(timeout=20) == 0
     finally:
         device.stop()
+
+
+def test_a_retained_command_over_the_packet_cap_is_read_past_not_a_reconnect_loop(
+    tmp_path, private_mosquitto, prefix
+):
+    """A 9 KB retained command waits on the broker: the board reads it past and stays connected.
+
+    Real: MicroPython running the App and its client, mosquitto delivering the
+    retained message at every subscribe. Stood in: the hardware.
+    """
+    broker = private_mosquitto
+    watcher = SessionWatcher(broker.host, broker.port, f"{prefix}/d1/#")
+    base = f"{prefix}/d1"
+    watcher.publish(f"{base}/cmd", b"x" * 9000, retain=True)
+    device = Device(tmp_path, board_config(broker, prefix))
+    try:
+        device.wait_line(lambda line: line.startswith("mqtt: a packet of 90"))
+        # The link stays up: a command after it is carried out and acked.
+        watcher.publish(f"{base}/cmd", {"id": "h-5", "action": "identify"})
+        wait_until(lambda: {"id": "h-5", "ok": True} in watcher.json(f"{base}/ack"), 20, "ack")
+        connects = [line for line in device.output() if line.startswith("mqtt: connected")]
+        assert len(connects) == 1, device.output()[-20:]
+        assert not [line for line in device.output() if line.startswith("mqtt: link lost")]
+    finally:
+        device.stop()
+        watcher.close()
+        watcher_clear = SessionWatcher(broker.host, broker.port, f"{prefix}/none")
+        watcher_clear.publish(f"{base}/cmd", b"", retain=True)
+        watcher_clear.close()
+
+
+def test_the_backoff_grows_when_connections_die_right_after_connack(tmp_path):
+    """A broker that accepts, answers CONNACK and hangs up: the reconnects slow down.
+
+    Real: MicroPython running the App and its client over real TCP. Stood in:
+    the broker, by a server in the test that speaks just enough MQTT (CONNACK,
+    then it closes the socket), the fault this test is about; the hardware.
+    """
+    import socket
+    import threading
+    import time
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    accepted: list[float] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(time.monotonic())
+            conn.settimeout(2)
+            try:
+                conn.recv(1024)  # the CONNECT
+                conn.sendall(b"\x20\x02\x00\x00")  # CONNACK, accepted
+                time.sleep(0.2)
+            except OSError:
+                pass
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = {"desk": "d1", "wifi_ssid": "test", "mqtt_host": "127.0.0.1", "mqtt_port": port,
+           "sample_ms": 50}
+    device = Device(tmp_path, cfg)
+    try:
+        wait_until(lambda: len(accepted) >= 5, 60, "five connections")
+        gaps = [b - a for a, b in zip(accepted, accepted[1:], strict=False)]
+        # 1 s, 2 s, 4 s, 8 s apart (plus the connection's own time), not 1 s each time.
+        assert gaps[3] > 2 * gaps[0] + 2, gaps
+        assert gaps[3] >= 7.5, gaps
+    finally:
+        device.stop()
+        server.close()
