@@ -3,10 +3,10 @@
 A bout starts when the seat is taken; a vacancy of at least `min_break_ms`
 ends it (decided when the person sits down again, from the two transitions'
 own times, so a break is measured to one sample). After `limit_ms` seated in
-one bout the chair buzzes (level 2: nobody may be watching the LED), then one
-level higher every `escalate_ms` (level 3 repeated from then on, as the hub
-repeats it). Standing up silences it; sitting down again before the break was
-real brings the alert back at the level reached.
+one bout the chair alerts at level 1, then one level higher every
+`escalate_ms` (level 3 repeated from then on), as the hub does. Standing up
+silences it; sitting down again before the break was real brings the alert
+back at the level reached.
 
 A short press during an alert is a snooze when the rules allow one: at most
 `max_snoozes` per bout (0 in strict mode); the alert goes quiet for
@@ -98,9 +98,9 @@ class Fallback:
                 quiet = self.quiet_until = None
             seated_for = ticks_diff(now_ms, start)
             while quiet is None and seated_for >= self.next_ms:
-                # Due: one level higher (2 at the limit), then again an escalation later
+                # Due: one level higher (1 at the limit), then again an escalation later
                 # (several at once when the hub held the board back meanwhile).
-                self.reached = 2 if self.reached < 2 else 3
+                self.reached = min(self.reached + 1, 3)
                 self.next_ms += self.escalate_ms
                 issue = True
             level = 0 if quiet is not None else self.reached

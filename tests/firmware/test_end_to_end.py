@@ -124,9 +124,9 @@ def test_local_fallback_buzzes_at_the_limit_without_a_hub(tmp_path, private_mosq
     try:
         wait_until(lambda: any(m["seated"] for m in watcher.json(f"{prefix}/d1/occupancy")),
                    20, "seated")
-        # Level 2 at the limit: the gentle buzz, and the LED.
-        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
-        assert ["2", "1"] in device.fake_events("pin")
+        # Level 1 at the limit, as the hub: the LED, no buzz before the first escalation.
+        device.wait_line(lambda line: line == "FAKE pin 2 1")
+        assert all(e[1] not in {"2000", "3000"} for e in device.fake_events("pwm"))
         # The hub appears: it takes over and the board's own alert stops.
         watcher.publish(f"{prefix}/_hub/status", "online", retain=True)
         device.wait_line(lambda line: line == "FAKE pin 2 0")
@@ -147,7 +147,7 @@ def test_local_fallback_buzzes_when_the_broker_is_unreachable(tmp_path, private_
                     adc_uv=SEATED_UV)
     try:
         device.wait_line(lambda line: line.startswith("mqtt: connect failed"))
-        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
+        device.wait_line(lambda line: line == "FAKE pin 2 1")  # level 1 at the limit
         assert any(p["seated"] for p in device.sl("occupancy"))
         # Standing up (a break) silences it.
         device.set_adc(EMPTY_UV)
@@ -193,9 +193,10 @@ def test_serial_transport_speaks_sl_lines_both_ways(tmp_path):
         # Two more heartbeats (a second apart): well past the 1 s limit.
         wait_until(lambda: len(device.sl("telemetry")) >= beats + 2, 10, "two heartbeats")
         assert all(e[1] != "2000" for e in device.fake_events("pwm")[before:])
-        # ...until the hub goes away: then the board buzzes on its own.
+        # ...until the hub goes away: then the board alerts on its own (level 1, the LED).
+        lit = device.fake_events("pin").count(["2", "1"])
         device.send_line("hub", "offline")
-        device.wait_line(lambda line: line.startswith("FAKE pwm 25 2000 6000"))
+        wait_until(lambda: device.fake_events("pin").count(["2", "1"]) > lit, 10, "the LED")
     finally:
         device.stop()
 

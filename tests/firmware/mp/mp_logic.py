@@ -36,9 +36,12 @@ def test_fallback_alerts_at_the_limit_and_escalates():
     timer = Fallback(30 * MIN, 2 * MIN)
     assert timer.occupancy(True, 0) is None
     assert timer.tick(30 * MIN - 1) is None
-    assert timer.tick(30 * MIN) == 2
-    assert timer.tick(35 * MIN) == 3
-    assert timer.occupancy(False, 36 * MIN) == 0  # standing up silences it
+    assert timer.tick(30 * MIN) == 1  # level 1 at the limit, as the hub
+    assert timer.tick(35 * MIN - 1) is None
+    assert timer.tick(35 * MIN) == 2
+    assert timer.tick(40 * MIN) == 3
+    assert timer.tick(45 * MIN) == 3  # level 3 renewed, never higher
+    assert timer.occupancy(False, 46 * MIN) == 0  # standing up silences it
 
 
 def test_fallback_short_break_does_not_reset_the_bout():
@@ -46,7 +49,7 @@ def test_fallback_short_break_does_not_reset_the_bout():
     timer.occupancy(True, 0)
     timer.occupancy(False, 10 * MIN)
     timer.occupancy(True, 11 * MIN)  # one minute away: not a real break
-    assert timer.tick(30 * MIN) == 2
+    assert timer.tick(30 * MIN) == 1
 
 
 def test_fallback_real_break_starts_a_new_bout():
@@ -56,7 +59,7 @@ def test_fallback_real_break_starts_a_new_bout():
     timer.tick(12 * MIN)
     timer.occupancy(True, 13 * MIN)
     assert timer.tick(30 * MIN) is None
-    assert timer.tick(43 * MIN) == 2
+    assert timer.tick(43 * MIN) == 1
 
 
 def test_fallback_is_quiet_while_the_hub_is_online_and_takes_over_when_it_goes():
@@ -73,11 +76,11 @@ def test_fallback_is_quiet_while_the_hub_is_online_and_takes_over_when_it_goes()
 def test_fallback_snooze_and_meeting_pause():
     timer = Fallback(30 * MIN, 2 * MIN)
     timer.occupancy(True, 0)
-    assert timer.tick(30 * MIN) == 2
+    assert timer.tick(30 * MIN) == 1
     assert timer.press(False, 31 * MIN, True)  # snooze for ten minutes: granted
     assert timer.tick(31 * MIN) == 0
     assert timer.tick(40 * MIN) is None
-    assert timer.tick(41 * MIN) == 3  # the next alert is a level higher
+    assert timer.tick(41 * MIN) == 2  # the next alert is a level higher
     assert timer.press(True, 42 * MIN, True)  # a meeting: an hour
     assert timer.tick(42 * MIN) == 0
     assert timer.tick(101 * MIN) is None
@@ -87,25 +90,25 @@ def test_fallback_snooze_and_meeting_pause():
 def test_fallback_snooze_limit_and_strict_mode():
     timer = Fallback(30 * MIN, 2 * MIN, 3)
     timer.occupancy(True, 0)
-    assert timer.tick(30 * MIN) == 2
+    assert timer.tick(30 * MIN) == 1
     now = 30 * MIN
-    for _ in range(3):
+    for level in (2, 3, 3):
         now += MIN
         assert timer.press(False, now, True)
         assert timer.tick(now) == 0
         now += 10 * MIN
-        assert timer.tick(now) == 3  # back, a level higher
+        assert timer.tick(now) == level  # back, a level higher (3 at most)
     assert not timer.press(False, now + MIN, True)  # the fourth: refused
     assert timer.tick(now + MIN) is None  # the alert goes on
     assert timer.level == 3
     strict = Fallback(30 * MIN, 2 * MIN, 0)
     strict.occupancy(True, 0)
-    assert strict.tick(30 * MIN) == 2
+    assert strict.tick(30 * MIN) == 1
     for i in range(4):
         assert not strict.press(False, 31 * MIN + i, True)
         assert strict.tick(31 * MIN + i) is None
-    assert strict.level == 2
-    assert strict.tick(35 * MIN) == 3  # and it escalates on time
+    assert strict.level == 1
+    assert strict.tick(35 * MIN) == 2  # and it escalates on time
     # A real break starts a new bout with its snoozes back.
     timer.occupancy(False, 90 * MIN)
     timer.occupancy(True, 92 * MIN + 1)

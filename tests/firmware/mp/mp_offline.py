@@ -69,7 +69,7 @@ def test_no_broker_buzzes_at_30_and_escalates_at_35_and_40():
     clock = fresh()
     sit_down(clock)
     clock.run(41 * MIN, SEATED)  # 15 minutes without a broker pass twice: no reboot, seated
-    assert [level for _, level in clock.alerts] == [2, 3, 3], clock.alerts
+    assert [level for _, level in clock.alerts] == [1, 2, 3], clock.alerts
     for (at, _), due in zip(clock.alerts, (30 * MIN, 35 * MIN, 40 * MIN)):
         assert due <= at <= due + SAMPLE, clock.alerts  # to one sample
     assert clock.app.actuators.level == 3
@@ -95,7 +95,7 @@ def test_a_reset_mid_bout_keeps_the_bout():
     again.run(11 * MIN, SEATED)
     assert again.alerts, again.alerts
     at, level = again.alerts[0]
-    assert level == 2
+    assert level == 1
     # Kept once a second: at most a second of the bout is lost, never the bout.
     assert 30 * MIN - 1000 <= at <= 30 * MIN + SAMPLE, again.alerts
 
@@ -119,15 +119,15 @@ def test_strict_mode_four_presses_never_silence_the_alert():
     sit_down(clock)
     clock.run(30 * MIN + 100, SEATED)
     app = clock.app
-    assert app.actuators.level == 2
+    assert app.actuators.level == 1
     for _ in range(4):
         clock.run(MIN // 2, SEATED)
         app.pressed(False, clock.now)
         assert not app.chair.granted
         assert app.actuators.once == REFUSED  # the short double buzz
-        assert app.actuators.level == 2  # and the alert goes on
+        assert app.actuators.level == 1  # and the alert goes on
     clock.run(3 * MIN + 100, SEATED)
-    assert [level for _, level in clock.alerts] == [2, 3], clock.alerts
+    assert [level for _, level in clock.alerts] == [1, 2], clock.alerts
     presses = [e for e in list_outbox(app) if e[0] == "button"]
     assert len(presses) == 4  # every press still reaches the hub
 
