@@ -1,7 +1,7 @@
 """A real Home Assistant core per test, in its own virtual environment.
 
 ``scripts/homeassistant`` installs each Home Assistant version this machine
-can run into ``.cache/homeassistant/<version>/`` (reused between runs; the
+can run into ``~/.cache/sitless/homeassistant/<version>/`` (reused between runs; the
 first install takes a few minutes). Every test here runs once per installed
 version; when no version can be installed the tests fail, they do not skip.
 """
