@@ -127,9 +127,9 @@ class Writer(threading.Thread):
         # Counted as soon as the server has them, so a reader never sees the spool
         # emptied with the count still short.
         self.written += len(rows)
-        self._delete(spool, [row_id for row_id, _ in rows])
+        self._forget_sent(spool, [row_id for row_id, _ in rows])
 
-    def _delete(self, spool: Spool, handles: list[int]) -> None:
+    def _forget_sent(self, spool: Spool, handles: list[int]) -> None:
         """Forget delivered rows; on a full disk, with the reserve's room (else it never drains)."""
         try:
             spool.delete(handles)

@@ -49,17 +49,34 @@ def run_micropython(
     env: dict[str, str] | None = None,
     heap: str = "2M",
     extra_path: tuple[Path, ...] = (),
+    from_root: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a script file (or source text) under MicroPython and capture its output."""
+    """Run a script file (or source text) under MicroPython and capture its output.
+
+    With ``from_root`` it runs in the checkout's root with every path relative to it, so
+    the file names MicroPython interns are the same length wherever the checkout lies
+    (as on a board, where the firmware sits at the top of its flash).
+    """
     full_env = dict(os.environ)
     full_env["MICROPYPATH"] = micropython_path(*extra_path)
+    if from_root:
+        full_env["MICROPYPATH"] = ":".join(
+            os.path.relpath(part, ROOT) if part.startswith("/") else part
+            for part in full_env["MICROPYPATH"].split(":")
+        )
     if env:
         full_env.update(env)
     cmd = [micropython_binary(), "-X", f"heapsize={heap}"]
     if isinstance(script, Path):
-        cmd += [str(script), *args]
+        cmd += [os.path.relpath(script, ROOT) if from_root else str(script), *args]
     else:
         cmd += ["-c", script, *args]
     return subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        check=False,
+        cwd=ROOT if from_root else None,
     )
