@@ -59,7 +59,8 @@ class App:
         self.on_healthy = on_healthy
         if now is None:  # (tests that drive the clock pass their own ticks)
             now = time.ticks_ms()
-        self.chair = Chair(cfg, boot or start.boot_id(), saved_calib, now)
+        # (ticks are small ints on the board; the stubs give them a type of their own)
+        self.chair = Chair(cfg, boot or start.boot_id(), saved_calib, now)  # pyright: ignore[reportArgumentType]
         self.chair.wall = board.unix_ms
         start.restore(self.chair.fallback, now)  # the bout from before a reset, if it survived
         self.outbox = Outbox(path=outbox_path)  # main.py gives it its file in flash
@@ -252,6 +253,8 @@ class App:
         reconnect, so it is waited for, not published a second time.
         """
         client = self.client
+        if client is None:  # the serial link: no network to run
+            return
         outbox = self.outbox
         backoff = 1000
         while True:

@@ -83,10 +83,14 @@ class Chair:
             ):
                 # The transition's time is its first crossing sample's, which the hold
                 # confirmed: break and bout lengths come out right to one sample.
-                seated = debouncer.state
+                seated = debouncer.state  # and `since` is set: a change was confirmed
                 self.alert = self.fallback.occupancy(seated, debouncer.since)
                 return self._event(
-                    "occupancy", seated, ts_ms, value, ticks_diff(now_ms, debouncer.since)
+                    "occupancy",
+                    seated,
+                    ts_ms,
+                    value,
+                    ticks_diff(now_ms, debouncer.since),  # pyright: ignore[reportArgumentType, reportCallIssue]
                 )
             cal.track(value, debouncer.state is False)
         self.alert = self.fallback.tick(now_ms)

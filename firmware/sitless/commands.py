@@ -50,7 +50,7 @@ def run(app, body, retained=False):
     if found is None:
         print("cmd: ignored:", error)
         return
-    if error is None:  # `found` is the command: carry it out, then answer its id
+    if error is None and isinstance(found, dict):  # the command: do it, answer its id
         error = ACTIONS[found["action"]](app, found)
         found = found["id"]
     if error is not True:

@@ -7,7 +7,7 @@ chairs through them), so they import these names from here instead of from
 """
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType] - the stand-in below has no type
 except ImportError:  # CPython
 
     def const(value):
@@ -15,7 +15,7 @@ except ImportError:  # CPython
 
 
 try:
-    from time import ticks_add, ticks_diff
+    from time import ticks_add, ticks_diff  # pyright: ignore[reportAssignmentType] - as above
 except ImportError:  # CPython: callers pass plain, never-wrapping milliseconds
 
     def ticks_diff(new, old):

@@ -73,13 +73,15 @@ async def handshake(client):
     sock = None
     try:
         sock = open_socket(client.host, client.port)
+        # MicroPython's StreamReader is its one Stream class, which writes too (the stubs
+        # give it CPython's read-only one): hence the two ignores below.
         stream = asyncio.StreamReader(sock)
-        stream.write(
+        stream.write(  # pyright: ignore[reportAttributeAccessIssue]
             connect_packet(
                 client.client_id, client.keepalive, True, client.will, client.user, client.password
             )
         )
-        await asyncio.wait_for_ms(stream.drain(), _RESPONSE_MS)
+        await asyncio.wait_for_ms(stream.drain(), _RESPONSE_MS)  # pyright: ignore[reportAttributeAccessIssue]
         ack = await asyncio.wait_for_ms(stream.readexactly(4), _RESPONSE_MS)
     except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
         if sock is not None:

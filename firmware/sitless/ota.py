@@ -79,7 +79,7 @@ def update(app, cmd):
 
 
 async def _update(app, cmd):
-    error = None
+    error = slot = None
     try:
         _clear(STAGE)
         _mkdirs(STAGE + "/sitless")
