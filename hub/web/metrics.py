@@ -104,6 +104,15 @@ def _operations(ops: Operations) -> Iterator[Metric]:
         "Connections to the broker after the first one.",
         value=ops.mqtt_reconnects,
     )
+    refused = CounterMetricFamily(
+        "sitless_mqtt_refused",
+        "Publishes, subscriptions and connections the broker refused (or that were not sent"
+        " because it would), by reason.",
+        labels=["reason"],
+    )
+    for reason in sorted(ops.mqtt_refused):
+        refused.add_metric([reason], ops.mqtt_refused[reason])
+    yield refused
     sent = CounterMetricFamily(
         "sitless_commands_sent", "Commands the hub sent to chairs, by command.", labels=["command"]
     )

@@ -33,6 +33,7 @@ class Operations:
 
     mqtt_connected: bool
     mqtt_reconnects: int = 0
+    mqtt_refused: Mapping[str, int] = field(default_factory=dict)  # by reason: packet_too_large ...
     commands_sent: Mapping[str, int] = field(default_factory=dict)  # by command: alert, clear
     commands_refused: int = 0  # commands a chair answered with ok=false
     notifications: Mapping[str, int] = field(default_factory=dict)  # by result: sent, failed ...

@@ -75,7 +75,13 @@ class ServiceSource:
             "acks_unknown": counts["acks_unknown"],
         }
         out.update({f"dropped_{reason}": n for reason, n in dropped.items()})
+        out.update({f"mqtt_refused_{reason}": n for reason, n in self._refused().items()})
         return out
+
+    def _refused(self) -> dict[str, int]:
+        """What the broker refused, or the transport would not send, by reason."""
+        refusals = getattr(self.service.transport, "refusals", None)
+        return dict(refusals.snapshot()) if refusals is not None else {}
 
     def pause(self, desk: str) -> None:
         """Pause a desk for the configured time (the page's pause button)."""
@@ -123,6 +129,7 @@ class ServiceSource:
         return Operations(
             mqtt_connected=self.service.connected,
             mqtt_reconnects=max(0, connects - 1),
+            mqtt_refused=self._refused(),
             commands_sent={"alert": counts["alerts_out"], "clear": counts["clears_out"]},
             commands_refused=counts["commands_refused"],
             notifications=dict(counts["notifications"]),
