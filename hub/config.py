@@ -279,6 +279,11 @@ class HomeAssistantConfig(Section):
     status_url: str | None = Field(
         None, description="the status page as people reach it, linked from each device"
     )
+    desks: list[str] | None = Field(
+        None,
+        description="the desks to announce; unset: every desk under desk privacy, none "
+        "under aggregate (list a person's own desk for their own setup)",
+    )
 
     @field_validator("discovery_prefix")
     @classmethod

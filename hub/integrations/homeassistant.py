@@ -261,6 +261,20 @@ def configs(  # noqa: PLR0913 - each is one part of a desk's announcement
     }
 
 
+def announced(cfg: HubConfig, desk: str) -> bool:
+    """Whether discovery may announce this desk.
+
+    ``homeassistant.desks`` lists the desks to announce. Unset, every desk is
+    announced under ``privacy = "desk"`` and none under ``"aggregate"``: a Home
+    Assistant that shows every chair is a view of each person's sitting, so in
+    that mode only a person's own setup, configured with their desk, gets one.
+    """
+    chosen = cfg.homeassistant.desks
+    if chosen is not None:
+        return desk in chosen
+    return cfg.history.privacy != "aggregate"
+
+
 class Discovery:
     """Keeps Home Assistant's discovery configs current for every desk the hub knows.
 
@@ -288,6 +302,7 @@ class Discovery:
         self._known: dict[str, str] = {}  # desk -> prefix
         self._info: dict[str, ChairInfo] = {}
         self._cleared: set[str] = set()
+        self._withheld: set[str] = set()
         self._due: set[str] = set()
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
@@ -303,6 +318,11 @@ class Discovery:
 
     def start(self, timeout: float = 10.0) -> Discovery:
         """Connect and publish for every configured desk."""
+        if self.cfg.history.privacy == "aggregate" and self.cfg.homeassistant.desks is None:
+            logger.warning(
+                "privacy is aggregate: Home Assistant discovery announces no desk "
+                "(list a person's own desk in homeassistant.desks for their own setup)"
+            )
         try:
             self._client.connect(self.host, self.port, keepalive=int(self.cfg.mqtt.keepalive))
         except OSError as exc:
@@ -339,6 +359,9 @@ class Discovery:
             info = dict(self._info)
             known = set(self._known)
         for desk, prefix in sorted(chosen.items()):
+            if not announced(self.cfg, desk):
+                self._withhold(desk, prefix, known)
+                continue
             where = self.cfg.desk(desk)
             area = where.zone if where.zone != "default" else None
             bodies = configs(
@@ -367,6 +390,16 @@ class Discovery:
         with self._lock:
             due, self._due, self._timer = self._due, set(), None
         self.announce(due)
+
+    def _withhold(self, desk: str, prefix: str, known: set[str]) -> None:
+        """Empty, once, the configs an earlier run may have left for a desk not announced now."""
+        if desk in self._withheld:
+            return
+        self._withheld.add(desk)
+        for topic in configs(prefix, desk, discovery_prefix=self.discovery_prefix):
+            self._publish(topic, "")
+        self._clear_legacy(desk, known)
+        logger.debug("not announced to Home Assistant", extra={"desk": desk})
 
     def _clear_legacy(self, desk: str, known: set[str]) -> None:
         """Empty the configs an earlier release kept under this desk's old, shared node id."""
