@@ -2,7 +2,9 @@
 
 Safe mode (the app is skipped and the REPL stays free for repairs) comes from
 the safe-mode pin held low at boot, or from several boots in a row that never
-ran a minute: a crash loop must never brick the board.
+ran a minute: a crash loop must never brick the board. Setup mode (the chair's
+own WiFi network and a setup page, `sitless/setup.py`) comes from a board with
+no WiFi configured, or the button held for three seconds just after boot.
 """
 
 import micropython
@@ -67,6 +69,12 @@ def run():
     if failed_boots >= MAX_FAILED_BOOTS:
         _write_boot_count(0)
         print("sitless: safe mode after %d boots that never ran a minute" % failed_boots)
+        return
+    if start.setup_wanted(CONFIG_FILE):
+        del start
+        from sitless import setup  # the setup page, never loaded in normal operation
+
+        setup.run(CONFIG_FILE)  # ends in a reset once a good config is saved
         return
     _write_boot_count(failed_boots + 1)
     from sitless import config

@@ -17,6 +17,8 @@ from sitless.compat import const
 
 _BUZZER_HZ = const(2000)
 _WATCHDOG_MS = const(30_000)
+_PRESS_WINDOW_MS = const(1000)  # after boot, with the LED lit: a press starting now counts
+_SETUP_PRESS_MS = const(3000)  # held this long: setup mode
 
 
 def safe_mode_requested(pin_number):
@@ -25,6 +27,54 @@ def safe_mode_requested(pin_number):
         return False
     pin = machine.Pin(pin_number, machine.Pin.IN, machine.Pin.PULL_UP)
     return pin.value() == 0
+
+
+def _pin_of(raw, key, default):
+    pin = raw.get(key, default)
+    return pin if isinstance(pin, int) and not isinstance(pin, bool) else None
+
+
+def setup_wanted(path):
+    """True when the chair should start its setup page (`sitless.setup`) instead of the app.
+
+    That is a board without a config file, a WiFi config without a network
+    name, or the button pressed within a second of boot (the LED is lit for
+    that second) and held for three. A config that is no JSON goes on to the
+    usual check, which names the problem on the console.
+    """
+    try:
+        with open(path) as f:
+            raw = json.loads(f.read())
+    except OSError:
+        return True
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        raw = {}  # the default pins for the press
+    elif raw.get("transport", "wifi") == "wifi" and not raw.get("wifi_ssid"):
+        return True
+    button = _pin_of(raw, "button_pin", 0)
+    if button is None:
+        return False
+    pin = machine.Pin(button, machine.Pin.IN, machine.Pin.PULL_UP)
+    led = _pin_of(raw, "led_pin", 2)
+    led = None if led is None else machine.Pin(led, machine.Pin.OUT, value=1)
+    started = time.ticks_ms()
+    pressed = None
+    held = False
+    while not held:  # four seconds at most
+        now = time.ticks_ms()
+        if pin.value() == 0:
+            pressed = now if pressed is None else pressed
+            held = time.ticks_diff(now, pressed) >= _SETUP_PRESS_MS
+        elif time.ticks_diff(now, started) >= _PRESS_WINDOW_MS:
+            break
+        else:
+            pressed = None
+        time.sleep_ms(20)
+    if led is not None:
+        led.value(0)
+    return held
 
 
 def load_calib(path="calib.json"):

@@ -45,7 +45,6 @@ def test_safe_pin_held_low_skips_the_app(tmp_path):
 
 
 @pytest.mark.parametrize(("config", "message"), [
-    (None, "config: config.json not found"),
     ("{not json", "config: config.json is not valid JSON"),
     ({"desk": "Desk 1", "transport": "serial"}, "config: desk must match"),
     ({"desk": "d1", "transport": "serial", "sample_ms": "fast"},
