@@ -1,10 +1,13 @@
 """Who may see what: where each point goes, and zone aggregates that never single anyone out.
 
 Under ``privacy = "desk"`` every point goes to the main database. Under
-``"aggregate"`` the main database only ever receives zone occupancy and device
-health without a desk tag (and without the seat reading, which would betray
-whether someone sits there); the per-desk points go to the personal
-database/bucket when one is configured, and nowhere otherwise.
+``"aggregate"`` the main database only ever receives zone occupancy (pooled,
+below) and the hub's own backlog; the per-desk points, device health
+included, go to the personal database/bucket when one is configured, and
+nowhere otherwise. Device health stays out of the main database even without
+its desk tag: each heartbeat is one chair's, a zone of one desk is that desk,
+and a chair's uptime and firmware follow it from point to point, so pooling
+the tags would not hide who it is.
 
 A zone with fewer desks than ``min_group`` would let anyone read one person's
 presence off the zone line, so small groups are pooled with the other small
@@ -29,8 +32,6 @@ PERSONAL: Final[Target] = "personal"
 MERGED: Final = "_merged"
 """Tag value of a level that was pooled because its groups were too small."""
 
-_HEALTH_HIDDEN_IN_AGGREGATE: Final = frozenset({"desk", "value"})
-
 
 def personal_target_configured(history: HistoryConfig) -> bool:
     """Whether a separate personal database (v1) or bucket (v2) is set for the current api."""
@@ -53,24 +54,9 @@ class Router:
         if not self.aggregate:
             return [(MAIN, point)]
         out: list[tuple[Target, HistoryPoint]] = []
-        if point.measurement in PER_DESK:
+        if point.measurement in PER_DESK or point.measurement == DEVICE_HEALTH:
             return [(PERSONAL, point)] if self.personal else out
-        if point.measurement == DEVICE_HEALTH:
-            out.append((MAIN, anonymous_health(point)))
-            if self.personal:
-                out.append((PERSONAL, point))
-            return out
         return [(MAIN, point)]
-
-
-def anonymous_health(point: HistoryPoint) -> HistoryPoint:
-    """Device health without the desk tag and the seat reading."""
-    return HistoryPoint(
-        point.measurement,
-        tuple(tag for tag in point.tags if tag[0] not in _HEALTH_HIDDEN_IN_AGGREGATE),
-        tuple(field for field in point.fields if field[0] not in _HEALTH_HIDDEN_IN_AGGREGATE),
-        point.ts_ms,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ every point the hub writes there expires on the database's own schedule:
   "desk"``, the personal one under ``"aggregate"``) keeps them for
   ``history.desk_retention`` (30 days by default);
 - under ``"aggregate"`` the main database holds only zone aggregates and
-  device health without a desk, and keeps them for
-  ``history.zone_retention`` (2 years by default).
+  the hub's backlog samples, and keeps them for ``history.zone_retention``
+  (2 years by default).
 
 A point older than its policy is refused by the server when written and
 removed by its retention check otherwise.

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hub.core.facts import AlertSent, BoutEnded, DeskSample, OccupancyChanged
+from hub.contract.protocol import Telemetry
+from hub.core.facts import (
+    AlertSent,
+    BoutEnded,
+    DeskSample,
+    OccupancyChanged,
+    TelemetryReceived,
+)
 from tests.history import day_script as day
 from tests.history.helpers import make_cfg, wait_drained, wait_for
 
@@ -40,14 +47,18 @@ def test_aggregate_mode_keeps_desks_out_of_the_main_database(influxd, tmp_path, 
     day.play(history, t0)
     assert wait_drained(history)["dead_letters"] == 0
 
-    # hub_spool is the hub's own backlog: no desk in it.
-    assert _measurements(influxd, "facilities") == {"zone_occupancy", "device_health", "hub_spool"}
+    # hub_spool is the hub's own backlog: no desk in it. Device health is each chair's own
+    # (its uptime follows it from point to point), so it stays in the personal database.
+    assert _measurements(influxd, "facilities") == {"zone_occupancy", "hub_spool"}
     assert "desk" not in _tag_keys(influxd, "facilities")
+    health = influxd.rows(
+        'SELECT count("uptime_s") FROM "device_health" GROUP BY "desk"', "personal"
+    )
+    assert {r["desk"] for r in health} == set(day.DESKS)
     health_fields = {
-        r["fieldKey"] for r in influxd.rows('SHOW FIELD KEYS FROM "device_health"', "facilities")
+        r["fieldKey"] for r in influxd.rows('SHOW FIELD KEYS FROM "device_health"', "personal")
     }
-    assert "value" not in health_fields
-    assert {"rssi", "heap_free", "uptime_s", "reconnects"} <= health_fields
+    assert {"rssi", "heap_free", "uptime_s", "reconnects", "value"} <= health_fields
     zones = influxd.rows('SELECT count("utilisation") FROM "zone_occupancy"', "facilities")
     assert zones[0]["count"] == 2 * day.DAY_MINUTES
 
@@ -67,6 +78,7 @@ def test_aggregate_mode_keeps_desks_out_of_the_main_database(influxd, tmp_path, 
 def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
     influxd, tmp_path, open_history
 ):
+    """Occupancy, alerts, bouts and device health of a three-desk zone: only the zone count."""
     influxd.create_database("facilities_only")
     desks = {f"d{i}": {"site": "hq", "floor": "1", "zone": "open"} for i in range(3)}
     cfg = make_cfg(
@@ -83,6 +95,18 @@ def test_aggregate_without_personal_database_stores_per_desk_points_nowhere(
         history.record(OccupancyChanged(desk, t0 + i, True, 1, 1.0))
         history.record(AlertSent(desk, t0 + i, 1, 1800.0))
         history.record(BoutEnded(desk, t0 + i, t0 + 60, "break", 1, 0, 1, 30.0))
+        tel = Telemetry(
+            desk=desk,
+            ts=t0 + i,
+            uptime_ms=1000,
+            value=1.0,
+            baseline=0.5,
+            rssi=-60,
+            heap_free=1,
+            fw="1",
+            reconnects=0,
+        )
+        history.record(TelemetryReceived(desk, t0 + i, tel))
     assert history.stats()["spool_rows"] == 0
     history.sample(t0 + 60, [DeskSample(d, t0 + 60, d == "d0", 0.0, True) for d in desks])
     stats = wait_drained(history)
