@@ -3,9 +3,10 @@
 `main.py` loads this module only when the chair has no WiFi configured or the
 button was held at boot (see `start.setup_wanted`); the app never imports it.
 The board opens an access point named `sitless-XXXXXX` (the end of its MAC)
-and serves one form on every path (so a phone's captive-portal check shows
-it): WiFi network and password, broker host, port, user and password, desk id,
-sensor kind and pins. A submitted form goes through `config.check`, the same
+and serves one form on every path; its DNS (`sitless.captive`) sends every
+name to the board, so a phone's captive-portal check opens the form: WiFi
+network and password, broker host, port, user and password, desk id, sensor
+kind and pins. A submitted form goes through `config.check`, the same
 checks `sitless provision` mirrors, on top of what the board already had
 (calibration, other pins); a refusal shows the page again with the message by
 the field it names. A good one is saved and the board restarts in normal mode.
@@ -16,12 +17,13 @@ keeps the saved one.
 import asyncio
 import json
 
-from sitless import board, config
+from sitless import board, captive, config
 from sitless.compat import const
 from sitless.httpd import Server
 
 HOST = "0.0.0.0"  # noqa: S104 - the access point is the only interface up
 PORT = 80
+DNS_PORT = 53
 _RESTART_MS = const(500)  # lets the answer reach the browser before the reset
 
 TEXT = 0
@@ -260,11 +262,14 @@ def network_name():
     return "sitless-%02x%02x%02x" % (uid[-3], uid[-2], uid[-1])
 
 
-async def serve(setup, chair):
+async def serve(setup, chair, address):
+    """The form (and the DNS that sends every name here) until a good config is saved."""
+    names = asyncio.create_task(captive.serve(address, HOST, DNS_PORT))
     server = await asyncio.start_server(Server(setup.handle).serve, HOST, PORT)
     await setup.done.wait()
     await asyncio.sleep_ms(_RESTART_MS)
     server.close()
+    names.cancel()
     chair.reset()
 
 
@@ -274,4 +279,4 @@ def run(path=config.CONFIG_FILE):
     name = network_name()
     address = chair.access_point(name)
     print("sitless: setup mode: join the WiFi network %s and open http://%s/" % (name, address))
-    asyncio.run(serve(Setup(path), chair))
+    asyncio.run(serve(Setup(path), chair, address))

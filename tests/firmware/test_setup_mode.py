@@ -42,6 +42,10 @@ pytestmark = pytest.mark.slow
 
 WIFI_SECRET = "wifi-pass-4711"  # noqa: S105 - test data, looked for in every output
 MQTT_SECRET = "broker-pass-0815"  # noqa: S105 - same
+# main.py as on the board, with the setup page's HTTP and DNS on a loopback port.
+ON_LOOPBACK = (
+    "import sitless.setup as s\ns.HOST = '127.0.0.1'\ns.PORT = s.DNS_PORT = {port}\nimport main"
+)
 
 
 class SetupBoard:
@@ -67,7 +71,7 @@ class SetupBoard:
                 "-X",
                 "heapsize=512k",
                 "-c",
-                f"import sitless.setup as s; s.HOST = '127.0.0.1'; s.PORT = {port}\nimport main",
+                ON_LOOPBACK.format(port=port),
             ]
         self.proc = subprocess.Popen(
             cmd,
@@ -408,3 +412,50 @@ def test_hostile_clients_are_refused_and_the_server_keeps_serving(tmp_path):
     finally:
         board.stop()
     assert "Traceback" not in board.output()
+
+
+def _query(name: str, qtype: int, ident: int) -> bytes:
+    labels = b"".join(bytes([len(part)]) + part.encode() for part in name.split("."))
+    return (
+        ident.to_bytes(2, "big")
+        + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+        + labels
+        + (b"\x00" + qtype.to_bytes(2, "big") + b"\x00\x01")
+    )
+
+
+def test_every_name_resolves_to_the_board_so_a_phone_opens_the_page(tmp_path):
+    """Real main.py and the setup mode's DNS on a loopback UDP port; queries built here."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    board = SetupBoard(flash, port=free_port())
+    assert board.port is not None
+    try:
+        board.wait_line("sitless: setup mode:")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(5)
+            target = ("127.0.0.1", board.port)
+            for ident, name in enumerate(("connectivitycheck.gstatic.com", "captive.apple.com")):
+                query = _query(name, 1, 0x1200 + ident)
+                sock.sendto(query, target)
+                reply = sock.recv(512)
+                assert reply[:2] == query[:2]  # the same id
+                assert reply[2] & 0x80  # a response
+                assert reply[3] & 0x0F == 0  # no error
+                assert reply[4:8] == b"\x00\x01\x00\x01"  # one question, one answer
+                assert reply[12 : len(query)] == query[12:]
+                assert reply[-4:] == bytes([192, 168, 4, 1])  # the access point's address
+            # Garbage is ignored and the next query still answered; AAAA gets no address.
+            sock.sendto(b"\xff" * 40, target)
+            sock.sendto(b"\x00", target)
+            sock.sendto(_query("example.org", 28, 7), target)
+            reply = sock.recv(512)
+            assert reply[:2] == b"\x00\x07"
+            assert reply[6:8] == b"\x00\x00"  # no answer
+        # The check page a phone fetches is the form.
+        with urllib.request.urlopen(board.url + "generate_204", timeout=15) as response:
+            assert response.status == 200
+            assert "<title>sitless chair setup</title>" in response.read().decode()
+        assert board.proc.poll() is None
+    finally:
+        board.stop()
