@@ -22,6 +22,7 @@ from hub.config import HistoryConfig, HubConfig
 from hub.contract.vocabulary import WEEKDAYS, WORKDAYS
 from hub.errors import HistoryError
 from hub.history.summary import _per_desk_database, _query, influxql_string
+from hub.history.verdict import Rules, judge, rules_for
 
 GOAL_DAYS: Final = 4
 """Working days of a week that must meet the goal (of the schedule's working days, 5 by default)."""
@@ -42,14 +43,6 @@ class Bout:
     snoozes: int
     ended_by: str
     responded_s: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """The two sitting rules the figures depend on."""
-
-    limit_s: float = 1800.0
-    escalate_after_s: float = 300.0
 
 
 @dataclass
@@ -109,14 +102,11 @@ def add_bout(day: DayAccount, bout: Bout, rules: Rules) -> None:
         if real_break and bout.responded_s is not None:
             day.breaks_after_alert += 1
             day.responded_s.append(bout.responded_s)
-    if bout.duration_s < rules.limit_s:
+    verdict = judge(bout.duration_s, bout.alerts, bout.ended_by, bout.responded_s, rules)
+    if not verdict.limit_bout:
         return
     day.limit_bouts += 1
-    if bout.alerts:
-        in_time = bout.responded_s is not None and bout.responded_s <= rules.escalate_after_s
-    else:  # no alert was due (a pause or outside working hours): judged from the limit
-        in_time = bout.duration_s <= rules.limit_s + rules.escalate_after_s
-    if real_break and in_time:
+    if verdict.answered:
         day.answered += 1
     else:
         day.over_limit += 1
@@ -191,18 +181,6 @@ def streak(days: dict[str, DayAccount], today: dt.date, workdays: Sequence[str])
             break
         count += 1
     return count
-
-
-def rules_for(cfg: HubConfig) -> Any:
-    """A function giving each desk's Rules from the configuration."""
-    sitting = cfg.sitting
-
-    def rules_of(desk: str) -> Rules:
-        own = cfg.desks.get(desk)
-        limit = own.limit if own is not None and own.limit else sitting.limit
-        return Rules(limit, sitting.escalate_after)
-
-    return rules_of
 
 
 def workdays_for(cfg: HubConfig, desk: str | None = None) -> tuple[str, ...]:

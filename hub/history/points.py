@@ -29,6 +29,7 @@ from hub.core.facts import (
     Snoozed,
     TelemetryReceived,
 )
+from hub.history.verdict import judge, rules_for
 
 OCCUPANCY: Final = "occupancy"
 DESK_STATE: Final = "desk_state"
@@ -225,12 +226,21 @@ def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
     if isinstance(fact, BoutEnded):
         responded = None if fact.responded_s is None else float(fact.responded_s)
         tags = desk_tags(cfg, fact.desk) + _tag("ended_by", fact.ended_by)
+        verdict = judge(
+            float(fact.duration_s),
+            int(fact.alerts),
+            fact.ended_by,
+            responded,
+            rules_for(cfg)(fact.desk),
+        )
         fields: dict[str, FieldValue | None] = {
             "duration_s": float(fact.duration_s),
             "alerts": int(fact.alerts),
             "snoozes": int(fact.snoozes),
             "max_level": int(fact.max_level),
             "responded_s": responded,
+            "limit_bout": int(verdict.limit_bout),
+            "answered": int(verdict.answered),
         }
         return [_point(SITTING_BOUT, tags, fields, fact.start)]
     if isinstance(fact, AlertSent):

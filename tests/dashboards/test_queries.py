@@ -212,16 +212,27 @@ def test_my_day_in_figures(influx):
     alerted = [b for b in bouts if b.alert_times]
     assert dash.single("Sitting time").column("sum") == [sum(b.duration for b in bouts)]
     assert dash.single("Longest bout").column("max") == [max(b.duration for b in bouts)]
-    assert dash.single("Bouts over the limit").column("count") == [len(alerted)]
-    assert dash.single("Breaks taken").column("count") == [
-        sum(b.ended_by == "break" for b in bouts)
+    # Over the limit: long enough to alert, and not a real break within ESCALATE of the alert.
+    over = [
+        b
+        for b in bouts
+        if b.duration >= week.LIMIT
+        and not (b.ended_by == "break" and (b.responded_s or 0) <= week.ESCALATE)
     ]
+    assert dash.single("Bouts over the limit").column("over the limit") == [len(over)]
+    taken, prompted = dash.results("Breaks taken vs prompted").values()
+    assert [s.column("taken") for s in taken] == [[sum(b.ended_by == "break" for b in alerted)]]
+    assert [s.column("prompted") for s in prompted] == [[len(alerted)]]
     assert dash.single("Alerts").column("count") == [sum(len(b.alert_times) for b in bouts)]
     assert dash.single("Snoozes").column("sum") == [sum(b.snoozes for b in bouts)]
     answered = dash.single("Time to stand up after an alert")
-    responded = [b.responded_s for b in alerted]
+    responded = [b.responded_s for b in alerted if b.ended_by == "break"]
+    assert answered.column("median") == [pytest.approx(statistics.median(responded))]
     assert answered.column("average") == [pytest.approx(statistics.fmean(responded))]
     assert answered.column("slowest") == [max(responded)]
+    # Every limit-length bout of n1's Wednesday was answered late: no compliance, no streak.
+    assert dash.single("Compliance").column("compliance") == [0]
+    assert dash.single("Streak").column("streak") == [0]
     assert len(dash.single("Bouts").values) == len(bouts)
 
 
