@@ -118,8 +118,9 @@ def changes(form, base):
                 if config.KEYS[key][2]:  # may be null: blank is none
                     obj[key] = None
                 continue  # blank: what the board had, else the default
-            obj[key] = int(value) if value.isdigit() else value
-        else:
+            digits = value[1:] if value.startswith("-") else value
+            obj[key] = int(value) if digits.isdigit() else value  # else: "must be an integer"
+        elif value or kind == TEXT:
             obj[key] = value or None
     return obj
 

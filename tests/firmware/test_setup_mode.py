@@ -35,7 +35,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from hub.board import provision
 from tests.support.browser import headless_chromium
 from tests.support.servers import Mosquitto, free_port, stop_all
-from tests.support.upython import micropython_binary, micropython_path
+from tests.support.upython import micropython_binary, micropython_path, run_micropython
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -459,3 +459,36 @@ def test_every_name_resolves_to_the_board_so_a_phone_opens_the_page(tmp_path):
         assert board.proc.poll() is None
     finally:
         board.stop()
+
+
+FORM_SCRIPT = r"""
+from sitless import setup
+s = setup.Setup("none.json")
+form = (b"wifi_ssid=%3Cb%3Eoffice%22&desk=%22%3E%3Cscript%3Ex&mqtt_host=h&sensor_pin=-5"
+        b"&wifi_password=p%26w+x&evil=1&sensor=")
+status, page = s.handle("POST", "/", form)
+print("STATUS", status)
+print("ESCAPED", "&lt;b&gt;office&quot;" in page, "<script>" not in page, "p&w x" not in page,
+      'value="&quot;&gt;&lt;script&gt;x"' in page)
+print("ERROR", page[page.index('id="error">') + 11 : page.index("</p>", page.index('id="error"'))])
+print("PARSED", sorted(setup.parse_form(form).items()))
+print("CHANGES", setup.changes({"sensor_pin": "-5", "sensor": "", "mqtt_port": "12x"}, {}))
+print("GET", s.handle("GET", "/generate_204?x=1", b"")[0], s.handle("PUT", "/", b"")[0])
+"""
+
+
+def test_the_form_escapes_what_it_echoes_and_reads_what_a_browser_sends():
+    """Real MicroPython running the setup module's form handling; no sockets, nothing stood in."""
+    result = run_micropython(FORM_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert out["STATUS"] == "400"
+    assert out["ESCAPED"] == "True True True True"
+    assert out["ERROR"] == "Sensor pin (sensor_pin): must be between 0 and 48"
+    assert "('wifi_password', 'p&w x')" in out["PARSED"]
+    assert "evil" not in out["PARSED"]
+    changes = out["CHANGES"]
+    assert "'sensor_pin': -5" in changes
+    assert "'mqtt_port': '12x'" in changes
+    assert "'sensor'" not in changes  # blank: the default or what the board had
+    assert out["GET"] == "200 405"
