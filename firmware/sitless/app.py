@@ -14,7 +14,7 @@ schedule.
 import asyncio
 import time
 
-from sitless import payload, serial_link, unload
+from sitless import call, payload, serial_link, unload
 from sitless.chair import Chair
 from sitless.compat import const
 from sitless.mqtt import MQTTClient
@@ -78,6 +78,7 @@ class App:
         self.samples = 0
         self.connects = 0
         self.base = "%s/%s/" % (cfg["prefix"], cfg["desk"])  # + kind is the topic
+        unload("start")  # loaded again to start the tasks
         self.client = None  # None: the serial link carries the messages instead
         if cfg["transport"] != "serial":
             # No task of its own: the network task calls its `step` while the link is up.
@@ -139,22 +140,14 @@ class App:
             if button is not None:
                 press = button.poll(now)  # True: a long press (a meeting), False: a snooze
                 if press is not None:
-                    self.pressed(press, now)
+                    # Granted or refused at once by the chair's copy of the rules.
+                    call("commands", "press", self, press, now)
                 if button.down is not None:
                     wait = min(wait, _HELD_TICK_MS)
             if time.ticks_diff(now, health_at) >= 0:
                 health_at = time.ticks_add(now, _HEALTH_MS)
                 self._health(now, watchdog)
             await asyncio.sleep_ms(wait)
-
-    def pressed(self, long_press, now):
-        """The button: granted or refused at once by the chair's copy of the rules."""
-        from sitless import commands
-
-        try:
-            commands.press(self, long_press, now)
-        finally:
-            unload("commands")
 
     # ----- messages -------------------------------------------------------
 
@@ -180,62 +173,7 @@ class App:
         if topic == self.cfg["prefix"] + "/_hub/status":
             self.set_hub(bytes(body) == b"online")
         elif topic == self.base + "cmd":
-            self.command(body, retained)
-
-    # The code below is needed now and then only: each method loads its module for the
-    # moment and drops it after (`unload`), so it takes no RAM in between.
-
-    def command(self, body, retained=False):
-        """Check and carry out one command."""
-        from sitless import commands
-
-        try:
-            commands.run(self, body, retained)
-        finally:
-            unload("commands")
-
-    def on_line(self, kind, body):
-        """A host line from the serial link (`cmd`, `hub`, `stream`): handled like a command."""
-        from sitless import commands
-
-        try:
-            commands.line(self, kind, body)
-        finally:
-            unload("commands")
-
-    def save_calib(self):
-        from sitless import commands
-
-        try:
-            commands.save_calib(self)
-        finally:
-            unload("commands")
-
-    def link_up(self):
-        """A coroutine for one attempt to bring the link up (it keeps `link`'s code meanwhile)."""
-        from sitless import link
-
-        try:
-            return link.up(self)
-        finally:
-            unload("link")
-
-    def info(self):
-        """The `info` payload (who this board is)."""
-        from sitless import link
-
-        try:
-            return link.info(self)
-        finally:
-            unload("link")
-
-    def sync_time(self):
-        from sitless import link
-
-        try:
-            return link.sync_time(self.board)
-        finally:
-            unload("link")
+            call("commands", "run", self, body, retained)  # checked, then carried out
 
     # ----- network --------------------------------------------------------
 
@@ -258,8 +196,8 @@ class App:
         outbox = self.outbox
         backoff = 1000
         while True:
-            # `link_up` drops the module at once; the attempt keeps its code alive until it ends.
-            if await self.link_up():
+            # `link` is dropped at once; the attempt keeps its code alive until it ends.
+            if await call("link", "up", self):
                 self.connects += 1
                 up_at = time.ticks_ms()
                 while client.connected:
@@ -339,12 +277,7 @@ class App:
                 self.board.reset()
         if time.ticks_diff(now, self.beat_at) >= min(self.cfg["telemetry_s"], 60) * 1000:
             self.beat_at = now
-            from sitless import report
-
-            try:
-                report.beat(self, now)
-            finally:
-                unload("report")
+            call("report", "beat", self, now)
 
     # ----- start ----------------------------------------------------------
 
@@ -353,12 +286,7 @@ class App:
 
         `watchdog`: an object to feed, True for the board's own (30 s), or None.
         """
-        from sitless import start
-
-        try:
-            return start.tasks(self, watchdog)
-        finally:
-            unload("start")
+        return call("start", "tasks", self, watchdog)
 
     async def main(self):
         """Run forever (on the board)."""

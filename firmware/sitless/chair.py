@@ -7,15 +7,15 @@ readings, so demo chairs behave exactly like real ones:
 
     chair = Chair(config.check({"desk": "d1", "transport": "serial"}), boot="b1")
     for now_ms, raw in trace:
-        for kind, payload in chair.feed(now_ms, raw):
-            ...  # kind "occupancy": payload is the decoded JSON dict
+        event = chair.sample(now_ms, raw)
+        if event is not None:  # ("occupancy", seated, seq, ts_ms, uptime_ms, value)
+            body = payload.encode(chair.boot, event)  # the published JSON
 
 Under CPython, put the `firmware` folder on `sys.path` first.
 
 `sample` (the board's path) returns an event tuple or None and allocates
 nothing when nothing happens; `payload.encode(boot, event)` turns an event
-into the published bytes (the outbox keeps the small tuple until then);
-`feed` wraps it all in a list of decoded dicts for callers that prefer them.
+into the published bytes (the outbox keeps the small tuple until then).
 `press` is the button and `hub` tells the chair whether the hub is online.
 Times are milliseconds from one monotonic clock (`time.ticks_ms()` on the
 board, any increasing integer elsewhere); `ts_ms` is unix time in
@@ -24,9 +24,7 @@ holds the local fallback timer's new alert level, or None when it did not
 change.
 """
 
-import json
-
-from sitless import payload, unload
+from sitless import unload
 from sitless.compat import ticks_diff
 from sitless.fallback import Fallback
 from sitless.signal import Debouncer, Smoother
@@ -39,14 +37,14 @@ class Chair:
         self.boot = boot
         self.seq = 0
         self.smoother = Smoother()
-        from sitless.points import from_config
+        from sitless.points import from_config, snoozes_allowed
 
         self.calib = from_config(cfg, saved_calib)
-        unload("points")  # needed again only for a config command
         self.debouncer = Debouncer(cfg["seated_ms"], cfg["vacant_ms"])
         self.fallback = Fallback(
             cfg["limit_s"] * 1000, cfg["min_break_s"] * 1000, snoozes_allowed(cfg)
         )
+        unload("points")  # needed again only for a config command
         self.uptime_ms = 0
         self._last_ms = now_ms
         self.alert = None
@@ -132,13 +130,3 @@ class Chair:
     def tare(self):
         """Take the current reading as the empty seat; False while seated."""
         return self.calib.tare(self.smoother.value, self.seated)
-
-    def feed(self, now_ms, raw, ts_ms=None):
-        """`sample` for hosts: a list of (kind, decoded payload dict)."""
-        event = self.sample(now_ms, raw, ts_ms)
-        return [("occupancy", json.loads(payload.encode(self.boot, event)))] if event else []
-
-
-def snoozes_allowed(cfg):
-    """Snoozes per bout by the config: none in strict mode."""
-    return 0 if cfg.get("strict") else cfg.get("max_snoozes", 3)

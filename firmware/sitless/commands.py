@@ -95,12 +95,9 @@ def line(app, kind, body):
     elif kind == "hub":
         app.set_hub(body == "online")
         if app.client is None:  # the serial form of connecting: say who this board is
-            from sitless import link, serial_link, unload
+            from sitless import call, serial_link
 
-            try:
-                serial_link.send("info", link.info(app))
-            finally:
-                unload("link")
+            serial_link.send("info", call("link", "info", app))
     elif kind == "cmd":
         run(app, json.dumps(body))
 
@@ -126,7 +123,6 @@ def _configure(app, changes):
     is rare and its checks are the largest code in the firmware.
     """
     from sitless import config, points, unload
-    from sitless.chair import snoozes_allowed
 
     try:
         fresh = config.check(changes, app.cfg)
@@ -144,7 +140,7 @@ def _configure(app, changes):
     chair.debouncer.vacant_ms = fresh["vacant_ms"]
     chair.fallback.limit_ms = fresh["limit_s"] * 1000
     chair.fallback.min_break_ms = fresh["min_break_s"] * 1000
-    chair.fallback.max_snoozes = snoozes_allowed(fresh)
+    chair.fallback.max_snoozes = points.snoozes_allowed(fresh)
     fresh_points = points.from_config(fresh)
     unload("points")
     if fresh_points.empty != chair.calib.empty or fresh_points.occupied != chair.calib.occupied:

@@ -16,7 +16,7 @@ import time
 from sitless import payload
 from sitless.board import network
 from sitless.compat import const
-from sitless.mqtt import close_socket, packet, text
+from sitless.mqtt import packet, text
 
 _RESPONSE_MS = const(10_000)
 _WIFI_TIMEOUT_MS = const(20_000)
@@ -44,6 +44,13 @@ def connect_packet(client_id, keepalive, clean=True, will=None, user=None, passw
 
 def subscribe_packet(pid, topic, qos=1):
     return packet(0x82, pid.to_bytes(2, "big") + text(topic) + bytes([qos]))
+
+
+def close_socket(sock):
+    try:
+        sock.close()
+    except Exception:  # noqa: BLE001, S110 - closing a dead socket may fail; it is gone either way
+        pass
 
 
 def open_socket(host, port):
@@ -90,7 +97,12 @@ async def handshake(client):
     if ack[0] != 0x20 or ack[3] != 0:
         close_socket(sock)
         raise OSError("broker refused the connection (code %d)" % ack[3])
-    client.opened(stream, sock)
+    # Done: the client's `step` reads the socket from now on (`stream` wraps it for the waits).
+    # Set here, not by a method of the client's: this code is loaded only for the handshake.
+    client._stream = stream  # noqa: SLF001
+    client._sock = sock  # noqa: SLF001
+    client.connected = True
+    client._last_rx = client._last_tx = time.ticks_ms()  # noqa: SLF001
     # Oldest first, by the order the ids were handed out in (they wrap at 65535).
     for pid in sorted(client.pending, key=client.age, reverse=True):
         message = client.pending[pid]

@@ -21,7 +21,7 @@ boot id it was made under.
 
 from array import array
 
-from sitless import unload
+from sitless import call
 from sitless.compat import const
 
 _CAPACITY = const(32)
@@ -47,12 +47,7 @@ class Outbox:
         self.slots = slots
         self.next = self.sent = 0
         if path is not None:
-            from sitless import spool
-
-            try:
-                spool.start(self)
-            finally:
-                unload("spool")
+            call("spool", "start", self)
 
     def __len__(self):
         return self._count + self.next - self.sent
@@ -69,12 +64,7 @@ class Outbox:
         """
         kind = self.kind(item)
         if boot is not None and kind and self.path is not None:
-            from sitless import spool
-
-            try:
-                spool.append(self, item, boot)
-            finally:
-                unload("spool")
+            call("spool", "append", self, item, boot)
             return
         if self._count == self._capacity:
             self.ram_drop()
@@ -95,12 +85,7 @@ class Outbox:
     def spill(self, boot):
         """The link is lost: the events waiting in RAM go to flash, in order, ahead of new ones."""
         if self.path is not None and self._count:
-            from sitless import spool
-
-            try:
-                spool.spill(self, boot)
-            finally:
-                unload("spool")
+            call("spool", "spill", self, boot)
 
     def peek(self):
         """The oldest item, from flash first (an event comes back as an equal, new tuple).
@@ -108,12 +93,7 @@ class Outbox:
         A stored event has its boot id as a seventh element; None when empty.
         """
         if self.sent < self.next:
-            from sitless import spool
-
-            try:
-                item = spool.peek(self)
-            finally:
-                unload("spool")
+            item = call("spool", "peek", self)
             if item is not None:
                 return item
         return self.ram_peek()
@@ -127,12 +107,7 @@ class Outbox:
         if out is None or (item is not None and item != out):
             return None
         if self.sent < self.next:  # `peek` found it in flash
-            from sitless import spool
-
-            try:
-                spool.sent(self)
-            finally:
-                unload("spool")
+            call("spool", "sent", self)
         else:
             self.ram_drop()
         return out

@@ -1,4 +1,4 @@
-"""The calibration from the config's two points and the saved baseline, built when needed.
+"""The calibration from the config's two points and the saved baseline, and the snoozes allowed.
 
 Needed when a chair is built and when a `config` command changes the points,
 so it is loaded for that and dropped again (as `config` and `commands` are):
@@ -26,3 +26,8 @@ def from_config(cfg, saved=None):
         if not isinstance(baseline, int) or isinstance(baseline, bool):
             baseline = None
     return Calibration(empty, occupied, baseline)
+
+
+def snoozes_allowed(cfg):
+    """Snoozes per bout by the config: none in strict mode."""
+    return 0 if cfg.get("strict") else cfg.get("max_snoozes", 3)

@@ -9,7 +9,7 @@ import gc
 import json
 import time
 
-from sitless import payload, serial_link
+from sitless import call, payload, serial_link
 from sitless.compat import const
 
 _CALIB_SAVE_MS = const(600_000)  # 10 minutes
@@ -75,11 +75,11 @@ def beat(app, now):
     if time.ticks_diff(now, app.calib_at) >= _CALIB_SAVE_MS:
         app.calib_at = now
         if abs(cal.baseline - cal.saved_baseline) * 100 > cal.span * _SAVE_DRIFT_PERCENT:
-            app.save_calib()
+            call("commands", "save_calib", app)
     ntp_every = _NTP_REFRESH_MS if app.board.clock_synced else _NTP_RETRY_MS
     if time.ticks_diff(now, app.ntp_at) >= ntp_every and client and client.connected:
         app.ntp_at = now  # the first sync happens at connect; this keeps it fresh
-        app.sync_time()
+        call("link", "sync_time", app.board)
     if app.on_healthy is not None and chair.uptime_ms >= _HEALTHY_AFTER_MS:
         app.on_healthy()  # a minute of sampling: this boot counts as a good one
         app.on_healthy = None

@@ -49,13 +49,16 @@ def send(kind, body):
     print(line(kind, body))
 
 
-async def listen(handle, stream=None):
-    """Read console lines forever and pass each host line to `handle(kind, payload)`."""
-    reader = asyncio.StreamReader(stream or sys.stdin)
+async def listen(handle, *args):
+    """Read console lines forever and pass each host line to `handle(*args, kind, payload)`.
+
+    (`args` spare the caller a bound method or a closure kept alive for as long as this runs.)
+    """
+    reader = asyncio.StreamReader(sys.stdin)
     while True:
         text = await reader.readline()
         if not text:
             return  # the console closed (only under a test harness)
         found = parse(text)
         if found is not None:
-            handle(found[0], found[1])
+            handle(*args, found[0], found[1])

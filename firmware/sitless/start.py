@@ -125,17 +125,18 @@ def tasks(self, watchdog):
 
     `watchdog` is fed by the health task: True starts the board's own.
     """
-    from sitless import serial_link
+    from sitless import call, serial_link
 
     if watchdog is True:
         watchdog = machine.WDT(timeout=_WATCHDOG_MS)
     started = [
         asyncio.create_task(self._sampling(watchdog)),
-        asyncio.create_task(serial_link.listen(self.on_line)),
+        # Each host line is handled like a command: `commands.line`, loaded for it.
+        asyncio.create_task(serial_link.listen(call, "commands", "line", self)),
     ]
     if self.client is None:  # the serial link
         serial_link.send("status", "online")
-        serial_link.send("info", self.info())
+        serial_link.send("info", call("link", "info", self))
     else:
         started.append(asyncio.create_task(self._network()))
     return started

@@ -9,13 +9,18 @@ import time
 
 import machine
 from harness import run
-from sitless import board, commands, link, mqtt, start
+from sitless import board, call, commands, link, mqtt, start
 from sitless.app import App
 from sitless.hx711 import HX711
 from sitless.sensors import Button
 from sitless.switch import SwitchSensor
 
 TMP = os.getenv("SITLESS_TEST_TMP") or "."  # the test's own temporary folder
+
+
+def command(app, body, retained=False):
+    """A command, as the app carries one out (`commands` loaded for it and dropped after)."""
+    call("commands", "run", app, body, retained)
 
 
 def test_connect_packet_bytes():
@@ -77,7 +82,7 @@ def test_packet_id_order_survives_the_wrap():
         assert len(client.pending) == 16
         assert 65531 not in client.pending
         assert 1 in client.pending
-        assert client.oldest() == 65532
+        assert max(client.pending, key=client.age) == 65532  # the oldest: the next to give way
         assert sorted(client.pending, key=client.age, reverse=True)[:5] == [
             65532, 65533, 65534, 65535, 1]
 
@@ -333,20 +338,20 @@ def test_app_commands_act_and_ack():
     path = "%s/sitless-cmd-test.json" % TMP
     cfg = app_config()
     app = App(cfg, board.Board(cfg), boot="t", calib_path=path + ".calib", config_path=path)
-    app.command(b'{"id": "a", "action": "alert", "level": 3}')
+    command(app, b'{"id": "a", "action": "alert", "level": 3}')
     assert app.actuators.level == 3
-    app.command(b'{"id": "b", "action": "clear"}')
+    command(app, b'{"id": "b", "action": "clear"}')
     assert app.actuators.level == 0
-    app.command(b'{"id": "c", "action": "config", "set": {"limit_s": 90, "vacant_ms": 700}}')
+    command(app, b'{"id": "c", "action": "config", "set": {"limit_s": 90, "vacant_ms": 700}}')
     assert app.chair.fallback.limit_ms == 90_000
     assert app.chair.debouncer.vacant_ms == 700
     with open(path) as f:
         assert json.loads(f.read())["limit_s"] == 90
-    app.command(b'{"id": "d", "action": "config", "set": {"limit_s": "soon"}}')
+    command(app, b'{"id": "d", "action": "config", "set": {"limit_s": "soon"}}')
     assert app.cfg["limit_s"] == 90
-    app.command(b'{"id": "e", "action": "dance"}')
-    app.command(b'{"id": "f", "action": "clear"}', True)  # retained: ignored, no ack
-    app.command(b'{"action": "clear"}')  # no id: nobody to answer
+    command(app, b'{"id": "e", "action": "dance"}')
+    command(app, b'{"id": "f", "action": "clear"}', True)  # retained: ignored, no ack
+    command(app, b'{"action": "clear"}')  # no id: nobody to answer
     assert acks(app) == [("a", True, None), ("b", True, None), ("c", True, None),
                          ("d", False, "config: limit_s must be an integer"),
                          ("e", False, "unknown action")]
@@ -359,11 +364,11 @@ def test_app_tare_is_refused_while_seated_and_saved_while_vacant():
     machine.INPUTS["adc34"] = 1_600_000
     for t in range(0, 2000, 200):
         app.sample_once(t)
-    app.command(b'{"id": "t1", "action": "tare"}')
+    command(app, b'{"id": "t1", "action": "tare"}')
     machine.INPUTS["adc34"] = 300_000
     for t in range(2000, 4000, 200):
         app.sample_once(t)
-    app.command(b'{"id": "t2", "action": "tare"}')
+    command(app, b'{"id": "t2", "action": "tare"}')
     assert acks(app)[-2:] == [("t1", False, "seat is taken; tare only while vacant"),
                               ("t2", True, None)]
     with open(path) as f:

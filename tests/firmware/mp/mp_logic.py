@@ -210,11 +210,13 @@ def test_payload_strings_are_escaped():
     assert body == {"id": 'say "hi"\n', "ok": False, "error": 'bad "key"'}
 
 
-def test_chair_feed_gives_decoded_messages_for_hosts():
+def test_chair_events_encode_to_the_published_payload():
     chair = Chair(config.check({"desk": "d1", "transport": "serial", "seated_ms": 0}), "demo")
     out = []
     for i in range(20):
-        out += chair.feed(i * 200, 1_600_000, 1764140000000 + i * 200)
+        event = chair.sample(i * 200, 1_600_000, 1764140000000 + i * 200)
+        if event is not None:
+            out.append((event[0], json.loads(payload.encode(chair.boot, event))))
     assert out == [("occupancy", {"seated": True, "seq": 0, "boot": "demo",
                                   "ts": 1764140000.0, "uptime_ms": 0, "value": 1600000})]
 

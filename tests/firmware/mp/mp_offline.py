@@ -6,7 +6,7 @@ import time
 
 import machine
 from harness import run
-from sitless import board, start
+from sitless import board, call, start
 from sitless.commands import REFUSED
 from sitless.app import App
 
@@ -122,7 +122,7 @@ def test_strict_mode_four_presses_never_silence_the_alert():
     assert app.actuators.level == 1
     for _ in range(4):
         clock.run(MIN // 2, SEATED)
-        app.pressed(False, clock.now)
+        call("commands", "press", app, False, clock.now)
         assert not app.chair.granted
         assert app.actuators.once == REFUSED  # the short double buzz
         assert app.actuators.level == 1  # and the alert goes on
@@ -139,12 +139,12 @@ def test_snoozes_are_granted_up_to_max_snoozes():
     app = clock.app
     for _ in range(3):
         assert app.actuators.level > 0
-        app.pressed(False, clock.now)
+        call("commands", "press", app, False, clock.now)
         assert app.chair.granted
         assert app.actuators.level == 0  # offline, the board grants it itself
         clock.run(10 * MIN + 100, SEATED)  # a snooze later: back, a level higher
     assert app.actuators.level == 3
-    app.pressed(False, clock.now)
+    call("commands", "press", app, False, clock.now)
     assert not app.chair.granted
     assert app.actuators.level == 3
 

@@ -6,7 +6,7 @@ import sys
 import time
 
 import machine
-from sitless import board, config
+from sitless import board, call, config
 from sitless.app import App
 
 HOURS = int(sys.argv[1])
@@ -22,5 +22,5 @@ for i in range(HOURS * 3600 * 4):
     machine.INPUTS["adc34"] = 1_600_000 if (i // 360) % 2 else 100_000
     app.sample_once(now)
     if i % 7200 == 3600:
-        app.pressed(False, now)
+        call("commands", "press", app, False, now)
 print("MADE %d %s %d %d" % (app.chair.seq, app.chair.boot, before, len(app.outbox)))
