@@ -44,13 +44,18 @@ def answer(query, address):
     return query[:2] + flags + b"\x00\x01\x00\x00\x00\x00\x00\x00" + question
 
 
-async def serve(address, host, port):
-    """Answer every query on UDP `port` with `address` ("192.168.4.1") until cancelled."""
-    ip = bytes([int(part) for part in address.split(".")])
+def bind(host, port):
+    """The DNS socket, bound and non-blocking, so queries are taken from the moment it exists."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(socket.getaddrinfo(host, port)[0][-1])
     sock.setblocking(False)
+    return sock
+
+
+async def serve(sock, address):
+    """Answer every query on `sock` with `address` ("192.168.4.1") until cancelled."""
+    ip = bytes([int(part) for part in address.split(".")])
     try:
         while True:
             try:

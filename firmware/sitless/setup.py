@@ -263,10 +263,11 @@ def network_name():
     return "sitless-%02x%02x%02x" % (uid[-3], uid[-2], uid[-1])
 
 
-async def serve(setup, chair, address):
+async def serve(setup, chair, name, address):
     """The form (and the DNS that sends every name here) until a good config is saved."""
-    names = asyncio.create_task(captive.serve(address, HOST, DNS_PORT))
+    names = asyncio.create_task(captive.serve(captive.bind(HOST, DNS_PORT), address))
     server = await asyncio.start_server(Server(setup.handle).serve, HOST, PORT)
+    print("sitless: setup mode: join the WiFi network %s and open http://%s/" % (name, address))
     await setup.done.wait()
     await asyncio.sleep_ms(_RESTART_MS)
     server.close()
@@ -279,5 +280,4 @@ def run(path=config.CONFIG_FILE):
     chair = board.Board(None)
     name = network_name()
     address = chair.access_point(name)
-    print("sitless: setup mode: join the WiFi network %s and open http://%s/" % (name, address))
-    asyncio.run(serve(Setup(path), chair, address))
+    asyncio.run(serve(Setup(path), chair, name, address))
