@@ -13,7 +13,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -92,6 +92,12 @@ class DemoSource:
     def snapshot(self) -> list[DeskView]:
         """Every desk, from the service."""
         return self._inner.snapshot()
+
+    def changed_since(
+        self, marks: Mapping[str, Hashable]
+    ) -> tuple[dict[str, Hashable], list[DeskView]]:
+        """The desks that changed, from the service."""
+        return self._inner.changed_since(marks)
 
     def counters(self) -> Mapping[str, float]:
         """The service's counters and the history backlog (nothing waits without a server)."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from hub import log as hublog
-from hub.config import HubConfig
+from hub.config import DeskConfig, HubConfig
 from hub.contract import protocol
 from hub.contract.vocabulary import LEVELS, SEATED_STATES
 from hub.core.checkpoint import Checkpoint
@@ -53,6 +54,7 @@ class DeskRegistry:
         self._per_prefix: Counter[str] = Counter()  # desks not in [desks.*], per prefix
         self._shared_rules: Rules | None = None
         self._next_sweep = -math.inf
+        self._default: DeskConfig | None = None  # where a desk without a section is
 
     def get(self, desk_id: str) -> Desk | None:
         """The desk, if known."""
@@ -205,16 +207,32 @@ class DeskRegistry:
 
     def entries(self, now: float) -> list[DeskEntry]:
         """Every desk as it is now, sorted by id, with where it is."""
+        return [self._entry(desk_id, desk, now) for desk_id, desk in sorted(self.desks.items())]
+
+    def entries_since(
+        self, marks: Mapping[str, Hashable], now: float
+    ) -> tuple[dict[str, Hashable], list[DeskEntry]]:
+        """Every desk's mark (``Desk.shown``), and the entries of those not so in ``marks``.
+
+        A quiet fleet costs one comparison per desk: no view is built for a
+        desk whose view has not been published again since the caller looked.
+        """
+        now_marks: dict[str, Hashable] = {}
         out = []
-        for desk_id, desk in sorted(self.desks.items()):
-            where = self.cfg.desk(desk_id)
-            out.append(
-                DeskEntry(
-                    desk.view(now),
-                    self.prefix_of.get(desk_id, ""),
-                    where.site,
-                    where.floor,
-                    where.zone,
-                )
-            )
-        return out
+        for desk_id, desk in self.desks.items():
+            mark = now_marks[desk_id] = desk.shown
+            if mark is None or marks.get(desk_id) != mark:
+                out.append(self._entry(desk_id, desk, now))
+        return now_marks, out
+
+    def _entry(self, desk_id: str, desk: Desk, now: float) -> DeskEntry:
+        own = self.cfg.desks.get(desk_id)  # cfg.desk() would build a default section per call
+        where = own if own is not None else self._default_place()
+        return DeskEntry(
+            desk.view(now), self.prefix_of.get(desk_id, ""), where.site, where.floor, where.zone
+        )
+
+    def _default_place(self) -> DeskConfig:
+        if self._default is None:
+            self._default = DeskConfig()
+        return self._default

@@ -27,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from hub.config import HubConfig
@@ -178,6 +178,13 @@ class HubService:
         """Every desk as it is now, for a status page."""
         with self._lock:
             return self.registry.entries(self.clock())
+
+    def views_since(
+        self, marks: Mapping[str, Hashable]
+    ) -> tuple[dict[str, Hashable], list[DeskEntry]]:
+        """Every desk's mark, and the desks whose view changed since ``marks`` (a page's poll)."""
+        with self._lock:
+            return self.registry.entries_since(marks, self.clock())
 
     @property
     def connected(self) -> bool:

@@ -65,6 +65,15 @@ class Desk:
         self._published: tuple[object, ...] | None = None
 
     @property
+    def shown(self) -> tuple[object, ...] | None:
+        """What the desk's view last showed (state, level, bout start, online); None until then.
+
+        It moves exactly when the retained ``sitting`` view is published again,
+        so a status page compares it instead of building every desk's view.
+        """
+        return self._published
+
+    @property
     def seated(self) -> bool:
         """Whether the seat is taken, as last reported."""
         return self._s.seated

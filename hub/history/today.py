@@ -14,12 +14,12 @@ import contextlib
 import datetime as dt
 import threading
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from hub.core.facts import AlertSent, BoutEnded, DeskSample, Fact
-from hub.web.source import TICKING_STATES, DeskView, StatusSource
+from hub.web.source import TICKING_STATES, DeskView, StatusSource, changes_of
 
 
 class Sink(Protocol):
@@ -60,6 +60,10 @@ class TodayTally:
 
     def _day(self, ts: float) -> dt.date:
         return dt.datetime.fromtimestamp(ts, self._tz).date()
+
+    def day_of(self, ts: float) -> dt.date:
+        """The tally's day (in its time zone) that holds ``ts``."""
+        return self._day(ts)
 
     def _current(self, desk: str, day: dt.date) -> DayTotals:
         totals = self._desks.get(desk)
@@ -114,24 +118,39 @@ class TodaySource:
     def __init__(self, inner: StatusSource, tally: TodayTally) -> None:
         self.inner = inner
         self.tally = tally
+        self._day: dt.date | None = None
 
     def snapshot(self) -> list[DeskView]:
         """The inner snapshot, each desk with today's sitting."""
         now = dt.datetime.now(dt.UTC).timestamp()
-        out = []
-        for view in self.inner.snapshot():
-            day = self.tally.today(view.desk, now)
-            running = view.seated_s if view.state in TICKING_STATES else 0.0
-            out.append(
-                replace(
-                    view,
-                    today_seated_s=day.seated_s + running,
-                    today_bouts=day.bouts + (1 if running else 0),
-                    longest_bout_s=max(day.longest_s, running),
-                    today_alerts=day.alerts,
-                )
-            )
-        return out
+        return [self._with_today(view, now) for view in self.inner.snapshot()]
+
+    def changed_since(
+        self, marks: Mapping[str, Hashable]
+    ) -> tuple[dict[str, Hashable], list[DeskView]]:
+        """The inner source's changes, with today's sitting; every desk again when a day begins.
+
+        Today's totals move when a bout ends or an alert goes out, which
+        moves the desk's mark too; only a new day moves them on its own.
+        """
+        now = dt.datetime.now(dt.UTC).timestamp()
+        day = self.tally.day_of(now)
+        if day != self._day:
+            self._day, marks = day, {}
+        now_marks, views = changes_of(self.inner, marks)
+        return now_marks, [self._with_today(view, now) for view in views]
+
+    def _with_today(self, view: DeskView, now: float) -> DeskView:
+        day = self.tally.today(view.desk, now)
+        ticking = view.state in TICKING_STATES
+        running = view.seated_s if ticking else 0.0
+        return replace(
+            view,
+            today_seated_s=day.seated_s + running,
+            today_bouts=day.bouts + (1 if ticking else 0),
+            longest_bout_s=max(day.longest_s, running),
+            today_alerts=day.alerts,
+        )
 
     def counters(self) -> Mapping[str, float]:
         """The inner counters."""

@@ -41,6 +41,13 @@ function boutNow(entry) {
   return d.seated_s + (Date.now() - entry.at) / 1000;
 }
 
+// Today's total grows with the running bout, which the page ticks itself.
+function todayNow(entry) {
+  const d = entry.data;
+  if (d.today_seated_s == null) return null;
+  return d.today_seated_s + (d.ticking ? boutNow(entry) - d.seated_s : 0);
+}
+
 function floorKey(d) { return `${d.site}/${d.floor}`; }
 
 function floorTitle(d) {
@@ -218,7 +225,7 @@ function fillSheet() {
   $("d-since").textContent = d.since ? fmtClock(d.since) : "–";
   $("d-level").textContent = d.level ? `${d.level} of 3` : "none";
   $("d-online").textContent = d.online ? "connected" : "offline";
-  $("d-today").textContent = d.today_seated_s == null ? "–" : fmtDuration(d.today_seated_s);
+  $("d-today").textContent = d.today_seated_s == null ? "–" : fmtDuration(todayNow(entry));
   $("d-bouts").textContent = d.today_bouts == null ? "–" : String(d.today_bouts);
   $("d-longest").textContent = d.longest_bout_s == null ? "–" : fmtDuration(d.longest_bout_s);
   $("d-alerts").textContent = d.today_alerts == null ? "–" : String(d.today_alerts);
@@ -254,20 +261,30 @@ function onSnapshot(body) {
   summarize();
 }
 
+// Only the desks that changed arrive after the snapshot, together, with the ones that went.
+function onChanges(body) {
+  const at = Date.now();
+  for (const d of body.desks || []) upsert(d, at);
+  for (const id of body.gone || []) remove(id);
+  summarize();
+}
+
 function connect() {
   const es = new EventSource("/events");
   es.addEventListener("open", () => setLive("live", "live"));
   es.addEventListener("error", () => setLive("lost", "reconnecting…"));
   es.addEventListener("snapshot", (e) => { onSnapshot(JSON.parse(e.data)); setLive("live", "live"); });
-  es.addEventListener("desk", (e) => { upsert(JSON.parse(e.data).desk, Date.now()); summarize(); });
-  es.addEventListener("gone", (e) => { remove(JSON.parse(e.data).desk); summarize(); });
+  es.addEventListener("desks", (e) => { onChanges(JSON.parse(e.data)); });
 }
 
 function tick() {
   for (const entry of desks.values()) if (entry.data.ticking) tickOne(entry);
   if (openDesk) {
     const entry = desks.get(openDesk);
-    if (entry && entry.data.ticking) $("d-bout").textContent = fmtDuration(boutNow(entry));
+    if (entry && entry.data.ticking) {
+      $("d-bout").textContent = fmtDuration(boutNow(entry));
+      if (entry.data.today_seated_s != null) $("d-today").textContent = fmtDuration(todayNow(entry));
+    }
   }
 }
 

@@ -147,9 +147,10 @@ $("notify").addEventListener("click", async () => {
 
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
 const events = new EventSource("/events");
-events.addEventListener("desk", (e) => {
+events.addEventListener("desks", (e) => {
   const data = JSON.parse(e.data);
-  if (state.body && data.desk && data.desk.desk === state.body.desk.desk) load();
+  const mine = state.body && state.body.desk.desk;
+  if (mine && (data.desks || []).some((d) => d.desk === mine)) load();
 });
 events.addEventListener("error", () => { $("live").textContent = "reconnecting"; });
 load();

@@ -19,7 +19,7 @@ from typing import Any
 from hub.web.auth import Principal, Session
 from hub.web.gate import Gate, Refused, split_path
 from hub.web.guard import Counters
-from hub.web.views import Privacy, visible_desks, zones
+from hub.web.views import Privacy, sees_desk, visible_desks
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,10 @@ class AccessMixin(BaseHTTPRequestHandler):
     def may_see(self, desks: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The desks this viewer may see by id."""
         return visible_desks(desks, self.viewer if self.gate.required else None)
+
+    def sees(self, desk: str) -> bool:
+        """Whether this viewer may see one desk by id (the rule of ``may_see``)."""
+        return sees_desk(desk, self.viewer if self.gate.required else None)
 
     def may_pause(self) -> bool:
         """Whether this viewer may pause (admins, a person for their desk, anyone when open)."""
@@ -246,7 +250,7 @@ class AccessMixin(BaseHTTPRequestHandler):
             "ts": frame.ts,
             "title": app.title,
             "privacy": note,
-            "zones": zones(frame.desks.values(), privacy),
+            "zones": app.zones_of(frame),
         }
         if self.viewer is not None:
             body["user"] = self.viewer.name

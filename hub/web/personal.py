@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 
 from hub.core.alerts import MOVES
 from hub.errors import SitlessError
+from hub.web.broadcast import as_of
 
 DESK_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}\Z")
 ROOT_FILES: Final = {"/sw.js": "sw.js", "/me.webmanifest": "me.webmanifest"}
@@ -273,7 +274,8 @@ def handle_get(handler: Any, path: str, query: str) -> bool:  # noqa: PLR0911 - 
     if desk not in seen:
         handler.reply(HTTPStatus.NOT_FOUND, {"error": f"no desk {desk!r}"})
         return True
-    data = me_body(seen[desk], app.personal, frame.ts)
+    now = time.time()
+    data = me_body(as_of(seen[desk], now), app.personal, now)
     data["can_pause"] = hasattr(app.source, "pause") and handler.may_pause()
     if handler.session is not None:
         data["csrf"] = handler.session.csrf
@@ -297,7 +299,7 @@ def handle_post(handler: Any, path: str, query: str) -> bool:  # noqa: PLR0911 -
         handler.reply(HTTPStatus.NOT_FOUND, {"error": f"no desk {desk!r}"})
         return True
     if action == "snooze":
-        view = app.broadcaster.latest().desks[desk]
+        view = as_of(app.broadcaster.latest().desks[desk], time.time())
         body = me_body(view, app.personal, 0.0)
         if not body["can_snooze"]:
             why = body["snooze_refused"] or "there is no alert to snooze"

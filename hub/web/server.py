@@ -20,12 +20,12 @@ from typing import Any, ClassVar, Self
 
 from hub.errors import SitlessError
 from hub.web import metrics, ops, personal
-from hub.web.broadcast import Broadcaster, Frame, signature
+from hub.web.broadcast import Broadcaster, Frame, as_of
 from hub.web.gate import Gate, split_path
 from hub.web.guard import Counters, GuardedServer, allowed_hosts, is_loopback
 from hub.web.pages import AccessMixin, web_metrics
 from hub.web.source import StatusSource
-from hub.web.views import Privacy
+from hub.web.views import Privacy, zones
 
 logger = logging.getLogger(__name__)
 
@@ -174,13 +174,19 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
 
     def _one_desk(self, desk: str) -> None:
         frame = self.server.app.broadcaster.latest()
-        if desk not in self.may_see(frame.desks):
+        if desk not in frame.desks or not self.sees(desk):
             self._error(HTTPStatus.NOT_FOUND, f"no desk {desk!r}")
             return
-        self._json(HTTPStatus.OK, {"ts": frame.ts, "desk": frame.desks[desk]})
+        now = time.time()
+        self._json(HTTPStatus.OK, {"ts": now, "desk": as_of(frame.desks[desk], now)})
 
     def _events(self) -> None:
-        """Server-sent events: a full snapshot first, then only the desks that changed."""
+        """Server-sent events: a snapshot first, then only the desks that changed.
+
+        Each new frame names the desks that changed since the one before, so
+        a wake-up costs what changed, not what the hub knows; a viewer that
+        fell further behind than the frames kept gets a fresh snapshot.
+        """
         app = self.server.app
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -192,8 +198,6 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
         frame = app.broadcaster.latest()
         try:
             self._event("snapshot", self._frame_json(frame))
-            sent = self.may_see(frame.desks)
-            counters = frame.counters
             while not app.broadcaster.stopping:
                 newer = app.broadcaster.wait_newer(frame.version, KEEPALIVE_S)
                 if app.broadcaster.stopping:
@@ -202,18 +206,24 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
                     self.wfile.write(b": keepalive\n\n")
                     self.wfile.flush()
                     continue
+                self._changes(frame, newer)
                 frame = newer
-                visible = self.may_see(frame.desks)
-                for desk, body in visible.items():
-                    if desk not in sent or signature(sent[desk]) != signature(body):
-                        self._event("desk", {"ts": frame.ts, "desk": body})
-                for desk in sent.keys() - visible.keys():
-                    self._event("gone", {"ts": frame.ts, "desk": desk})
-                if frame.counters != counters and not self._narrowed():
-                    self._event("counters", {"ts": frame.ts, "counters": frame.counters})
-                sent, counters = visible, frame.counters
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             logger.debug("a status page viewer went away")
+
+    def _changes(self, seen: Frame, frame: Frame) -> None:
+        """The desks this viewer may see that changed or went after ``seen``, as one event."""
+        delta = self.server.app.broadcaster.since(seen.version, frame)
+        if delta is None:
+            self._event("snapshot", self._frame_json(frame))
+            return
+        now = time.time()
+        desks = [as_of(frame.desks[d], now) for d in delta.changed if self.sees(d)]
+        gone = [d for d in delta.gone if self.sees(d)]
+        if desks or gone:
+            self._event("desks", {"ts": now, "desks": desks, "gone": gone})
+        if frame.counters != seen.counters and not self._narrowed():
+            self._event("counters", {"ts": frame.ts, "counters": frame.counters})
 
     def _narrowed(self) -> bool:
         """Whether this viewer sees less than every desk (hub-wide counters are left out)."""
@@ -222,13 +232,14 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
     def _frame_json(self, frame: Frame) -> dict[str, Any]:
         app = self.server.app
         desks = self.may_see(frame.desks)
+        now = time.time()  # the frame may be old; the running clocks are moved on to now
         body: dict[str, Any] = {
-            "ts": frame.ts,
+            "ts": now,
             "title": app.title,
             "can_pause": hasattr(app.source, "pause") and self.may_pause(),
             "limits": app.limits,
             "counters": {} if self._narrowed() else frame.counters,
-            "desks": [desks[k] for k in sorted(desks)],
+            "desks": [as_of(desks[k], now) for k in sorted(desks)],
             "notice": self.gate.notice,
         }
         if self.session is not None:
@@ -273,6 +284,8 @@ class StatusServer:
         self.gate = gate or Gate(hosts=allowed_hosts(host, []))
         self.counters: Counters = self.gate.counters
         self.privacy = privacy or Privacy()
+        self._zones: tuple[int, list[dict[str, Any]]] = (-1, [])
+        self._zones_lock = threading.Lock()
         if not self.gate.required and not is_loopback(host):
             msg = f"status page on {host}: without accounts it may only listen on loopback"
             raise SitlessError(msg)
@@ -289,6 +302,15 @@ class StatusServer:
             raise SitlessError(msg) from exc
         self._httpd.app = self
         self._thread: threading.Thread | None = None
+
+    def zones_of(self, frame: Frame) -> list[dict[str, Any]]:
+        """The zone counts of one frame, worked out once for every facilities viewer."""
+        with self._zones_lock:
+            version, counts = self._zones
+            if version != frame.version:
+                counts = zones(frame.desks.values(), self.privacy)
+                self._zones = (frame.version, counts)
+            return counts
 
     def health(self) -> dict[str, ops.Check]:
         """The page's own poller, then the hub's checks when it runs for real."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -64,6 +64,58 @@ class StatusSource(Protocol):
     def counters(self) -> Mapping[str, float]:
         """Totals named as in ``COUNTER_NAMES``."""
         ...
+
+
+@runtime_checkable
+class ChangeSource(Protocol):
+    """A source that can tell which desks changed without building every desk's view."""
+
+    def changed_since(
+        self, marks: Mapping[str, Hashable]
+    ) -> tuple[dict[str, Hashable], list[DeskView]]:
+        """Every desk's mark now, and the views of the desks whose mark is not in ``marks``.
+
+        A mark is any value that moves when what the page shows of the desk
+        moves (its ticking clocks aside); the caller hands back the marks of
+        its previous call.
+        """
+        ...
+
+
+def changes_of(
+    source: StatusSource, marks: Mapping[str, Hashable]
+) -> tuple[dict[str, Hashable], list[DeskView]]:
+    """``source.changed_since(marks)``, or the same answer worked out from a whole snapshot."""
+    if isinstance(source, ChangeSource):
+        return source.changed_since(marks)
+    now: dict[str, Hashable] = {}
+    views = []
+    for view in source.snapshot():
+        mark = now[view.desk] = view_mark(view)
+        if marks.get(view.desk) != mark:
+            views.append(view)
+    return now, views
+
+
+def view_mark(view: DeskView) -> Hashable:
+    """A desk's mark read from its view: every field but the clocks and the time it was read."""
+    if view.state in TICKING_STATES:
+        clocks: tuple[object, ...] = ()
+    else:
+        clocks = (view.seated_s, view.today_seated_s, view.longest_bout_s)
+    return (
+        view.state,
+        view.level,
+        view.since,
+        view.online,
+        view.site,
+        view.floor,
+        view.zone,
+        view.today_bouts,
+        view.today_alerts,
+        repr(sorted(view.extra.items())),
+        *clocks,
+    )
 
 
 class StaticSource:

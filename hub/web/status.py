@@ -9,9 +9,10 @@ checks behind ``/healthz`` and the operational numbers behind ``/metrics``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Final, Protocol
 
+from hub.core.registry import DeskEntry
 from hub.core.service import HubService
 from hub.web.ops import Check, Operations
 from hub.web.source import DeskView
@@ -38,6 +39,22 @@ class HistoryHealth(Protocol):
         ...
 
 
+def _view(s: DeskEntry) -> DeskView:
+    """One desk of the service as the page's value (``changed``: when it was read)."""
+    return DeskView(
+        desk=s.view.desk,
+        state=s.view.state,
+        seated_s=s.view.seated_s,
+        level=s.view.level,
+        since=s.view.since,
+        online=s.view.online,
+        site=s.site,
+        floor=s.floor,
+        zone=s.zone,
+        changed=s.view.ts,
+    )
+
+
 class ServiceSource:
     """Reads the running service for the status page, /healthz and /metrics."""
 
@@ -47,21 +64,14 @@ class ServiceSource:
 
     def snapshot(self) -> list[DeskView]:
         """Every desk the hub knows, as of now."""
-        return [
-            DeskView(
-                desk=s.view.desk,
-                state=s.view.state,
-                seated_s=s.view.seated_s,
-                level=s.view.level,
-                since=s.view.since,
-                online=s.view.online,
-                site=s.site,
-                floor=s.floor,
-                zone=s.zone,
-                changed=s.view.ts,
-            )
-            for s in self.service.views()
-        ]
+        return [_view(s) for s in self.service.views()]
+
+    def changed_since(
+        self, marks: Mapping[str, Hashable]
+    ) -> tuple[dict[str, Hashable], list[DeskView]]:
+        """Every desk's mark, and the views of those that changed (``ChangeSource``)."""
+        now_marks, entries = self.service.views_since(marks)
+        return now_marks, [_view(s) for s in entries]
 
     def counters(self) -> Mapping[str, float]:
         """Totals for /metrics, with drops both summed and by reason."""

@@ -44,6 +44,13 @@ def visible_desks(
     return {}
 
 
+def sees_desk(desk: str, who: Principal | None) -> bool:
+    """Whether a viewer may see ``desk`` by id, by the same rule as ``visible_desks``."""
+    if who is None or who.role == "admin":
+        return True
+    return who.role == "person" and who.desk == desk
+
+
 def zones(desks: Iterable[Mapping[str, Any]], privacy: Privacy) -> list[dict[str, Any]]:
     """Counts per zone (pooled when small), sorted by site, floor and zone; no desk ids."""
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])

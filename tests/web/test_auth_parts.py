@@ -20,7 +20,7 @@ from hub.web.auth import (
     verify_secret,
 )
 from hub.web.guard import allowed_hosts, connection_cap, host_name
-from hub.web.views import MERGED, Privacy, visible_desks, zones
+from hub.web.views import MERGED, Privacy, sees_desk, visible_desks, zones
 
 
 def test_scrypt_hash_round_trip_and_refuses_other_secrets():
@@ -141,3 +141,19 @@ def test_visible_desks_by_role():
     assert visible_desks(desks, Principal("a", "admin")).keys() == {"d1", "d2"}
     assert visible_desks(desks, Principal("p", "person", "d2")).keys() == {"d2"}
     assert visible_desks(desks, Principal("f", "facilities")) == {}
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        None,
+        Principal("a", "admin"),
+        Principal("p", "person", "d2"),
+        Principal("q", "person", "nowhere"),
+        Principal("f", "facilities"),
+    ],
+)
+def test_one_desk_rule_is_the_same_as_the_whole_frame_rule(who):
+    """The live stream asks per desk; it must answer as visible_desks does for the frame."""
+    desks = {"d1": desk("d1", "hq", "3", "n"), "d2": desk("d2", "hq", "3", "n")}
+    assert {d for d in desks if sees_desk(d, who)} == set(visible_desks(desks, who))
