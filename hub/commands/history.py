@@ -20,13 +20,14 @@ def register(sub: Any) -> None:
     inner.required = True
     init = inner.add_parser(
         "init",
-        help="create the databases and their retention policies (InfluxDB 1.x)",
-        description="Create the configured databases and give each a default retention "
-        "policy: desk-level data for history.desk_retention (30 days), zone "
-        "aggregates for history.zone_retention (2 years) under privacy = "
-        '"aggregate". Safe to run again; a changed duration is applied. Needs '
-        "a login allowed to manage the databases. Exit 1 if the server refuses or "
-        "cannot be reached.",
+        help="create the databases or buckets and set their retention",
+        description="Create the configured databases (InfluxDB 1.x) or buckets (2.x, "
+        "through its API) and set how long each keeps its points: desk-level data "
+        "for history.desk_retention (30 days), zone aggregates for "
+        'history.zone_retention (2 years) under privacy = "aggregate". Safe to run '
+        "again; a changed duration is applied. Needs a login or token allowed to "
+        "manage the databases or buckets (an administrator's, not the hub's own). "
+        "Exit 1 if the server refuses or cannot be reached.",
     )
     init.add_argument("--config", "-c", metavar="FILE", help="TOML configuration file")
     init.set_defaults(func=run_init)

@@ -12,7 +12,8 @@ every point the hub writes there expires on the database's own schedule:
   (2 years by default).
 
 A point older than its policy is refused by the server when written and
-removed by its retention check otherwise.
+removed by its retention check otherwise. For ``api = "v2"`` the same plan is
+carried out on buckets through the v2 API (``hub.history.buckets``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import urllib3
 
 from hub.config import HistoryConfig
 from hub.errors import ConfigError, HistoryError
+from hub.history import buckets
 from hub.history.sinks import auth_headers
 
 DESK_POLICY: Final = "sitless_desk"
@@ -50,7 +52,7 @@ class Policy:
 def plan(history: HistoryConfig) -> list[Policy]:
     """The policies the configuration asks for, one per database."""
     if history.api != "v1" or not history.database:
-        raise ConfigError(['history init needs api = "v1" with url and database'])
+        raise ConfigError(['history init needs api = "v1" with url and database, or "v2"'])
     desk_s, zone_s = int(history.desk_retention), int(history.zone_retention)
     if history.privacy == "desk":
         return [Policy(history.database, DESK_POLICY, desk_s)]
@@ -114,6 +116,8 @@ def _hours(duration: str) -> int:
 
 def apply(history: HistoryConfig) -> list[str]:
     """Create the databases and policies the configuration asks for; one line per change."""
+    if history.api == "v2":
+        return buckets.apply(history)
     admin = V1Admin(history)
     done: list[str] = []
     try:
