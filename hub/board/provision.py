@@ -27,7 +27,7 @@ CHOICES: Final = {"transport": ("wifi", "serial"), "sensor": ("adc", "hx711", "s
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """One config key: its kind (text, int, number), default, whether null is allowed, limits."""
+    """One config key: its kind (text, int, number, bool), default, nullability, limits."""
 
     kind: str
     default: Any
@@ -66,6 +66,9 @@ KEYS: Final = {
     "min_break_s": Key("int", 120, False, 1, 86_400),
     "telemetry_s": Key("int", 60, False, 1, 86_400),
     "sample_ms": Key("int", 50, False, 10, 10_000),
+    # The chair's copy of the snooze rules ([sitting] strict and max_snoozes on the hub).
+    "strict": Key("bool", False, False, 0, 1),
+    "max_snoozes": Key("int", 3, False, 0, 100),
 }
 
 
@@ -98,6 +101,8 @@ def key_problem(key: str, value: Any) -> str | None:
         return None if spec.nullable else "must be set"
     if spec.kind == "text":
         return _text_problem(key, spec, value)
+    if spec.kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
     return _number_problem(spec, value)
 
 

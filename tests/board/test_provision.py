@@ -51,6 +51,11 @@ CASES = [
     {"desk": "desk-1", "transport": "serial", "sensor": "load"},
     {"desk": "desk-1", "transport": "serial", "motor_pin": None, "buzzer_pin": 26},
     {"transport": "serial"},
+    {"desk": "desk-1", "transport": "serial", "strict": True, "max_snoozes": 0},
+    {"desk": "desk-1", "transport": "serial", "strict": 1},
+    {"desk": "desk-1", "transport": "serial", "strict": "yes"},
+    {"desk": "desk-1", "transport": "serial", "max_snoozes": 101},
+    {"desk": "desk-1", "transport": "serial", "max_snoozes": True},
 ]
 
 FIRMWARE_JUDGE = """
@@ -95,6 +100,31 @@ def host_verdict(case: dict) -> set[str] | None:
     except ConfigError as exc:
         return {p.split(":")[0] for p in exc.problems}
     return None
+
+
+KEY_TABLE = """
+import json
+from sitless import config
+
+kinds = {config.INT: "int", config.NUMBER: "number", config.TEXT: "text", config.PIN: "int",
+         config.BOOL: "bool"}
+print(json.dumps({k: [kinds[v[0]], v[1], v[2], v[3], v[4]] for k, v in config.KEYS.items()}))
+"""
+
+
+def test_the_host_knows_every_key_the_board_knows():
+    """Real: the firmware's own key table under MicroPython; the host's must list the same keys
+    with the same kind, default, nullability and limits (so `fleet config strict=true` and
+    `max_snoozes=0`, which the hub's snooze rules need on the chair, are checked, not refused)."""
+    result = run_micropython(KEY_TABLE)
+    assert result.returncode == 0, result.stderr
+    board = json.loads(result.stdout)
+    host = {k: [s.kind, s.default, s.nullable, s.lo, s.hi] for k, s in prov.KEYS.items()}
+    assert host == board
+    assert prov.key_problem("strict", True) is None
+    assert prov.key_problem("strict", 1) == "must be true or false"
+    assert prov.key_problem("max_snoozes", 0) is None
+    assert prov.key_problem("max_snoozes", 101) == "must be between 0 and 100"
 
 
 def test_every_problem_is_reported_at_once_by_key():
