@@ -1,10 +1,10 @@
 """Everything that touches the ESP32: the only module that imports `machine` and `network`.
 
 The rest of the firmware gets the clock and a reset from here (and the WiFi
-interface once `link` made it, for the signal strength, or the access point
-that setup mode opens); `start` builds the
-pins, ADC, PWM and watchdog with the `machine` imported here, and `link` joins
-WiFi with its `network`. So the firmware runs
+interface once `link` made it, for the signal strength); `start` builds the
+pins, ADC, PWM and watchdog with the `machine` imported here, `link` joins
+WiFi with its `network`, and setup mode (`setup`) opens its access point with
+it. So the firmware runs
 unchanged under the MicroPython unix port with fake `machine` and `network`
 modules in the tests.
 """
@@ -14,7 +14,7 @@ import struct
 import time
 
 import machine
-import network  # `link` takes it from here too: this module owns the hardware
+import network  # noqa: F401 - `link` and `setup` take it from here: this module owns the hardware
 
 BOARD = "ESP32_GENERIC"
 MAGIC = b"SLs1"  # the layout of the kept state, version 1
@@ -41,13 +41,6 @@ class Board:
 
     def reset(self):
         machine.reset()
-
-    def access_point(self, essid):
-        """Open the board's own WiFi network (setup mode only); its IP address."""
-        self.wlan = network.WLAN(network.AP_IF)
-        self.wlan.active(True)
-        self.wlan.config(essid=essid, authmode=0)  # open: the setup page is all it offers
-        return self.wlan.ifconfig()[0]
 
     def unix_ms(self):
         """Unix time in milliseconds, or None until NTP has set the clock."""

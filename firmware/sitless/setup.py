@@ -102,7 +102,8 @@ def parse_form(body):
 
 def changes(form, base):
     """The config keys the form sets; blank passwords keep the saved ones."""
-    obj = {"transport": "wifi"}
+    obj = {}
+    obj["transport"] = "wifi"
     for key, _label, kind, _hint in FIELDS:
         value = form.get(key, "")
         if kind == SECRET:
@@ -275,9 +276,21 @@ async def serve(setup, chair, name, address):
     chair.reset()
 
 
+def access_point(essid):
+    """Open the board's own WiFi network, with the `network` that `board` imported; its address.
+
+    Open (no password): the setup page is all it offers, and only while setup mode runs.
+    """
+    network = board.network
+    ap = network.WLAN(network.AP_IF)
+    ap.active(True)
+    ap.config(essid=essid, authmode=0)
+    return ap.ifconfig()[0]
+
+
 def run(path=config.CONFIG_FILE):
     """Open the access point and serve the form until a good config is saved; then reset."""
     chair = board.Board(None)
     name = network_name()
-    address = chair.access_point(name)
+    address = access_point(name)
     asyncio.run(serve(Setup(path), chair, name, address))
