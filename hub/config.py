@@ -250,6 +250,18 @@ class LimitsConfig(Section):
     queue_size: int = Field(100000, ge=100)
 
 
+class TareConfig(Section):
+    """When a chair's empty-seat baseline has wandered far enough to ask for a tare."""
+
+    max_drift: float = Field(
+        135000.0,
+        gt=0,
+        description="a chair whose reported drift (baseline minus the calibrated empty value) "
+        "is larger than this, either way, needs a re-tare; in the sensor's units (microvolts "
+        "for the adc sensor: 10 % of the default 150 000 to 1 500 000 span)",
+    )
+
+
 class DeskConfig(Section):
     """Where a desk is, and any rule that differs for it."""
 
@@ -260,6 +272,7 @@ class DeskConfig(Section):
     min_break: Duration | None = Field(None, gt=0)
     notify: list[SecretStr] = Field(default_factory=list)
     schedule: ScheduleConfig | None = None
+    max_drift: float | None = Field(None, gt=0, description="[tare] max_drift for this desk")
     calendar: SecretStr | None = Field(
         None,
         description="an ICS address (http, https) or file: its busy events hold alerts back",
@@ -319,6 +332,7 @@ class HubConfig(Section):
     users: dict[str, UserConfig] = Field(default_factory=dict, description="page accounts")
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    tare: TareConfig = Field(default_factory=TareConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     state_dir: str = Field(
         default_factory=lambda: str(default_state_dir()),

@@ -1,4 +1,4 @@
-"""``sitless fleet``: the desks the broker knows, and config pushes to one desk or all."""
+"""``sitless fleet``: the desks the broker knows; config and tare for one desk or all."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from rich.table import Table
 from hub import config
 from hub.board.provision import parse_assignment
 from hub.errors import ConfigError
-from hub.fleet.fleet import DeskRow, FleetView, PushResult, push_config
+from hub.fleet.fleet import DeskRow, FleetView, PushResult, push_config, send_tare
 
 
 def register(sub: Any) -> None:
     """Add the sub-command and its ``config`` action."""
     p: argparse.ArgumentParser = sub.add_parser(
         "fleet",
-        help="list the desks seen on the broker, or push config to them",
+        help="list the desks seen on the broker, push config to them or tare them",
         description="Without an action: read the retained info, status and sitting messages "
         "(and a few seconds of telemetry) and print one row per desk. "
         "'fleet config' sends a config command to one desk or all and reports "
@@ -53,6 +53,27 @@ def register(sub: Any) -> None:
     )
     push.add_argument("settings", nargs="+", metavar="KEY=VALUE")
     push.set_defaults(func=push_cmd)
+    tare = actions.add_parser(
+        "tare",
+        help="take the empty-seat baseline now",
+        description="Send tare (QoS 1, never retained) and show each chair's ack. A chair "
+        "refuses while someone sits; the refusal and its reason are shown.",
+    )
+    tare_target = tare.add_mutually_exclusive_group(required=True)
+    tare_target.add_argument("--desk", action="append", help="desk id (repeatable)")
+    tare_target.add_argument("--all", action="store_true", help="every desk seen on the broker")
+    tare.add_argument("--prefix", help="topic prefix of --desk (default: the first configured)")
+    tare.add_argument(
+        "--config", "-c", dest="push_config", metavar="FILE", help="hub TOML configuration"
+    )
+    tare.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        dest="ack_wait",
+        help="seconds to wait for acks (default 10)",
+    )
+    tare.set_defaults(func=tare_cmd)
 
 
 def _ago(when: float | None) -> str:
@@ -100,23 +121,37 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
-def push_cmd(args: argparse.Namespace) -> int:
-    """Validate, choose the desks, send, and report each answer; 1 if any desk failed."""
-    cfg = config.load(args.push_config or args.config)
-    settings = dict(parse_assignment(text) for text in args.settings)
+def _targets(args: argparse.Namespace, cfg: config.HubConfig) -> list[tuple[str, str]]:
+    """The (prefix, desk) pairs of --desk, or of every desk seen with --all."""
     if args.all:
         seen = FleetView(cfg.mqtt).collect(args.wait)
         targets = [(row.prefix, row.desk) for row in seen]
         if not targets:
             raise ConfigError(["--all: no desks seen on the broker"])
-    else:
-        prefix = args.prefix or cfg.mqtt.prefixes[0]
-        targets = [(prefix, desk) for desk in args.desk]
-    results = push_config(cfg.mqtt, targets, settings, args.ack_wait)
+        return targets
+    prefix = args.prefix or cfg.mqtt.prefixes[0]
+    return [(prefix, desk) for desk in args.desk]
+
+
+def _report(results: list[PushResult]) -> int:
     console = Console(highlight=False, soft_wrap=True)
     for result in results:
         console.print(f"{result.prefix}/{result.desk}: {_answer(result)}")
     return 0 if all(r.ok for r in results) else 1
+
+
+def push_cmd(args: argparse.Namespace) -> int:
+    """Validate, choose the desks, send, and report each answer; 1 if any desk failed."""
+    cfg = config.load(args.push_config or args.config)
+    settings = dict(parse_assignment(text) for text in args.settings)
+    targets = _targets(args, cfg)
+    return _report(push_config(cfg.mqtt, targets, settings, args.ack_wait))
+
+
+def tare_cmd(args: argparse.Namespace) -> int:
+    """Send tare and report each chair's ack; 1 if any chair refused or did not answer."""
+    cfg = config.load(args.push_config or args.config)
+    return _report(send_tare(cfg.mqtt, _targets(args, cfg), args.ack_wait))
 
 
 def _answer(result: PushResult) -> str:

@@ -72,6 +72,9 @@ class TelemetryPayload(_Payload):
     heap_free: Annotated[int, Field(ge=0, le=1 << 40)]
     fw: _text(32)  # type: ignore[valid-type]
     reconnects: Seq
+    drift: Number | None = Field(
+        None, description="baseline minus the calibrated empty value (the sitless firmware)"
+    )
 
 
 class ButtonPayload(_Payload):
@@ -106,6 +109,15 @@ class AckPayload(_Payload):
     id: _text(64)  # type: ignore[valid-type]
     ok: bool
     error: str | None = None
+
+
+class RequestPayload(_Payload):
+    """A request to the hub to act for one desk (``P/D/request``): Home Assistant's buttons."""
+
+    model_config = ConfigDict(title="request")
+
+    id: _text(64)  # type: ignore[valid-type]
+    action: Literal["identify", "pause", "resume"]
 
 
 class CmdPayload(_Payload):
@@ -151,6 +163,7 @@ MODELS: Final[dict[str, type[BaseModel]]] = {
     "info": InfoPayload,
     "ack": AckPayload,
     "cmd": CmdPayload,
+    "request": RequestPayload,
     "sitting": SittingPayload,
 }
 

@@ -40,6 +40,7 @@ __all__ = [
     "Info",
     "Kind",
     "Occupancy",
+    "Request",
     "Status",
     "Telemetry",
     "Topic",
@@ -49,6 +50,7 @@ __all__ = [
     "hub_status_topic",
     "parse",
     "parse_payload",
+    "parse_request",
     "sitting_state",
     "split_topic",
 ]
@@ -101,6 +103,16 @@ class Telemetry:
     heap_free: int
     fw: str
     reconnects: int
+    drift: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A request to the hub to act for a desk (``P/D/request``), with an id of its own."""
+
+    desk: str
+    id: str
+    action: Literal["identify", "pause", "resume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +270,7 @@ def parse_payload(desk: str, kind: str, payload: bytes, topic: str = "") -> Devi
             body.heap_free,
             body.fw,
             body.reconnects,
+            body.drift,
         )
     if kind == "button":
         return Button(desk, body.press, body.seq, body.boot, body.ts, body.uptime_ms)
@@ -265,6 +278,16 @@ def parse_payload(desk: str, kind: str, payload: bytes, topic: str = "") -> Devi
         extra = {k: v for k, v in obj.items() if k not in _INFO_KEYS}
         return Info(desk, body.fw, body.board, body.sensor, body.mac, body.boot, extra)
     return Ack(desk, body.id, body.ok, body.error[:200] if body.error else None)
+
+
+def parse_request(desk: str, payload: bytes, topic: str = "") -> Request:
+    """Check a ``P/D/request`` payload: an id and one of the request actions."""
+    obj = decode_json(payload, topic)
+    try:
+        body = payloads.RequestPayload.model_validate(obj)
+    except ValidationError as exc:
+        raise _refusal(exc, topic) from exc
+    return Request(desk, body.id, body.action)
 
 
 def parse(

@@ -19,6 +19,9 @@ HUB_LEVEL: Final = "_hub"
 
 DEVICE_KINDS: Final = frozenset({"status", "occupancy", "telemetry", "button", "info", "ack"})
 HUB_KINDS: Final = frozenset({"cmd", "sitting"})
+# ``P/D/request``: asks the hub (not the chair) to act for a desk; Home Assistant's buttons.
+REQUEST_KIND: Final = "request"
+REQUEST_ACTIONS: Final = frozenset({"identify", "pause", "resume"})
 ACTIONS: Final = frozenset({"alert", "clear", "identify", "tare", "config", "reboot", "update"})
 Kind = Literal["status", "occupancy", "telemetry", "button", "info", "ack"]
 

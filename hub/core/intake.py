@@ -1,7 +1,8 @@
 """Intake: one inbound message to what it means for a desk, or a counted drop.
 
 The steps, in order: route the topic (``P/D/kind``), ignore the hub's own
-messages coming back (but offer a retained ``sitting`` view for seeding),
+messages coming back (but offer a retained ``sitting`` view for seeding, and
+hand a ``request`` to the hub's request handling),
 check that a payload naming a desk names the topic's desk, parse and
 validate the payload, and drop duplicates and replays by ``(boot, seq)``.
 The device's own time is used when it is sane (``event_time``).
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from hub.contract import protocol
+from hub.contract.vocabulary import REQUEST_KIND
 from hub.errors import ProtocolError
 from hub.mqtt.inbox import Inbound
 
@@ -72,6 +74,14 @@ class SeedOffer:
     inbound: Inbound
 
 
+@dataclass(frozen=True, slots=True)
+class RequestOffer:
+    """A request to the hub for a desk (``P/D/request``), not yet parsed."""
+
+    where: protocol.Topic
+    inbound: Inbound
+
+
 class Intake:
     """Routes and checks messages; every refusal goes to ``drop(reason, detail)``."""
 
@@ -81,7 +91,7 @@ class Intake:
         self.prefixes = prefixes
         self._drop = drop
 
-    def route(self, inbound: Inbound) -> Routed | SeedOffer | None:
+    def route(self, inbound: Inbound) -> Routed | SeedOffer | RequestOffer | None:
         """Where a message goes; None for the hub's own traffic and for drops."""
         try:
             where = protocol.split_topic(inbound.topic, self.prefixes)
@@ -90,10 +100,11 @@ class Intake:
             return None
         if where.desk == protocol.HUB_LEVEL:
             return None  # the hub's own status
-        if where.kind in protocol.HUB_KINDS:
-            if where.kind == "sitting" and inbound.retain:
-                return SeedOffer(where, inbound)
-            return None  # our own commands and views coming back
+        if where.kind in protocol.HUB_KINDS or where.kind == REQUEST_KIND:
+            if where.kind == REQUEST_KIND:
+                return RequestOffer(where, inbound)
+            # Our own commands and views coming back; a retained view may seed the desk.
+            return SeedOffer(where, inbound) if where.kind == "sitting" and inbound.retain else None
         claimed = claimed_desk(inbound.payload)
         if claimed is not None and claimed != where.desk:
             self._drop("desk_mismatch", f"{inbound.topic} claims desk {claimed[:60]!r}")

@@ -33,14 +33,17 @@ from dataclasses import dataclass
 from hub.config import HubConfig
 from hub.contract import protocol
 from hub.core.actions import Actions
+from hub.core.asked import AskedCommands
 from hub.core.checkpoint import Checkpoint
 from hub.core.commit import BatchCommit
 from hub.core.counters import Counters, DropLog
+from hub.core.drift import Drift, DriftBook
 from hub.core.facts import OccupancyChanged, TelemetryReceived
-from hub.core.intake import Intake, SeedOffer
+from hub.core.intake import Intake, RequestOffer, SeedOffer
 from hub.core.intake import event_time as event_time  # noqa: PLC0414 - re-exported
 from hub.core.ports import HistoryStore, NullHistory, Transport
 from hub.core.registry import DeskEntry, DeskRegistry
+from hub.core.requests import CommandBook, Pending
 from hub.core.sampler import Sampler
 from hub.core.sitting import Decision, Desk
 from hub.core.timers import Deadlines
@@ -62,7 +65,7 @@ class _Pause:
     seconds: float | None
 
 
-class HubService:
+class HubService(AskedCommands):
     """Owns the desks. ``start``/``stop`` run it on a thread; ``run`` blocks the caller."""
 
     def __init__(
@@ -101,10 +104,12 @@ class HubService:
         )
         self.actions = Actions(cfg, self.history, self.counters, self.commit)
         self.sampler = Sampler(self.history, cfg.history.sample_period)
+        self.drift = DriftBook(cfg)
+        self.requests = CommandBook()
         self._deadlines = Deadlines()
         self._drops = DropLog()
         self._traced = False  # an internal error's traceback was logged once
-        self._control: queue.Queue[_Pause] = queue.Queue()
+        self._control: queue.Queue[_Pause | Pending] = queue.Queue()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -173,6 +178,18 @@ class HubService:
         """Pause a desk's alerts (``seconds`` defaults to ``sitting.pause``; 0 resumes)."""
         self._control.put(_Pause(desk_id, seconds))
         self._wake()
+
+    def command(self, desk_id: str, action: str, origin: str = "api") -> Pending:
+        """Have the owner thread send ``action`` to a desk's chair; ``wait`` on it for the ack."""
+        pending = Pending(desk_id, action, origin, self.actions.ids.next())
+        self._control.put(pending)
+        self._wake()
+        return pending
+
+    def drifts(self) -> dict[str, Drift]:
+        """Every chair's latest reported drift, with its verdict."""
+        with self._lock:
+            return self.drift.snapshot()
 
     def views(self) -> list[DeskEntry]:
         """Every desk as it is now, for a status page."""
@@ -244,6 +261,9 @@ class HubService:
             if seeded is not None:
                 self._apply(seeded, seeded.on_tick(now), now)
             return
+        if isinstance(routed, RequestOffer):
+            self._request(routed)
+            return
         where = routed.where
         desk = self.registry.get(where.desk)
         if desk is None and not self._admits(where):
@@ -270,6 +290,7 @@ class HubService:
             return True
         for desk_id, prefix in self.registry.sweep(self.clock()):
             self._deadlines.set(desk_id, None)
+            self.drift.forget(desk_id)
             self.commit.forget(desk_id)
             self.commit.publish(protocol.device_topic(prefix, desk_id, "sitting"), b"", retain=True)
         return self.registry.admits(where.desk, where.prefix)
@@ -288,8 +309,10 @@ class HubService:
             return desk.on_status(message.online, at)
         if isinstance(message, protocol.Telemetry):
             self.history.record(TelemetryReceived(desk_id, at, message))
+            if self.drift.note(desk_id, message.drift, at):
+                self._log_drift(desk_id)
             return desk.on_telemetry(at)
-        if isinstance(message, protocol.Ack):
+        if isinstance(message, protocol.Ack) and not self._asked_ack(message):
             self.actions.on_ack(message)
         return []
 
@@ -299,6 +322,9 @@ class HubService:
                 request = self._control.get_nowait()
             except queue.Empty:
                 return
+            if isinstance(request, Pending):
+                self._send_asked(request, now)
+                continue
             desk = self.registry.get(request.desk)
             if desk is None:
                 logger.warning("pause asked for unknown desk %s", request.desk[:60])

@@ -1,4 +1,4 @@
-"""The fleet as the broker knows it, and config pushes to one desk or all of them.
+"""The fleet as the broker knows it, and commands (config, tare) to one desk or all of them.
 
 Boards keep ``info``, ``status`` and the hub's ``sitting`` retained, so a short
 subscription shows every desk ever seen without asking the hub; a few seconds
@@ -147,6 +147,18 @@ def push_config(
 ) -> list[PushResult]:
     """Send ``config`` to each (prefix, desk), QoS 1 and never retained, and collect the acks."""
     check_settings(settings)
+    return send_command(mqtt, targets, {"action": "config", "set": settings}, wait)
+
+
+def send_tare(mqtt: MqttConfig, targets: list[tuple[str, str]], wait: float) -> list[PushResult]:
+    """Send ``tare`` to each (prefix, desk) and collect the acks (a seated chair refuses)."""
+    return send_command(mqtt, targets, {"action": "tare"}, wait)
+
+
+def send_command(
+    mqtt: MqttConfig, targets: list[tuple[str, str]], fields: dict[str, Any], wait: float
+) -> list[PushResult]:
+    """Send one command (``fields`` with its action) to each desk and wait for every ack."""
     for _prefix, desk in targets:
         if not DESK_ID.match(desk):
             raise ConfigError([f"--desk: {desk!r} must match {DESK_ID.pattern}"])
@@ -182,14 +194,12 @@ def push_config(
         ack_topics = sorted({(device_topic(p, "+", "ack"), 1) for p, _d in targets})
         client.subscribe(ack_topics)
         subscribed.wait(5)
-        body = json.dumps(
-            {"id": cmd_id, "action": "config", "set": settings}, separators=(",", ":")
-        )
+        body = json.dumps({"id": cmd_id, **fields}, separators=(",", ":"))
         for prefix, desk in targets:
             client.publish(
                 device_topic(prefix, desk, "cmd"), body, qos=1, retain=False
             ).wait_for_publish(10)
-            logger.info("config %s sent", cmd_id, extra=hublog.desk(desk))
+            logger.info("%s %s sent", fields["action"], cmd_id, extra=hublog.desk(desk))
         done.wait(wait)
     finally:
         client.disconnect()

@@ -94,7 +94,7 @@ function makeCard(d) {
   el.dataset.desk = d.desk;
   el.innerHTML = `<div class="row"><span class="name"></span><span class="badge"></span></div>
     <div class="clock"></div>
-    <div class="row"><span class="levels"><i></i><i></i><i></i></span></div>
+    <div class="row"><span class="levels"><i></i><i></i><i></i></span><span class="retare" hidden>needs re-tare</span></div>
     <div class="bar"><i></i></div>`;
   el.querySelector(".name").textContent = d.desk;
   el.addEventListener("click", () => openSheet(d.desk));
@@ -119,6 +119,7 @@ function paint(entry) {
   const levels = el.querySelectorAll(".levels i");
   levels.forEach((dot, i) => dot.classList.toggle("on", i < d.level));
   el.querySelector(".levels").style.visibility = d.level > 0 ? "visible" : "hidden";
+  el.querySelector(".retare").hidden = !d.needs_retare;
   tickOne(entry);
 }
 
@@ -225,6 +226,8 @@ function fillSheet() {
   $("d-since").textContent = d.since ? fmtClock(d.since) : "–";
   $("d-level").textContent = d.level ? `${d.level} of 3` : "none";
   $("d-online").textContent = d.online ? "connected" : "offline";
+  $("d-drift").textContent = d.drift == null ? "–"
+    : `${Math.round(d.drift)}${d.needs_retare ? " (needs re-tare)" : ""}`;
   $("d-today").textContent = d.today_seated_s == null ? "–" : fmtDuration(todayNow(entry));
   $("d-bouts").textContent = d.today_bouts == null ? "–" : String(d.today_bouts);
   $("d-longest").textContent = d.longest_bout_s == null ? "–" : fmtDuration(d.longest_bout_s);

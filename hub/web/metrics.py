@@ -18,6 +18,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from hub.contract.protocol import STATES
+from hub.web import tare
 from hub.web.ops import Check, Operations, OperationsSource
 from hub.web.source import StatusSource
 
@@ -48,6 +49,7 @@ class HubCollector(Collector):
                 yield CounterMetricFamily(name, text, value=counters[key])
         yield _drops(counters)
         yield from _desks(self.source)
+        yield from tare.families(self.source, self.ops)
         if self.ops is not None:
             yield from _operations(self.ops.operations())
             yield _checks(self.ops.health())

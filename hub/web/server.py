@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any, ClassVar, Self
 
 from hub.errors import SitlessError
-from hub.web import metrics, ops, personal
+from hub.web import metrics, ops, personal, tare
 from hub.web.broadcast import Broadcaster, Frame, as_of
 from hub.web.gate import Gate, split_path
 from hub.web.guard import Counters, GuardedServer, allowed_hosts, is_loopback
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-_DESK_PATH = re.compile(r"^/api/desks/([a-z0-9][a-z0-9_-]{0,47})(/pause)?\Z")
+_DESK_PATH = re.compile(r"^/api/desks/([a-z0-9][a-z0-9_-]{0,47})(/pause|/tare)?\Z")
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -134,17 +134,24 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
         if not self.gate.required and self.headers.get("X-Sitless") != "1":
             self._error(HTTPStatus.FORBIDDEN, "missing X-Sitless: 1 header")
             return
+        if match.group(2) == "/tare":
+            app = self.server.app
+            tare.post(self, app.operations or app.source, match.group(1))
+        else:
+            self._pause(match.group(1))
+
+    def _pause(self, desk: str) -> None:
         pause = getattr(self.server.app.source, "pause", None) if self.may_pause() else None
         if pause is None:
             self._error(HTTPStatus.NOT_IMPLEMENTED, "this hub cannot pause desks")
             return
         try:
-            pause(match.group(1))
+            pause(desk)
         except (SitlessError, KeyError, ValueError) as exc:
             self._error(HTTPStatus.CONFLICT, str(exc))
             return
         self.server.app.broadcaster.poll_once()
-        self._json(HTTPStatus.OK, {"desk": match.group(1), "paused": True})
+        self._json(HTTPStatus.OK, {"desk": desk, "paused": True})
 
     def _page(self) -> None:
         body = _static("index.html")

@@ -14,6 +14,7 @@ from typing import Any, Final, Protocol
 
 from hub.core.registry import DeskEntry
 from hub.core.service import HubService
+from hub.web import tare as tare_api
 from hub.web.ops import Check, Operations
 from hub.web.source import DeskView
 
@@ -63,15 +64,22 @@ class ServiceSource:
         self.history = history
 
     def snapshot(self) -> list[DeskView]:
-        """Every desk the hub knows, as of now."""
-        return [_view(s) for s in self.service.views()]
+        """Every desk the hub knows, as of now, with its chair's drift when it reports one."""
+        return tare_api.with_drift([_view(s) for s in self.service.views()], self.service.drifts())
 
     def changed_since(
         self, marks: Mapping[str, Hashable]
     ) -> tuple[dict[str, Hashable], list[DeskView]]:
         """Every desk's mark, and the views of those that changed (``ChangeSource``)."""
-        now_marks, entries = self.service.views_since(marks)
-        return now_marks, [_view(s) for s in entries]
+        return tare_api.changed_since(self.service, marks, _view)
+
+    def asked(self) -> dict[str, dict[tuple[str, str], int]]:
+        """Commands asked of the hub (API, Home Assistant) and their matched acks, counted."""
+        return self.service.requests.snapshot()
+
+    def tare(self, desk: str) -> tare_api.TareAnswer:
+        """Send ``tare`` to a desk's chair and wait for its ack (the API's tare)."""
+        return tare_api.ask(self.service, desk)
 
     def counters(self) -> Mapping[str, float]:
         """Totals for /metrics, with drops both summed and by reason."""

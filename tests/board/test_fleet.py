@@ -210,3 +210,22 @@ def test_settings_rules():
     with pytest.raises(ConfigError, match="at least one"):
         check_settings({})
     assert json.loads(json.dumps({"a": None})) == {"a": None}
+
+
+def test_the_snooze_rules_the_hub_keeps_in_step_are_pushed(hub_toml, probe, prefix, capsys):
+    """Real broker and CLI: `strict=true max_snoozes=0` goes out as a bool and an int; a
+    non-bool `strict` is refused before anything is sent."""
+    desk = Desk(probe, prefix, "desk-a")
+    desk.start()
+    try:
+        args = ["fleet", "config", "--config", str(hub_toml), "--desk", "desk-a", "--wait", "3"]
+        code = cli.main([*args, "strict=true", "max_snoozes=0"])
+        assert code == 0
+        assert capsys.readouterr().out.strip() == f"{prefix}/desk-a: ok"
+        code = cli.main([*args, "strict=1"])
+        assert code == 2
+        assert "strict: must be true or false" in capsys.readouterr().err
+    finally:
+        desk.stop.set()
+        desk.join(5)
+    assert [c["set"] for c in desk.commands] == [{"strict": True, "max_snoozes": 0}]

@@ -93,3 +93,29 @@ def test_oversized_payload_and_hub_level():
         protocol.parse("sitless/d1/occupancy", b"{" + b" " * 5000 + b"}", ["sitless"], 4096)
     with pytest.raises(ProtocolError, match="_hub"):
         protocol.parse("sitless/_hub/status", b"online", ["sitless"])
+
+
+def test_request_vectors_parse_or_are_refused_and_match_the_schema(vectors):
+    """Home Assistant's buttons ask the hub on P/D/request; pure code, nothing stood in."""
+    for payload in vectors["request"]["valid"]:
+        jsonschema.validate(payload, schema("request"))
+        request = protocol.parse_request("d1", json.dumps(payload).encode())
+        assert (request.desk, request.id) == ("d1", payload["id"])
+        assert request.action == payload["action"]
+    for case in vectors["request"]["invalid"]:
+        with pytest.raises(ProtocolError):
+            protocol.parse_request("d1", raw(case))
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(case["payload"], schema("request"))
+
+
+def test_telemetry_keeps_the_reported_drift(vectors):
+    """The sitless firmware's `drift` reaches the hub; a chair without it reads None."""
+    body = dict(vectors["telemetry"]["valid"][0])
+    body.pop("drift", None)
+    assert protocol.parse_payload("d1", "telemetry", json.dumps(body).encode()).drift is None
+    body["drift"] = -2500.5
+    assert protocol.parse_payload("d1", "telemetry", json.dumps(body).encode()).drift == -2500.5
+    body["drift"] = "far"
+    with pytest.raises(ProtocolError, match="drift"):
+        protocol.parse_payload("d1", "telemetry", json.dumps(body).encode())
