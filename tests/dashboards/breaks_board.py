@@ -45,7 +45,9 @@ def _counted(run: DashboardRun, title: str, ref: str, column: str) -> int:
     return int(value)
 
 
-def figures(influxd: Influxd, database: str, desk: str, time_range: TimeRange) -> dict[str, Any]:
+def figures(
+    influxd: Influxd, database: str, desk: str, time_range: TimeRange, timezone: str = "UTC"
+) -> dict[str, Any]:
     """Each accounting figure of the personal dashboard for one desk over one range."""
     run = DashboardRun(
         influxd,
@@ -53,7 +55,7 @@ def figures(influxd: Influxd, database: str, desk: str, time_range: TimeRange) -
         BOARDS["my-sitting"],
         time_range,
         min_interval=MIN_INTERVAL,
-        chosen={"desk": [desk]},
+        chosen={"desk": [desk], "timezone": [timezone]},
     )
     taken = _counted(run, "Breaks taken vs prompted", "A", "taken")
     prompted = _counted(run, "Breaks taken vs prompted", "B", "prompted")

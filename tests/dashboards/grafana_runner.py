@@ -80,9 +80,12 @@ class DashboardRun:
         self.variables: dict[str, expand.Variable] = {}
         self.options: dict[str, list[str]] = {}
         for var in board["templating"]["list"]:
-            query = expand.expand(var["query"], time_range, self.variables, 60_000)
-            rows = run_influxql(influxd, database, query)
-            values = sorted({row[1] for series in rows for row in series.values})
+            if var["type"] == "textbox":  # a value typed in; its query is the default
+                values = [var["query"]]
+            else:
+                query = expand.expand(var["query"], time_range, self.variables, 60_000)
+                rows = run_influxql(influxd, database, query)
+                values = sorted({row[1] for series in rows for row in series.values})
             self.options[var["name"]] = values
             picked = list((chosen or {}).get(var["name"], values))
             multi = bool(var.get("multi") or var.get("includeAll"))

@@ -51,6 +51,13 @@ def test_variables_multi_single_and_escaped():
     )
 
 
+def test_a_raw_variable_is_never_escaped():
+    """``${name:raw}`` (Grafana's raw format) puts the value in as it is, say a time zone."""
+    variables = {"timezone": expand.Variable(("Europe/Berlin",), multi=False)}
+    out = expand.expand("GROUP BY time(1d) tz('${timezone:raw}') /$timezone/", RANGE, variables, 1)
+    assert out == r"GROUP BY time(1d) tz('Europe/Berlin') /Europe\/Berlin/"
+
+
 def test_unknown_variable_and_bad_range_are_errors():
     with pytest.raises(ValueError, match=r"undefined variable.*floor"):
         expand.expand('"floor" =~ /^$floor$/', RANGE, {}, 60_000)

@@ -59,7 +59,7 @@ def test_datasource_uid_matches_the_provisioned_one():
     assert source["jsonData"]["timeInterval"] == push.MIN_INTERVAL
     for path in DASHBOARDS:
         board = load(path)
-        refs = [v["datasource"] for v in board["templating"]["list"]]
+        refs = [v["datasource"] for v in board["templating"]["list"] if v["type"] == "query"]
         for panel in all_panels(board):
             refs.append(panel["datasource"])
             refs.extend(t["datasource"] for t in panel["targets"])
@@ -109,5 +109,21 @@ def test_variables_are_defined_and_used_as_anchored_regexes(path):
             anchored = len(re.findall(rf"=~ /\^\${name}\$/", text))
             assert uses == anchored, f"{path.name}: ${name} in {text}"
     for var in variables.values():
+        if var["type"] == "textbox":  # the personal board's time zone for its days
+            assert var["name"] == "timezone"
+            continue
         assert var["type"] == "query"
         assert var["query"].upper().startswith("SHOW TAG VALUES FROM")
+
+
+def test_days_are_the_time_zone_variables_days():
+    """Every query grouping by day names the board's time zone, raw (a zone has a slash)."""
+    board = load(ROOT / "dashboards" / "my-sitting.json")
+    (zone,) = [v for v in board["templating"]["list"] if v["name"] == "timezone"]
+    assert zone["query"] == "UTC"
+    day_queries = [
+        t["query"] for p in all_panels(board) for t in p["targets"] if "time(1d)" in t["query"]
+    ]
+    assert len(day_queries) >= 4
+    for query in day_queries:
+        assert query.count("time(1d)") == query.count("tz('${timezone:raw}')"), query

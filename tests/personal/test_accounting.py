@@ -12,6 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+import urllib.request
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +25,11 @@ from hub import cli
 from hub.core.facts import BoutEnded
 from hub.history import History
 from hub.history.accounting import Bout, DayAccount, Rules, add_bout, streak, week_goal
+from tests.dashboards.breaks_board import day_range, figures
 from tests.history.helpers import make_cfg, wait_drained
+from tests.personal import dayscript
+from tests.support.clockedhub import ClockedHub, set_clock
+from tests.support.servers import LOOPBACK, free_port
 
 MIN = 60.0
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -152,3 +162,139 @@ def test_the_goal_and_the_streak_rules():
     days.pop((MONDAY + dt.timedelta(days=3)).isoformat())  # Thursday at home: skipped
     assert streak(days, FRIDAY, workdays) == 1  # Friday, then Wednesday was late
     assert not week_goal(days, MONDAY, workdays).met  # 3 of 5
+
+
+# --- a scripted working day through the running hub ------------------------------------------
+#
+# Real: the ``sitless hub`` process (tests/support/clockedhub.py), the session mosquitto and
+# influxd, the hub's status page, the chair as a real MQTT client (tests/personal/dayscript.py),
+# ``sitless report --breaks`` and the personal dashboard's queries. Stood in: the hub's clock
+# (set by the test before each step) and the chair's hardware. Real defaults: 30 min limit,
+# 2 min break, 5 min escalation, 10 min snooze, 1 h pause.
+#
+# Worked out by hand from tests/personal/dayscript.py.DAY (minutes):
+#   B1 20 (no alert) | B2 31.5, 1 alert, up in 90 s | B3 43, 2 alerts, 1 snooze, up in 780 s
+#   B4 34, paused, no alert | B5 47, 4 alerts, up in 1020 s | B6 32.5, 2 alerts, up in 60 s
+#   B7 64, 4 alerts, 3 snoozes, up in 2040 s | B8 32, 1 alert, up in 120 s
+DAY_ALERTS = [1, 1, 2, 1, 2, 3, 3, 1, 1, 1, 2, 3, 3, 1]  # the levels the hub must send, in order
+DAY_EXPECTED = {
+    "bouts": 8,
+    "limit_bouts": 7,  # all but B1
+    "over_limit": 3,  # B3, B5 and B7 stood up more than 5 min after the first alert
+    "answered": 4,  # B2, B4 (no alert, up by 35 min), B6, B8
+    "alerts": 14,
+    "alerted_bouts": 6,  # B2, B3, B5, B6, B7, B8
+    "breaks_after_alert": 6,
+    "responded_s": [90.0, 780.0, 1020.0, 60.0, 2040.0, 120.0],
+    "median_responded_s": 450.0,  # between 120 and 780
+    "snoozes": 4,
+    "longest_s": 64 * MIN,
+    "compliance": 4 / 7,
+    "met_goal": False,
+}
+DAY_SEATED_S = (20 + 31.5 + 43 + 34 + 47 + 32.5 + 64 + 32) * MIN
+
+
+def _evening_zone(now: float) -> tuple[str, dt.date]:
+    """A fixed-offset zone where it is now between 18:00 and 23:00, and that local date.
+
+    So the scripted day (08:30 to 17:00 local) lies wholly in the past, within the
+    24 h the hub trusts a chair's clock, and is "today" for the report and the page.
+    """
+    for hours in range(-12, 15):
+        name = f"Etc/GMT{-hours:+d}"  # POSIX sign: Etc/GMT-5 is five hours ahead of UTC
+        local = dt.datetime.fromtimestamp(now, zoneinfo.ZoneInfo(name))
+        if 18 <= local.hour < 23:
+            return name, local.date()
+    raise AssertionError("some offset always puts now in the evening")
+
+
+def _wait_report(capsys, path, day, bouts):
+    """The report's standing once the hub's writer has delivered every bout (bounded)."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = _breaks(capsys, path, day)
+        if found["today"]["bouts"] >= bouts or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+@dataclass
+class DayHub:
+    """The running hub of the scripted day, and where to look at it."""
+
+    hub: ClockedHub
+    config: Path
+    clock: Path
+    port: int
+    prefix: str
+    database: str
+    zone: str
+    day: dt.date
+
+
+@pytest.fixture
+def day_hub(mosquitto, influxd, prefix, tmp_path):
+    zone, day = _evening_zone(time.time())
+    database = f"day_{uuid.uuid4().hex[:8]}"
+    influxd.create_database(database)
+    port = free_port()
+    clock = tmp_path / "clock"
+    set_clock(clock, dayscript.at(day, "08:00:00", zoneinfo.ZoneInfo(zone)))
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n'
+        f'[mqtt]\nurl = "{mosquitto.url}"\nprefix = "{prefix}"\n'
+        f'client_id = "hub-{uuid.uuid4().hex[:10]}"\n'
+        f'[schedule]\ntimezone = "{zone}"\n'
+        'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+        f'[history]\napi = "v1"\nurl = "{influxd.url}"\ndatabase = "{database}"\n'
+        f"[status]\nenabled = true\nport = {port}\n[desks.p1]\n"
+    )
+    hub = ClockedHub(config, tmp_path / "hub.log", clock)
+    hub.start()
+    try:
+        yield DayHub(hub, config, clock, port, prefix, database, zone, day)
+    finally:
+        hub.terminate()
+    assert "Traceback" not in hub.log_text()
+
+
+@pytest.mark.slow
+def test_a_scripted_day_through_the_running_hub(day_hub, influxd, probe, capsys):
+    """The day's figures in the report, on the personal page and on the dashboard."""
+    prefix, day, zone, port = day_hub.prefix, day_hub.day, day_hub.zone, day_hub.port
+    tz = zoneinfo.ZoneInfo(zone)
+    probe.subscribe(f"{prefix}/_hub/status")
+    probe.wait_topic(f"{prefix}/_hub/status", 30, where=lambda body: body == "online")
+    chair = dayscript.ScriptedChair(probe, prefix, "p1")
+    dayscript.play(chair, day_hub.clock, day, tz)
+    assert chair.alerts == DAY_ALERTS
+
+    found = _wait_report(capsys, day_hub.config, day, DAY_EXPECTED["bouts"])
+    today = found["today"]
+    for key, want in DAY_EXPECTED.items():
+        assert today[key] == pytest.approx(want), key
+    assert found["streak"] == 0  # today had bouts over the limit
+    assert found["week"]["met_days"] == 0
+
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/api/me?desk=p1", timeout=10) as r:
+        me = json.loads(r.read())
+    assert me["desk"]["today_seated_s"] == pytest.approx(DAY_SEATED_S)
+    assert me["desk"]["longest_bout_s"] == pytest.approx(64 * MIN)
+    assert me["breaks"]["today"] == today  # the page shows the report's numbers
+    assert me["breaks"]["streak"] == 0
+
+    board = figures(influxd, day_hub.database, "p1", day_range(day, tz), timezone=zone)
+    assert board["seated_s"] == pytest.approx(DAY_SEATED_S)
+    assert board["longest_s"] == pytest.approx(64 * MIN)
+    assert board["over_limit"] == DAY_EXPECTED["over_limit"]
+    assert (board["taken"], board["prompted"]) == (6, 6)
+    assert board["alerts"] == DAY_EXPECTED["alerts"]
+    assert board["snoozes"] == 4
+    assert board["responded"]["median"] == 450.0
+    assert board["compliance"] == pytest.approx(4 / 7)
+    assert board["streak"] == 0
+    assert board["goal_days"] == 0
+    midnight = int(dt.datetime.combine(day, dt.time(0), tzinfo=tz).timestamp()) * 1000
+    assert board["compliance_days"] == {midnight: pytest.approx(4 / 7)}

@@ -5,8 +5,9 @@ becomes a time condition in epoch milliseconds, ``$__interval`` the bucket
 width it derived from the range and the panel's data points, ``${__from}`` and
 ``${__to}`` the range ends in milliseconds, and template variables their
 selected values, regex-escaped and joined as ``(a|b)`` when several are
-selected. Doing the same here lets the shipped dashboards be run against a
-real InfluxDB and checked without a Grafana server.
+selected (``${name:raw}`` leaves the value as it is). Doing the same here
+lets the shipped dashboards be run against a real InfluxDB and checked
+without a Grafana server.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ _UNIT_MS: Final = {
 _INTERVAL_TEXT: Final = re.compile(r"^\s*>?\s*(\d+)\s*(ms|s|m|h|d|w|y)\s*$")
 # $name, ${name}, ${name:format} and [[name]], as Grafana's template service reads them.
 _VARIABLE: Final = re.compile(
-    r"\$(\w+)|\[\[(\w+?)(?::\w+)?\]\]|\$\{(\w+)(?:\.[^:^}]+)?(?::[^}]+)?\}"
+    r"\$(\w+)|\[\[(\w+?)(?::\w+)?\]\]|\$\{(\w+)(?:\.[^:^}]+)?(?::([^}]+))?\}"
 )
 _REGEX_SPECIAL: Final = re.compile(r"[\\^$*+?.()|\[\]{}/]")
 
@@ -161,6 +162,8 @@ def expand(
         if name in builtins:
             return builtins[name]
         if name in variables:
+            if match.group(4) == "raw":  # ${name:raw}: the value as it is, never escaped
+                return ",".join(variables[name].values)
             return format_variable(variables[name])
         unknown.append(name)
         return match.group(0)
