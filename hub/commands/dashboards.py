@@ -91,8 +91,9 @@ def run_push(args: argparse.Namespace) -> int:
     dashboards = push.load_dashboards(args.dir)
     datasource = None
     if not args.no_datasource:
-        history = config.load(args.config).history
-        datasource = push.datasource_payload(history, args.influx_url)
+        cfg = config.load(args.config)
+        datasource = push.datasource_payload(cfg.history, args.influx_url)
+        push.set_timezone(dashboards, cfg.schedule.timezone if cfg.schedule else "UTC")
     try:
         result = push.GrafanaPush(args.url, token, args.timeout).push(
             dashboards, datasource, folder_uid=args.folder, folder_title=args.folder

@@ -118,6 +118,24 @@ def test_datasource_comes_from_the_history_section(grafana, hub_config, token_fi
     assert ds["secureJsonData"]["httpHeaderValue1"] == f"Token {INFLUX_TOKEN}"
 
 
+def test_the_personal_boards_days_are_the_hubs(grafana, tmp_path, token_file, capsys):
+    """The hub's schedule.timezone becomes the personal board's time zone for its days."""
+    path = tmp_path / "berlin.toml"
+    path.write_text(
+        '[schedule]\ntimezone = "Europe/Berlin"\n[history]\napi = "v1"\n'
+        'url = "http://influxdb:8086"\ndatabase = "sitless"\n'
+    )
+    argv = ["dashboards", "push", "--url", grafana.url, "--token-file", str(token_file)]
+    assert run([*argv, "--config", str(path)], capsys)[0] == 0
+    board = grafana.state.dashboards["sitless-my-sitting"]["dashboard"]
+    (zone,) = [v for v in board["templating"]["list"] if v["name"] == "timezone"]
+    assert zone["query"] == zone["current"]["value"] == "Europe/Berlin"
+    shipped = json.loads((push.DEFAULT_DASHBOARDS / "my-sitting.json").read_text())
+    assert [v["query"] for v in shipped["templating"]["list"] if v["name"] == "timezone"] == [
+        "UTC"
+    ]  # the file itself is untouched
+
+
 def test_token_from_the_environment_and_no_datasource(grafana, monkeypatch, capsys):
     """GRAFANA_TOKEN works instead of a file; --no-datasource leaves datasources alone."""
     monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)

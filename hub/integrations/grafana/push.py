@@ -87,6 +87,21 @@ def load_dashboards(folder: Path) -> list[dict[str, Any]]:
     return out
 
 
+def set_timezone(boards: list[dict[str, Any]], timezone: str) -> None:
+    """Make ``timezone`` the default of each board's ``timezone`` variable (the days it groups).
+
+    The personal board groups its per-day figures (the week, the streak) by the
+    days of this zone; the hub's ``schedule.timezone`` makes them the days
+    ``sitless report`` and the personal page count.
+    """
+    for board in boards:
+        for var in board.get("templating", {}).get("list", []):
+            if var.get("name") == "timezone" and var.get("type") == "textbox":
+                var["query"] = timezone
+                var["current"] = {"text": timezone, "value": timezone}
+                var["options"] = [{"selected": True, "text": timezone, "value": timezone}]
+
+
 def datasource_payload(history: HistoryConfig, influx_url: str | None = None) -> dict[str, Any]:
     """The InfluxQL datasource for the history the hub writes, as Grafana's API takes it.
 
