@@ -101,6 +101,7 @@ async def handshake(client):
     # Set here, not by a method of the client's: this code is loaded only for the handshake.
     client._stream = stream  # noqa: SLF001
     client._sock = sock  # noqa: SLF001
+    client.received.clear()  # QoS 2 ids of the last session: the broker forgot them too
     client.connected = True
     client._last_rx = client._last_tx = time.ticks_ms()  # noqa: SLF001
     # Oldest first, by the order the ids were handed out in (they wrap at 65535).

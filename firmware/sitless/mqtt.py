@@ -5,10 +5,12 @@ pings. What it does: connects with a last will, pings when it has sent nothing
 for half the keepalive, treats a broker it has heard nothing from for a whole
 keepalive as dead and closes that socket itself, and keeps every QoS 1 publish
 until its PUBACK arrives, resending the unacknowledged ones (DUP set) after a
-reconnect. It runs no task: its owner calls `step` often. It publishes at QoS
-0 and 1 only. Packet builders are plain functions so the tests can compare
-them byte for byte. The socket is the client's own (non-blocking); asyncio's
-public stream wraps it for the waits.
+reconnect. It runs no task: its owner calls `step` often. It publishes at
+QoS 0 and 1 only; a message a broker delivers at QoS 2 is answered as QoS 2
+asks (PUBREC, then PUBCOMP for the broker's PUBREL) and handed on once, even
+when the broker sends it again before its PUBREL. Packet builders are plain
+functions so the tests can compare them byte for byte. The socket is the
+client's own (non-blocking); asyncio's public stream wraps it for the waits.
 
 This module is the running connection; the handshake (CONNECT and CONNACK,
 the resend), SUBSCRIBE and a clean DISCONNECT are needed once per connection
@@ -87,6 +89,10 @@ class MQTTClient:
         # pid: the PUBLISH packet as sent, QoS 1 without PUBACK yet (the packet rather than
         # its parts: one object per message in flight instead of three and a tuple).
         self.pending = {}
+        # The ids (2 bytes each) of QoS 2 messages handed on whose PUBREL has not come yet: a
+        # resend of one of them is answered but not handed on again. The session is clean at
+        # each connect, so the handshake forgets them.
+        self.received = []
         self.why_down = "not connected"
         self.connected = False  # a plain attribute, kept with `_stream`: no property to keep
         self.pid = 0  # the last packet id used
@@ -202,33 +208,50 @@ class MQTTClient:
                     break
                 if shift > 21:
                     raise OSError("bad remaining length")
-            if size > _MAX_PACKET:
+            over = size > _MAX_PACKET
+            if over:
                 # Its length is known: read it past and go on. Closing the link instead
-                # would fetch the same (retained) message again at every reconnect.
+                # would fetch the same (retained) message again at every reconnect. Its
+                # start is kept, so a PUBLISH is still answered and the broker lets it go.
                 print(
                     "mqtt: a packet of %d bytes is over the %d-byte cap; discarded"
                     % (size, _MAX_PACKET)
                 )
+                body = await stream.readexactly(64)
+                size -= 64
                 while size:
                     size -= len(await stream.readexactly(min(size, 512)))
-                self._last_rx = ticks_ms()
-                return
-            body = await stream.readexactly(size) if size else b""
+            else:
+                body = await stream.readexactly(size) if size else b""
             self._last_rx = ticks_ms()
             kind = first & 0xF0
             if kind == 0x30:
                 qos = (first >> 1) & 3
                 size = int.from_bytes(body[:2], "big")
                 at = 2 + size + (2 if qos else 0)
-                if qos:
-                    await self.send(b"\x40\x02" + body[at - 2 : at])  # PUBACK
-                if self.on_message is not None:
+                pid = body[at - 2 : at]
+                if qos == 2:
+                    # Exactly once: PUBREC now, PUBCOMP when the broker's PUBREL comes.
+                    await self.send(b"\x50\x02" + pid)
+                    received = self.received
+                    if pid in received:  # sent again before its PUBREL: handed on already
+                        return
+                    if len(received) >= _MAX_PENDING:
+                        received.pop(0)
+                    received.append(pid)
+                elif qos:
+                    await self.send(b"\x40\x02" + pid)  # PUBACK
+                if self.on_message is not None and not over:
                     try:
                         self.on_message(body[2 : 2 + size].decode(), body[at:], bool(first & 1))
                     except Exception as exc:  # noqa: BLE001 - a bad message must not end the link
                         print("mqtt: message handler failed:", repr(exc))
             elif kind == 0x40 and len(body) >= 2:
                 self.pending.pop(int.from_bytes(body[:2], "big"), None)
+            elif kind == 0x60 and len(body) >= 2:  # PUBREL: the broker's end of a QoS 2 delivery
+                if body[:2] in self.received:
+                    self.received.remove(body[:2])
+                await self.send(b"\x70\x02" + body[:2])  # PUBCOMP, known id or not
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - EOF, reset or garbage all end the connection
