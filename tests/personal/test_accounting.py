@@ -1,11 +1,17 @@
-"""Break accounting over a scripted working week, from the local spool and from InfluxDB.
+"""Break accounting over a scripted week and a scripted day, from the spool and from InfluxDB.
 
-Real: History writing the bouts into its SQLite spool and through to influxd
-(started by the shared fixture on a free loopback port), the ``sitless report
---breaks`` command line in-process, the accounting reading both stores. Stood
-in: the hub core; the week is a list of finished bouts (``BoutEnded`` facts) as
-the core reports them, at the real defaults (30 min limit, 5 min escalation).
-The expected figures are worked out by hand below, not by the accounting code.
+The week. Real: History writing the bouts into its SQLite spool and through to
+influxd (started by the shared fixture on a free loopback port), the
+``sitless report --breaks`` command line in-process, the accounting reading
+both stores. Stood in: the hub core; the week is a list of finished bouts
+(``BoutEnded`` facts) as the core reports them, at the real defaults (30 min
+limit, 5 min escalation).
+
+The day (the last test). Real: the whole hub as a process, mosquitto,
+influxd, the status page and the dashboard's queries; stood in: the hub's
+clock and the chair's hardware (see the comment above that test).
+
+Every expected figure is worked out by hand below, not by the accounting code.
 """
 
 from __future__ import annotations
