@@ -18,6 +18,7 @@ import orjson
 from hub.contract import protocol
 from hub.contract.vocabulary import REQUEST_KIND
 from hub.errors import ProtocolError
+from hub.history.stamps import ReceiveTimes
 from hub.mqtt.inbox import Inbound
 
 MAX_FUTURE_S = 30.0
@@ -90,9 +91,14 @@ class Intake:
     ) -> None:
         self.prefixes = prefixes
         self._drop = drop
+        self._times = ReceiveTimes()
 
     def route(self, inbound: Inbound) -> Routed | SeedOffer | RequestOffer | None:
-        """Where a message goes; None for the hub's own traffic and for drops."""
+        """Where a message goes; None for the hub's own traffic and for drops.
+
+        A desk's message is routed with a receive time distinct from its topic's
+        previous one (``ReceiveTimes``: history keeps one point per millisecond).
+        """
         try:
             where = protocol.split_topic(inbound.topic, self.prefixes)
         except ProtocolError as exc:
@@ -109,6 +115,9 @@ class Intake:
         if claimed is not None and claimed != where.desk:
             self._drop("desk_mismatch", f"{inbound.topic} claims desk {claimed[:60]!r}")
             return None
+        stamp = self._times.distinct(inbound.topic, inbound.received)
+        if stamp != inbound.received:
+            inbound = inbound._replace(received=stamp)
         return Routed(where, inbound)
 
     @staticmethod

@@ -280,7 +280,7 @@ class HubService(AskedCommands):
         # Time is judged at the event's own time: an event that waited in the broker
         # while the hub was away must not be judged at the hub's now (a bout that
         # ended long ago would alert). Deadlines due by now fire after the batch.
-        at = self.intake.event_at(message, inbound.received)
+        at = self.intake.event_at(message, routed.inbound.received)
         decisions = self._feed(desk, message, at)
         self._apply(desk, decisions + desk.on_tick(at), self.clock())
 

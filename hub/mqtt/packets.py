@@ -2,8 +2,10 @@
 
 Nothing here touches a socket, so every layout can be checked byte for byte.
 The hub only ever subscribes and publishes with QoS 1 and never announces a
-topic alias maximum, so the broker sends it no QoS 2 flow and no topic
-aliases; the reader refuses QoS 2 rather than half-handling it.
+topic alias maximum, so a broker that follows the specification sends it no
+QoS 2 flow and no topic aliases. Some do send QoS 2 anyway (aedes forwards a
+QoS 2 publish at QoS 2 on a QoS 1 subscription), so the reader takes QoS 2
+publishes, and ``pubrecs``/``pubcomp`` answer them.
 
 ``read_packets`` is the hot path of the hub's ingest: it walks a buffer of
 many small publishes with plain indexing and slicing, one pass, no object
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+
+from hub.mqtt.reasons import CONNACK_REASONS_V311, REASONS_V5
 
 CONNECT = 0x10
 CONNACK = 0x20
@@ -40,6 +44,7 @@ PROP_SESSION_EXPIRY = 0x11
 PROP_SERVER_KEEP_ALIVE = 0x13
 PROP_REASON_STRING = 0x1F
 PROP_RECEIVE_MAXIMUM = 0x21
+PROP_MAXIMUM_PACKET_SIZE = 0x27
 
 _PUBACK = struct.Struct("!BBH")
 _U16 = struct.Struct("!H")
@@ -69,37 +74,7 @@ _PAIR_PROPERTY = 0x26
 _VARINT_PROPERTY = 0x0B
 
 # CONNACK reason codes as a log line names them (the words other MQTT clients use too).
-CONNACK_REASONS_V5 = {
-    0x80: "Unspecified error",
-    0x81: "Malformed packet",
-    0x82: "Protocol error",
-    0x83: "Implementation specific error",
-    0x84: "Unsupported protocol version",
-    0x85: "Client identifier not valid",
-    0x86: "Bad user name or password",
-    0x87: "Not authorized",
-    0x88: "Server unavailable",
-    0x89: "Server busy",
-    0x8A: "Banned",
-    0x8C: "Bad authentication method",
-    0x90: "Topic name invalid",
-    0x95: "Packet too large",
-    0x97: "Quota exceeded",
-    0x99: "Payload format invalid",
-    0x9A: "Retain not supported",
-    0x9B: "QoS not supported",
-    0x9C: "Use another server",
-    0x9D: "Server moved",
-    0x9F: "Connection rate exceeded",
-}
-# 3.1.1's return codes, named as their MQTT 5 counterparts so a log reads the same.
-CONNACK_REASONS_V311 = {
-    1: "Unsupported protocol version",
-    2: "Client identifier not valid",
-    3: "Server unavailable",
-    4: "Bad user name or password",
-    5: "Not authorized",
-}
+CONNACK_REASONS_V5 = REASONS_V5
 
 
 class PacketError(ValueError):
@@ -233,6 +208,17 @@ def pubacks(mids: list[int]) -> bytes:
     return b"".join([pack(PUBACK, 2, mid) for mid in mids])
 
 
+def pubrecs(mids: list[int]) -> bytes:
+    """PUBREC for QoS 2 messages, as PUBACK is for QoS 1: "received, keep it no longer"."""
+    pack = _PUBACK.pack
+    return b"".join([pack(PUBREC, 2, mid) for mid in mids])
+
+
+def pubcomp(mid: int) -> bytes:
+    """PUBCOMP, the answer to a broker's PUBREL: the end of a QoS 2 exchange."""
+    return _PUBACK.pack(PUBCOMP, 2, mid)
+
+
 # ---- reading ------------------------------------------------------------------------
 
 # A publish as the transport needs it: (topic, payload, retain, packet id, qos).
@@ -299,8 +285,11 @@ def _read_packets(  # noqa: C901, PLR0912, PLR0915 - one flat loop is the fast o
                 at += 2
             elif qos == 0:
                 mid = 0
+            elif qos == 2:  # a broker that does not downgrade to the subscription's QoS
+                mid = (data[at] << 8) | data[at + 1]
+                at += 2
             else:
-                raise PacketError(f"QoS {qos} publish on a QoS 1 subscription")
+                raise PacketError("publish with QoS 3")
             if v5:
                 byte = data[at]
                 if byte < 0x80:
@@ -361,6 +350,7 @@ class Connack:
     receive_maximum: int = 65535
     server_keepalive: int | None = None
     reason_string: str | None = None
+    maximum_packet_size: int | None = None  # the broker's; no packet of ours may be larger
 
     def why(self, *, v5: bool) -> str:
         """The refusal as words, for the log."""
@@ -379,12 +369,14 @@ def read_connack(body: bytes, *, v5: bool) -> Connack:
     props, _ = read_properties(body, 2)
     keepalive = props.get(PROP_SERVER_KEEP_ALIVE)
     reason_string = props.get(PROP_REASON_STRING)
+    largest = props.get(PROP_MAXIMUM_PACKET_SIZE)
     return Connack(
         present,
         reason,
         int(props.get(PROP_RECEIVE_MAXIMUM, 65535)),
         None if keepalive is None else int(keepalive),
         None if reason_string is None else str(reason_string),
+        None if largest is None else int(largest),
     )
 
 

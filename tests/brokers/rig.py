@@ -130,13 +130,18 @@ port = {self.port}
     def log(self) -> str:
         return self.proc.log_text()
 
-    def lines(self, level: str) -> list[str]:
-        """Log lines at ``level`` (``"warning"``) or above; a line is "time level logger text"."""
+    def lines(self, level: str, logger: str = "hub.mqtt") -> list[str]:
+        """Log lines at ``level`` (``"warning"``) or above from one part of the hub.
+
+        A line is "time level logger text"; by default only the MQTT
+        transport's lines count, since other parts warn about their own set-up
+        (a status page without logins, for one).
+        """
         wanted = set(LEVELS[LEVELS.index(level) :])
         out = []
         for line in self.log().splitlines():
-            fields = line.split(maxsplit=2)
-            if len(fields) == 3 and fields[1] in wanted:
+            fields = line.split(maxsplit=3)
+            if len(fields) >= 3 and fields[1] in wanted and fields[2].startswith(logger):
                 out.append(line)
         return out
 

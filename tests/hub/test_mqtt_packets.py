@@ -176,9 +176,13 @@ def test_read_packets_stops_at_an_incomplete_packet_and_says_how_long_it_is():
     assert mp.read_packets(data[len(first) :], v5=True)[0] == [("a/b/c", b"x" * 1000, False, 2, 1)]
 
 
-def test_read_packets_refuses_qos2_and_publishes_that_overrun_themselves():
-    with pytest.raises(mp.PacketError, match="QoS 2"):
-        mp.read_packets(b"\x34\x06" + s(b"a") + b"\x00\x01\x00", v5=True)
+def test_read_packets_takes_qos2_and_refuses_qos3_and_publishes_that_overrun_themselves():
+    # A broker that does not downgrade (aedes) sends QoS 2 on a QoS 1 subscription.
+    assert mp.read_packets(b"\x34\x06" + s(b"a") + b"\x00\x01\x00", v5=True)[0] == [
+        ("a", b"", False, 1, 2)
+    ]
+    with pytest.raises(mp.PacketError, match="QoS 3"):
+        mp.read_packets(b"\x36\x06" + s(b"a") + b"\x00\x01\x00", v5=True)
     with pytest.raises(mp.PacketError):
         mp.read_packets(b"\x32\x03" + s(b"abc") + b"\x00\x01\x00", v5=True)
     with pytest.raises(mp.PacketError):
@@ -203,6 +207,7 @@ def test_connack_v5_properties_are_read_and_the_rest_skipped():
         receive_maximum=10,
         server_keepalive=60,
         reason_string="fine",
+        maximum_packet_size=65536,  # 0x00010000
     )
     assert mp.read_connack(b"\x00\x00\x00", v5=True) == mp.Connack(False, 0)
     refused = mp.read_connack(b"\x00\x86\x00", v5=True)
