@@ -141,7 +141,11 @@ def test_each_role_sees_what_it_may_on_every_surface(hub):
     wait_desks(admin, len(DESKS))
     assert {d["desk"] for d in admin.get("/api/desks").json()["desks"]} == set(DESKS)
     assert set(DESK_ID.findall(admin.events())) == set(DESKS)
-    assert admin.get("/metrics").status == 200
+    # /metrics and /healthz never carry a desk label, for anyone, in either mode.
+    for path in ("/metrics", "/healthz"):
+        reply = admin.get(path)
+        assert reply.status in (200, 503), path
+        assert not DESK_ID.search(reply.text), path
     # A POST without the CSRF token is refused, with it the pause goes through.
     assert admin.post("/api/desks/chair-bravo/pause", csrf=False).status == 403
     assert admin.post("/api/desks/chair-bravo/pause").status == 200
@@ -164,6 +168,11 @@ def test_each_role_sees_what_it_may_on_every_surface(hub):
     assert metrics.status == 200
     for surface in (zones.text, page.text, stream, metrics.text):
         assert not DESK_ID.search(surface), surface[:400]
+    # The personal page's data is a person's only; asking for a desk that exists answers
+    # just as for one that does not, so it tells facilities nothing.
+    mine, made_up = fay.get("/api/me?desk=chair-alpha"), fay.get("/api/me?desk=chair-zulu")
+    assert mine.status in (403, 404)
+    assert (mine.status, mine.text.replace("alpha", "zulu")) == (made_up.status, made_up.text)
 
     pat = PageClient(port)
     assert pat.login("pat", PASSWORDS["pat"]).status == 200
@@ -201,6 +210,10 @@ def check_desk_link(port: int, cfg: Path) -> str:
 def only_alpha(client: PageClient) -> None:
     desks = client.get("/api/desks").json()["desks"]
     assert [d["desk"] for d in desks] == ["chair-alpha"]
+    for path in ("/api/me", "/api/me?desk=chair-bravo"):  # the personal page's data
+        reply = client.get(path)
+        assert set(DESK_ID.findall(reply.text)) <= {"chair-alpha"}, path
+    assert client.get("/api/me").json()["desk"]["desk"] == "chair-alpha"
     assert client.get("/api/desks/chair-alpha").status == 200
     assert client.get("/api/desks/chair-bravo").status == 403
     assert set(DESK_ID.findall(client.events())) == {"chair-alpha"}
