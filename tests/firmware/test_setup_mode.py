@@ -110,6 +110,7 @@ class SetupBoard:
             self.proc.kill()
         self.proc.wait(timeout=10)
         self._reader.join(timeout=5)
+        print(f"--- console of the board in {self.flash}:\n{self.output()}")  # shown on failure
 
 
 @pytest.fixture
