@@ -40,6 +40,14 @@ def needs_retare(drift: float | None, limit: float) -> bool:
     return drift is not None and math.isfinite(drift) and abs(drift) > limit
 
 
+def limit_for(cfg: HubConfig, desk_id: str) -> float:
+    """A desk's ``max_drift``, else the ``[tare]`` default (Home Assistant's sensor uses it too)."""
+    own = cfg.desks.get(desk_id)
+    if own is not None and own.max_drift is not None:
+        return own.max_drift
+    return cfg.tare.max_drift
+
+
 class DriftBook:
     """The latest reported drift per desk."""
 
@@ -49,10 +57,7 @@ class DriftBook:
 
     def limit(self, desk_id: str) -> float:
         """The desk's ``max_drift``, else the ``[tare]`` default."""
-        own = self.cfg.desks.get(desk_id)
-        if own is not None and own.max_drift is not None:
-            return own.max_drift
-        return self.cfg.tare.max_drift
+        return limit_for(self.cfg, desk_id)
 
     def note(self, desk_id: str, drift: float | None, at: float) -> bool:
         """Keep a chair's reported drift; True when its verdict changed (a log line is due)."""

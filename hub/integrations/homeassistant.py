@@ -6,8 +6,9 @@ the signal path. Per desk, retained per-entity configs go under
 ``homeassistant/<component>/sitless_<node>/<key>/config`` (docs/homeassistant.md
 lists them): the seat, the desk's state as an ``enum``, the bout's start as a
 ``timestamp``, the alert level, ``event`` entities for the hub's alerts,
-snoozes and pauses and for the chair's button, an identify button, and
-diagnostic entities from the chair's telemetry and info.
+snoozes and pauses and for the chair's button, identify, pause and resume
+buttons (``ha_asking``: they ask the hub through ``P/D/request``), and
+diagnostic entities from the chair's telemetry and info, "needs re-tare" among them.
 
 Entities the chair feeds are available while its ``P/D/status`` is ``online``;
 those from the hub's view while the hub's ``P/_hub/status`` is. The device
@@ -41,10 +42,12 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from hub import __version__
-from hub.config import HubConfig
+from hub.config import HubConfig, TareConfig
 from hub.contract import protocol
 from hub.contract.vocabulary import STATES
+from hub.core.drift import limit_for
 from hub.errors import ProtocolError, SitlessError
+from hub.integrations import ha_asking
 from hub.mqtt.paho import make_client
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ DISCOVERY_PREFIX = "homeassistant"
 HA_STATUS_TOPIC = f"{DISCOVERY_PREFIX}/status"
 SWAP = str.maketrans("-_", "_-")
 SETTLE_S = 1.0  # wait for retained status and info before announcing
+DEFAULT_MAX_DRIFT = TareConfig().max_drift
 LEGACY_KEYS = (("binary_sensor", "occupancy"), ("sensor", "bout"), ("button", "buzz"))
 
 # Jinja for Home Assistant: a unix time (or null) as an ISO timestamp in UTC.
@@ -67,8 +71,6 @@ _ALERTS = (
     "{% else %}None{% endif %}"
 )
 _PRESS = '{"event_type": "press_{{ value_json.press }}"}'
-# A fresh command id at every press: the press time in milliseconds.
-_IDENTIFY = '{"id": "ha-{{ (now().timestamp() * 1000) | int }}", "action": "identify"}'
 
 
 def node_id(desk: str) -> str:
@@ -124,6 +126,7 @@ def configs(  # noqa: PLR0913 - each is one part of a desk's announcement
     info: ChairInfo | None = None,
     status_url: str | None = None,
     discovery_prefix: str = DISCOVERY_PREFIX,
+    max_drift: float = DEFAULT_MAX_DRIFT,
 ) -> dict[str, dict[str, Any]]:
     """Every discovery topic of one desk and its JSON config."""
     node = node_id(desk)
@@ -193,15 +196,6 @@ def configs(  # noqa: PLR0913 - each is one part of a desk's announcement
             "value_template": _PRESS,
             "availability": chair,
         },
-        ("button", "buzz"): {
-            "name": "Identify",
-            "device_class": "identify",
-            "command_topic": topic("cmd"),
-            "command_template": _IDENTIFY,
-            "qos": 1,
-            "retain": False,
-            "availability": chair,
-        },
         ("sensor", "rssi"): {
             "name": "Signal strength",
             "device_class": "signal_strength",
@@ -251,6 +245,7 @@ def configs(  # noqa: PLR0913 - each is one part of a desk's announcement
             **diagnostic,
         },
     }
+    entities.update(ha_asking.entities(topic, chair, hub, max_drift))
     return {
         f"{discovery_prefix}/{component}/{node}/{key}/config": {
             **body,
@@ -371,6 +366,7 @@ class Discovery:
                 info=info.get(desk),
                 status_url=self.cfg.homeassistant.status_url,
                 discovery_prefix=self.discovery_prefix,
+                max_drift=limit_for(self.cfg, desk),
             )
             for topic, body in bodies.items():
                 self._publish(topic, json.dumps(body, separators=(",", ":")))

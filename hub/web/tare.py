@@ -139,28 +139,17 @@ def post(handler: Any, source: object, desk: str) -> None:
 
 
 def families(source: object, operations: object) -> Iterator[Metric]:
-    """``/metrics``: drift per desk, the desks needing a re-tare, asked commands and their acks."""
+    """``/metrics``: how many chairs need a re-tare, asked commands and their acks.
+
+    Never a desk label (docs/privacy.md: facilities read ``/metrics`` too);
+    which desk it is shows on the page and in ``/api/desks``.
+    """
     snapshot = getattr(source, "snapshot", None)
     views = snapshot() if snapshot is not None else []
-    drift = GaugeMetricFamily(
-        "sitless_desk_drift",
-        "The chair's reported drift: baseline minus the calibrated empty value, sensor units.",
-        labels=["desk"],
-    )
-    flag = GaugeMetricFamily(
-        "sitless_desk_needs_retare", "1 when the drift is beyond max_drift.", labels=["desk"]
-    )
-    count = 0
-    for view in views:
-        if "drift" in view.extra:
-            drift.add_metric([view.desk], float(view.extra["drift"]))
-            needs = bool(view.extra.get("needs_retare"))
-            flag.add_metric([view.desk], 1.0 if needs else 0.0)
-            count += needs
-    yield drift
-    yield flag
     yield GaugeMetricFamily(
-        "sitless_desks_needing_retare", "Chairs whose drift is beyond max_drift.", value=count
+        "sitless_desks_needing_retare",
+        "Chairs whose reported drift is beyond max_drift.",
+        value=sum(1 for view in views if view.extra.get("needs_retare") is True),
     )
     asked = getattr(operations, "asked", None)
     if asked is None:

@@ -70,6 +70,9 @@ def test_every_entity_has_the_documented_keys():
         f"event/{node}/alerts/config",
         f"event/{node}/button/config",
         f"button/{node}/buzz/config",
+        f"button/{node}/pause/config",
+        f"button/{node}/resume/config",
+        f"binary_sensor/{node}/retare/config",
         f"sensor/{node}/rssi/config",
         f"sensor/{node}/heap/config",
         f"sensor/{node}/uptime/config",
@@ -86,6 +89,19 @@ def test_every_entity_has_the_documented_keys():
     assert buzz["device_class"] == "identify"
     assert buzz["retain"] is False
     assert "now()" in buzz["command_template"]
+    for key, action in (("buzz", "identify"), ("pause", "pause"), ("resume", "resume")):
+        button = bodies[f"button/{node}/{key}/config"]
+        assert button["command_topic"] == f"{PREFIX}/desk-a/request"  # the hub acts, not HA
+        assert f'"action": "{action}"' in button["command_template"]
+    retare = bodies[f"binary_sensor/{node}/retare/config"]
+    assert retare["entity_category"] == "diagnostic"
+    assert "135000.0" in retare["value_template"]  # [tare] max_drift, the hub's own rule
+    assert (
+        "9.5"
+        in configs(PREFIX, "desk-a", max_drift=9.5)[
+            f"homeassistant/binary_sensor/{node}/retare/config"
+        ]["value_template"]
+    )
     assert bodies[f"event/{node}/button/config"]["state_topic"] == f"{PREFIX}/desk-a/button"
     for key in ("rssi", "heap", "uptime", "seen", "drift", "firmware"):
         assert bodies[f"sensor/{node}/{key}/config"]["entity_category"] == "diagnostic"

@@ -11,17 +11,20 @@ rules (a process has no injectable clock; tests/hub times the real defaults).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.brokers.test_shipped_broker import ShippedMosquitto
 from tests.support.hubproc import HubProcess
 from tests.support.mqttprobe import MqttProbe
-from tests.support.servers import find_binary, stop_all
+from tests.support.servers import LOOPBACK, find_binary, free_port, stop_all
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -44,13 +47,17 @@ KEYS = {
     "alerts": "event",
     "button": "event",
     "buzz": "button",
+    "pause": "button",
+    "resume": "button",
     "rssi": "sensor",
     "heap": "sensor",
     "uptime": "sensor",
     "seen": "sensor",
     "drift": "sensor",
+    "retare": "binary_sensor",
     "firmware": "sensor",
 }
+DIAGNOSTIC = ("rssi", "heap", "uptime", "seen", "drift", "retare", "firmware")
 STATUS_URL = "http://sitless.example:8080/"
 
 
@@ -107,7 +114,7 @@ class Chair:
         self.telemetry()
         self.sit(False)
 
-    def telemetry(self) -> None:
+    def telemetry(self, drift: float = 12.5) -> None:
         now = time.time()
         self.send(
             "telemetry",
@@ -120,7 +127,7 @@ class Chair:
                 "heap_free": 39040,
                 "fw": "1.4.2",
                 "reconnects": 0,
-                "drift": 12.5,
+                "drift": drift,
             },
         )
 
@@ -134,8 +141,35 @@ class Chair:
     def press(self, press: str) -> None:
         self.send("button", {"press": press, **self._stamp()})
 
+    def commands(self, action: str) -> list[dict]:
+        return [
+            m.json()
+            for m in self.probe.received(f"sitless/{DESK}/cmd")
+            if m.json()["action"] == action
+        ]
 
-def hub_config(path: Path, broker: ShippedMosquitto) -> Path:
+    def ack(self, commands: list[dict]) -> None:
+        for command in commands:
+            self.send("ack", {"id": command["id"], "ok": True})
+
+
+def metric(page: int, name: str, **labels: str) -> float:
+    """One sample of the hub's /metrics (0 when absent)."""
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{page}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def desk_view(page: int) -> dict:
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{page}/api/desks/{DESK}", timeout=5) as resp:
+        return json.loads(resp.read())["desk"]
+
+
+def hub_config(path: Path, broker: ShippedMosquitto, page: int) -> Path:
     path.write_text(f"""state_dir = "{path.parent / "state"}"
 
 [mqtt]
@@ -151,7 +185,11 @@ limit = "3s"
 min_break = "2s"
 escalate_after = "30s"
 snooze = "4s"
-pause = "5s"
+pause = "60s"
+
+[status]
+enabled = true
+port = {page}
 
 [homeassistant]
 enabled = true
@@ -168,7 +206,10 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
     home_assistant, shipped_broker, tmp_path, artifacts
 ):
     ha = home_assistant
-    hub = HubProcess(hub_config(tmp_path / "sitless.toml", shipped_broker), tmp_path / "hub.log")
+    page = free_port()
+    hub = HubProcess(
+        hub_config(tmp_path / "sitless.toml", shipped_broker, page), tmp_path / "hub.log"
+    )
     chair = Chair(shipped_broker)
     watcher = MqttProbe(
         shipped_broker.host, shipped_broker.port, username="watcher", password=PASSWORDS["watcher"]
@@ -204,7 +245,7 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
         for key, component in KEYS.items():
             assert ids[key]["entity_id"].startswith(component + "."), (key, ids[key])
         entity = {key: e["entity_id"] for key, e in ids.items()}
-        for key in ("rssi", "heap", "uptime", "seen", "drift", "firmware"):
+        for key in DIAGNOSTIC:
             assert ids[key]["entity_category"] == "diagnostic", key
         (device,) = {e["device_id"] for e in ids.values()}
         device_entry = next(d for d in ha.devices() if d["id"] == device)
@@ -246,6 +287,7 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
         assert wait_state("rssi", "-61")["attributes"]["unit_of_measurement"] == "dBm"
         wait_state("heap", "39040")
         wait_state("drift", "12.5")
+        assert wait_state("retare", "off")["attributes"]["device_class"] == "problem"
         wait_state("firmware", "1.4.2")
         assert int(wait_state("uptime", lambda v: v.isdigit())["state"]) >= 60
         wait_state("seen", lambda v: v.startswith("20"))
@@ -278,28 +320,43 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
         )
         assert state("button")["attributes"]["event_type"] == "press_short"
 
-        # --- identify, twice: two commands with their own ids -----------------------
+        # --- identify, twice: two requests, two commands with their own ids, acks matched ---
         ha.press(entity["buzz"])
         ha.press(entity["buzz"])
+        wait_until(lambda: len(chair.commands("identify")) >= 2, what="two identify commands")
+        identify = chair.commands("identify")
+        assert len({c["id"] for c in identify}) == len(identify) == 2, identify
+        assert all(c["id"].startswith("ha-") for c in identify), identify
+        chair.ack(identify)
         wait_until(
             lambda: (
-                len(
-                    [
-                        m
-                        for m in chair.probe.received(f"sitless/{DESK}/cmd")
-                        if m.json()["action"] == "identify"
-                    ]
-                )
-                >= 2
+                metric(page, "sitless_command_acks_total", origin="homeassistant", outcome="ok")
+                == 2
             ),
-            what="two identify commands at the chair",
+            what="both identify acks matched by the hub",
         )
-        identify = [
-            m.json()
-            for m in chair.probe.received(f"sitless/{DESK}/cmd")
-            if m.json()["action"] == "identify"
-        ]
-        assert len({c["id"] for c in identify}) == len(identify), identify
+        assert metric(page, "sitless_acks_unknown_total") == 0
+        assert (
+            metric(page, "sitless_commands_asked_total", origin="homeassistant", action="identify")
+            == 2
+        )
+
+        # --- pause and resume from Home Assistant (the hub's own pause lasts 60 s) -------
+        ha.press(entity["pause"])
+        wait_state("state", "paused")
+        wait_until(
+            lambda: state("alerts")["attributes"].get("event_type") == "pause",
+            what="a pause event",
+        )
+        ha.press(entity["resume"])
+        wait_state("state", lambda v: v in ("alerting", "snoozed", "seated"), timeout=15)
+
+        # --- the chair's baseline wanders: needs re-tare, on HA and the status page ------
+        chair.telemetry(drift=-200000.0)
+        wait_state("retare", "on")
+        wait_until(lambda: desk_view(page).get("needs_retare") is True, what="needs re-tare")
+        chair.telemetry()
+        wait_state("retare", "off")
 
         # --- a break: vacant, no bout -----------------------------------------------
         chair.sit(False)
