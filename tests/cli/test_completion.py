@@ -63,7 +63,7 @@ def test_bash_completes_sub_commands_options_and_choices(tmp_path, capsys):
         "zsh",
         "fish",
     ]
-    assert complete_in_bash(tmp_path, text, ["sitless", "fleet", ""]) == ["config"]
+    assert complete_in_bash(tmp_path, text, ["sitless", "fleet", ""]) == ["config", "tare"]
 
 
 def test_bash_completes_file_names_where_a_file_is_asked(tmp_path, capsys):
