@@ -95,7 +95,7 @@ class Actions:
                 )
                 self.counters.add("clears_out")
             elif isinstance(decision, BoutEnded | Snoozed):
-                self.history.record(decision)
+                commit.record(decision)
 
     def _alert(self, prefix: str, alert: SendAlert) -> None:
         """Command the chair, notify people, record the fact under the command's id."""
@@ -121,7 +121,7 @@ class Actions:
                 notify.alert_notification(desk_id, alert.level, alert.seated_s, move, urls)
             )
         self.recent.remember(cmd_id, desk_id, alert.fact)
-        self.history.record(alert.fact)
+        self.commit.record(alert.fact)
 
     def on_ack(self, ack: protocol.Ack) -> None:
         """Record that a chair took an alert: the same point again, now ``acked``."""

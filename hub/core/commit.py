@@ -19,6 +19,7 @@ from typing import Any
 
 from hub.core.checkpoint import Checkpoint
 from hub.core.counters import Counters
+from hub.core.facts import Fact
 from hub.core.ports import Acknowledger, BatchPublisher, HistoryStore, Transport
 from hub.integrations.notify import Notification, Notifier
 from hub.mqtt.inbox import Inbound
@@ -54,6 +55,9 @@ class BatchCommit:
         self._batch_publisher = transport if isinstance(transport, BatchPublisher) else None
         self._publishes: list[tuple[str, bytes, bool]] = []
         self._notes: list[Notification] = []
+        self._holding = False  # inside due(): facts and views wait for after_due()
+        self._facts: list[Fact] = []
+        self._views: list[tuple[str, bytes, bool]] = []
         self._changed: dict[str, float] = {}
         self._unacked: list[Inbound] = []  # from batches whose commit failed
         self._failures = 0
@@ -72,6 +76,13 @@ class BatchCommit:
         """Send after the commit."""
         self._publishes.append((topic, payload, retain))
 
+    def record(self, fact: Fact) -> None:
+        """A history fact the batch decided: recorded now, or by ``after_due`` inside ``due``."""
+        if self._holding:
+            self._facts.append(fact)
+        else:
+            self.history.record(fact)
+
     def notify(self, note: Notification) -> None:
         """Hand to the notifier after the commit."""
         self._notes.append(note)
@@ -87,7 +98,7 @@ class BatchCommit:
         The failure is logged once, then reminded at most once a minute.
         """
         # Stores without batching (a test's list, NullHistory) simply record as they go.
-        history_batch = getattr(self.history, "batch", contextlib.nullcontext)
+        history_batch = self._history_batch
         saved = False
         try:
             try:
@@ -101,6 +112,54 @@ class BatchCommit:
                 self._failed(exc)
         finally:
             self._send()
+        self._acknowledge(messages, saved=saved)
+
+    @contextlib.contextmanager
+    def due(self) -> Iterator[None]:
+        """Deadlines that fell due together: save their desks, then send their commands.
+
+        No message rides on such a batch, so nothing waits to be acknowledged
+        on its history. The chairs' commands leave as soon as their desks are
+        saved (never before, so a restart cannot repeat a level); the retained
+        views and the history facts (alerts sent, bouts ended) wait for
+        ``after_due``, which the caller runs once every chunk's commands are
+        out. A crash in between can lose those points and views, never an alert.
+        """
+        self._holding = True
+        saved = False
+        try:
+            try:
+                with self.checkpoint.transaction():
+                    yield
+                    self.checkpoint.save_many(self._rows(self._changed))
+                saved = True
+                self._changed = {}
+            except sqlite3.Error as exc:
+                self.counters.drop("checkpoint_failed")
+                self._failed(exc)
+        finally:
+            self._holding = False
+            commands = [p for p in self._publishes if not p[2]]
+            self._views += [p for p in self._publishes if p[2]]
+            self._publishes = commands
+            self._send()
+        self._acknowledge([], saved=saved)
+
+    def after_due(self) -> None:
+        """The views and history facts that ``due`` batches held, sent and recorded now."""
+        self._publishes, self._views = self._views, []
+        self._send()
+        facts, self._facts = self._facts, []
+        if facts:
+            with self._history_batch():
+                for fact in facts:
+                    self.history.record(fact)
+
+    def _history_batch(self) -> contextlib.AbstractContextManager[None]:
+        batch = getattr(self.history, "batch", None)
+        return batch() if batch is not None else contextlib.nullcontext()
+
+    def _acknowledge(self, messages: list[Inbound], *, saved: bool) -> None:
         if self._acknowledger is None:
             return
         # Only now, with the batch's checkpoint and spool committed, may the broker
@@ -133,6 +192,9 @@ class BatchCommit:
 
     def _send(self) -> None:
         held, self._publishes = self._publishes, []
+        # Commands (never retained) first, then the views: a chair's alert never waits
+        # behind a batch's views. The sort is stable, so each topic keeps its order.
+        held.sort(key=lambda publish: publish[2])
         if held and self._batch_publisher is not None:
             self._batch_publisher.publish_many(held)
         else:

@@ -57,6 +57,10 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_FILE = "sitless-checkpoint.sqlite3"
 MAX_WAIT_S = 0.5
 DRAIN_BATCH = 1000
+# Deadlines that fall due together are worked out, committed and sent in chunks that
+# start small (the first alerts leave at once) and double up to the largest.
+FIRST_DUE_CHUNK = 50
+DUE_CHUNK = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +162,12 @@ class HubService(AskedCommands):
             self.step(batch)
 
     def step(self, batch: list[Inbound]) -> None:
-        """One batch: its messages, control requests, due deadlines and samples, then commit.
+        """One batch: its messages, control requests and samples, committed; then due deadlines.
 
-        Wake-ups are not messages; they only end the owner loop's wait.
+        The messages are judged first (a desk that stood up before its deadline
+        gets no alert) and acknowledged once committed; the deadlines then go
+        in batches of their own. Wake-ups are not messages; they only end the
+        owner loop's wait.
         """
         with self._lock:
             now = self.clock()
@@ -168,8 +175,8 @@ class HubService(AskedCommands):
                 for inbound in batch:
                     self._handle_safely(inbound)
                 self._handle_control(now)
-                self._fire_deadlines(self.clock())
                 self.sampler.maybe_sample(self.clock(), self.registry.desks.values())
+            self._fire_deadlines(self.clock())
             self.last_step = time.monotonic()
 
     # ---- what other threads may call -----------------------------------------------
@@ -333,9 +340,27 @@ class HubService(AskedCommands):
             self._apply(desk, desk.pause(seconds, now) + desk.on_tick(now), now)
 
     def _fire_deadlines(self, now: float) -> None:
-        for desk_id in self._deadlines.pop_due(now):
-            desk = self.registry.desks[desk_id]
-            self._apply(desk, desk.on_tick(now), now)
+        """Every deadline due by ``now``, in commits of up to ``DUE_CHUNK`` desks (``commit.due``).
+
+        At 09:00 thousands of deadlines fall due in the same instant. Each
+        chunk's desks are saved and its commands sent before the next chunk is
+        worked out, so the broker delivers the first alerts while the hub works
+        on the rest; the views and history points follow once every command is out.
+        """
+        due = self._deadlines.pop_due(now)
+        if not due:
+            return
+        desks = self.registry.desks
+        first, size = 0, FIRST_DUE_CHUNK
+        try:
+            while first < len(due):
+                with self.commit.due():
+                    for desk_id in due[first : first + size]:
+                        desk = desks[desk_id]
+                        self._apply(desk, desk.on_tick(now), now)
+                first, size = first + size, min(2 * size, DUE_CHUNK)
+        finally:
+            self.commit.after_due()
 
     def _apply(self, desk: Desk, decisions: list[Decision], now: float) -> None:
         """Mark the desk for the batch's checkpoint, act through the commit, set its deadline."""

@@ -57,9 +57,20 @@ class TodayTally:
         self._tz = zoneinfo.ZoneInfo(timezone)
         self._lock = threading.Lock()
         self._desks: dict[str, DayTotals] = {}
+        self._span: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
 
     def _day(self, ts: float) -> dt.date:
-        return dt.datetime.fromtimestamp(ts, self._tz).date()
+        # A time zone conversion costs microseconds, and a rush records thousands of facts
+        # of the same day: the day last found is kept with its bounds in UTC seconds.
+        start, end, day = self._span
+        if start <= ts < end:
+            return day
+        local = dt.datetime.fromtimestamp(ts, self._tz)
+        day = local.date()
+        midnight = dt.datetime.combine(day, dt.time(), self._tz)
+        following = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), self._tz)
+        self._span = (midnight.timestamp(), following.timestamp(), day)
+        return day
 
     def day_of(self, ts: float) -> dt.date:
         """The tally's day (in its time zone) that holds ``ts``."""
