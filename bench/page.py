@@ -163,7 +163,10 @@ def page_desks(port: int) -> int:
 
 def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]:
     port = free_port()
-    extra = f"[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
+    # Every viewer holds a connection; the page's cap (64 by default) must not be the limit.
+    # The first line lands in the [status] table that hub_config writes just before it.
+    connections = max(64, max(args.viewers) + 16)
+    extra = f"max_connections = {connections}\n[limits]\nmax_desks_per_prefix = {args.desks + 10}\n"
     config = hub_config(work, mqtt.url, PREFIX, status_port=port, extra=extra)
     hub = HubProcess(config, work / "hub.log", profile=Path(args.profile) if args.profile else None)
     try:

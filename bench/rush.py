@@ -61,8 +61,14 @@ def ms(ordered: list[float], q: float) -> float:
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
-        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+        return {
+            "min_ms": float("nan"),
+            "p50_ms": float("nan"),
+            "p99_ms": float("nan"),
+            "max_ms": float("nan"),
+        }
     return {
+        "min_ms": round(1000 * ordered[0], 2),
         "p50_ms": ms(ordered, 50),
         "p99_ms": ms(ordered, 99),
         "max_ms": round(1000 * ordered[-1], 2),
