@@ -29,8 +29,16 @@ RUNNER = HERE / "run_app.py"
 class Device:
     """One firmware process with fake hardware in `workdir`."""
 
-    def __init__(self, workdir: Path, cfg: dict[str, Any], *, adc_uv: int = 100_000,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        cfg: dict[str, Any],
+        *,
+        adc_uv: int = 100_000,
+        env: dict[str, str] | None = None,
+        wrap: list[str] | None = None,
+    ) -> None:
+        """`wrap` goes before the command (`ip netns exec NAME` runs it in a namespace)."""
         self.workdir = workdir
         self.fake_dir = workdir / "fake"
         self.fake_dir.mkdir(parents=True, exist_ok=True)
@@ -41,13 +49,30 @@ class Device:
         self.lines: list[str] = []
         self._lock = threading.Lock()
         full_env = dict(os.environ)
-        full_env.update({"MICROPYPATH": micropython_path(),
-                         "SITLESS_FAKE_DIR": str(self.fake_dir), "SITLESS_FAKE_ECHO": "1"})
+        full_env.update(
+            {
+                "MICROPYPATH": micropython_path(),
+                "SITLESS_FAKE_DIR": str(self.fake_dir),
+                "SITLESS_FAKE_ECHO": "1",
+            }
+        )
         full_env.update(env or {})
         self.proc = subprocess.Popen(
-            [micropython_binary(), "-X", "heapsize=512k", str(RUNNER), str(self.config_path)],
-            cwd=workdir, env=full_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, bufsize=1,
+            [
+                *(wrap or []),
+                micropython_binary(),
+                "-X",
+                "heapsize=512k",
+                str(RUNNER),
+                str(self.config_path),
+            ],
+            cwd=workdir,
+            env=full_env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -89,6 +114,7 @@ class Device:
     def wait_line(self, check: Callable[[str], bool], timeout: float = 20.0) -> str:
         def found() -> str | None:
             return next((line for line in self.output() if check(line)), None)
+
         try:
             return wait_until(found, timeout, "a console line")
         except TimeoutError as exc:
@@ -103,13 +129,17 @@ class Device:
 class SessionWatcher:
     """A real paho client with a lasting session: it misses nothing across a broker restart."""
 
-    def __init__(self, host: str, port: int, topic: str) -> None:
+    def __init__(self, host: str, port: int, topic: str, *, unix: bool = False) -> None:
+        """With `unix`, `host` is the path of the broker's unix socket (`port` unused)."""
         self.messages: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
         self.topic = topic
-        self.client = paho.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"watch-{uuid.uuid4().hex[:8]}",
-                                  clean_session=False)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"watch-{uuid.uuid4().hex[:8]}",
+            clean_session=False,
+            transport="unix" if unix else "tcp",
+        )
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
