@@ -107,6 +107,13 @@ def run_scenario(kind: BrokerKind, folder: Path) -> dict[str, Any]:
         # Due at the limit after sitting down, or at once if the hub came back later.
         due = max(seated + hub.limit, time.time())
         seen["second"] = _alerted_or_refused(kind, probe, hub, seated, due, before)
+        if kind.extra_connects:  # the broker cuts the link after its refusal: wait for the hub
+            time.sleep(0.5)
+            wait_until(
+                lambda: _connected(hub) and _statuses(probe)[-1:] == [b"online"],
+                timeout=15,
+                what="the hub online again after the broker's cut",
+            )
         time.sleep(1.0)  # a looping hub would reconnect within this
         seen["connects"] = hub.connects()
         seen["counters"] = hub.counters()
