@@ -97,7 +97,15 @@ def hub(request, tmp_path, mosquitto, prefix) -> Iterator[tuple[HubProcess, int,
             for i, desk in enumerate(DESKS):
                 chairs.publish(f"{prefix}/{desk}/status", "online", retain=True)
                 chairs.publish(
-                    f"{prefix}/{desk}/occupancy", {"seated": i % 2 == 0, "seq": 1, "boot": "b1"}
+                    f"{prefix}/{desk}/occupancy",
+                    {
+                        "seated": i % 2 == 0,
+                        "seq": 1,
+                        "boot": "b1",
+                        "ts": time.time(),
+                        "uptime_ms": 60_000,
+                        "value": 0.8 if i % 2 == 0 else 0.1,
+                    },
                 )
         finally:
             chairs.close()
@@ -110,6 +118,17 @@ def wait_desks(admin: PageClient, count: int) -> None:
     deadline = time.monotonic() + 15
     while len(admin.get("/api/desks").json()["desks"]) < count:
         assert time.monotonic() < deadline, "the chairs never showed up"
+        time.sleep(0.2)
+
+
+def wait_seated(admin: PageClient, seated: set[str]) -> None:
+    """Every other chair sat down: the admin sees each desk's own state."""
+    deadline = time.monotonic() + 15
+    while True:
+        desks = admin.get("/api/desks").json()["desks"]
+        if {d["desk"] for d in desks if d["state"] == "seated"} == seated:
+            return
+        assert time.monotonic() < deadline, desks
         time.sleep(0.2)
 
 
@@ -140,6 +159,7 @@ def test_each_role_sees_what_it_may_on_every_surface(hub):
     assert admin.login("ana", PASSWORDS["ana"]).status == 200
     wait_desks(admin, len(DESKS))
     assert {d["desk"] for d in admin.get("/api/desks").json()["desks"]} == set(DESKS)
+    wait_seated(admin, {desk for i, desk in enumerate(DESKS) if i % 2 == 0})
     assert set(DESK_ID.findall(admin.events())) == set(DESKS)
     # /metrics and /healthz never carry a desk label, for anyone, in either mode.
     for path in ("/metrics", "/healthz"):
