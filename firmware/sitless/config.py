@@ -26,6 +26,10 @@ KEYS = {
     "mqtt_port": (INT, 1883, False, 1, 65535),
     "mqtt_user": (TEXT, None, True, 1, 64),
     "mqtt_password": (TEXT, None, True, 0, 128),
+    # TLS (mqtts): the broker's certificate is checked against the CA certificate in this
+    # file on the board (PEM or DER), and must name mqtt_host.
+    "mqtt_tls": (BOOL, False, False, 0, 1),
+    "mqtt_ca": (TEXT, "ca.pem", False, 1, 64),
     "prefix": (TEXT, "sitless", False, 1, 128),
     "sensor": (TEXT, "adc", False, 1, 8),
     "sensor_pin": (PIN, 34, False, 0, 48),
@@ -58,6 +62,8 @@ REBOOT_KEYS = (
     "mqtt_port",
     "mqtt_user",
     "mqtt_password",
+    "mqtt_tls",
+    "mqtt_ca",
     "prefix",
     "sensor",
     "sensor_pin",

@@ -20,6 +20,9 @@ from sitless.mqtt import packet, text
 
 _RESPONSE_MS = const(10_000)
 _WIFI_TIMEOUT_MS = const(20_000)
+# mbedtls: the broker's certificate chain does not lead to the trusted CA, or it does not
+# name the host the chair connects to.
+_VERIFY_FAILED = const(-0x2700)
 
 DISCONNECT = b"\xe0\x00"
 
@@ -70,16 +73,55 @@ def open_socket(host, port):
     return sock
 
 
-async def handshake(client):
+def tls_context(ca_path):
+    """A TLS client context that trusts only the CA certificates in the file `ca_path`.
+
+    The file is PEM (one certificate or several) or one DER certificate. PEM
+    is turned into DER here, as not every build of MicroPython's mbedtls
+    parses PEM. The file is read at every attempt, so a CA put on the board
+    later is used without a reboot; a missing or unusable one is named.
+    """
+    import binascii
+    import ssl
+
+    try:
+        with open(ca_path, "rb") as f:
+            data = f.read()
+        blocks = [data]
+        if b"-----BEGIN" in data:
+            blocks = [
+                binascii.a2b_base64(block.split(b"-----END")[0])
+                for block in data.split(b"-----BEGIN CERTIFICATE-----")[1:]
+            ]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.verify_mode = ssl.CERT_REQUIRED
+        for block in blocks:
+            context.load_verify_locations(cadata=block)
+        if not blocks:
+            raise ValueError("no certificate")
+    except (OSError, ValueError):
+        raise OSError("TLS: no usable CA certificate in %s" % ca_path) from None
+    return context
+
+
+async def handshake(client, ca_path=None):
     """Open the socket, CONNECT, wait for CONNACK and resend what was never acknowledged.
 
     The socket is the client's own; asyncio's public stream wraps it for the
     waits (the CONNECT is sent once the connect has finished, the CONNACK read).
+    With `ca_path` the link is TLS: the broker must show a certificate for
+    `client.host` signed by the CA in that file (the TLS handshake runs in
+    the same waits, before the CONNECT goes out).
     """
     client.close("reconnecting")
+    context = None if ca_path is None else tls_context(ca_path)
     sock = None
     try:
         sock = open_socket(client.host, client.port)
+        if context is not None:
+            sock = context.wrap_socket(
+                sock, server_hostname=client.host, do_handshake_on_connect=False
+            )
         # MicroPython's StreamReader is its one Stream class, which writes too (the stubs
         # give it CPython's read-only one): hence the two ignores below.
         stream = asyncio.StreamReader(sock)
@@ -93,6 +135,15 @@ async def handshake(client):
     except Exception as exc:  # noqa: BLE001 - every failure is "broker unreachable"
         if sock is not None:
             close_socket(sock)
+        # mbedtls says so with its verify flags' text (a ValueError) or its error code.
+        if context is not None and (
+            isinstance(exc, ValueError) or (exc.args and exc.args[0] == _VERIFY_FAILED)
+        ):
+            why = str(exc).strip() if isinstance(exc, ValueError) else "verify failed"
+            raise OSError(
+                "TLS: the broker's certificate for %s does not verify against the CA in %s "
+                "(%s); not connecting" % (client.host, ca_path, why)
+            ) from None
         raise OSError("connect failed: %r" % (exc,)) from None
     if ack[0] != 0x20 or ack[3] != 0:
         close_socket(sock)
@@ -156,7 +207,7 @@ async def up(app):
     if not await wifi(app.board):
         return False
     try:
-        await handshake(client)
+        await handshake(client, app.cfg["mqtt_ca"] if app.cfg["mqtt_tls"] else None)
         await subscribe(client, app.cfg["prefix"] + "/_hub/status", 1)
         await subscribe(client, app.base + "cmd", 1)
         await client.publish(app.base + "status", "online", True, 1, False)

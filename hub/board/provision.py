@@ -49,6 +49,9 @@ KEYS: Final = {
     "mqtt_port": Key("int", 1883, False, 1, 65535),
     "mqtt_user": Key("text", None, True, 1, 64),
     "mqtt_password": Key("text", None, True, 0, 128),
+    # TLS: the broker's certificate is checked against the CA file on the board (PEM or DER).
+    "mqtt_tls": Key("bool", False, False, 0, 1),
+    "mqtt_ca": Key("text", "ca.pem", False, 1, 64),
     "prefix": Key("text", "sitless", False, 1, 128),
     "sensor": Key("text", "adc", False, 1, 8),
     "sensor_pin": _pin(34, nullable=False),
@@ -154,18 +157,31 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def broker_address(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` to the board's ``mqtt_host`` and ``mqtt_port``."""
+    """``mqtt://host:port`` (or ``mqtts://``) to the board's ``mqtt_host`` and ``mqtt_port``."""
+    keys = broker_keys(url)
+    return keys["mqtt_host"], keys["mqtt_port"]
+
+
+def broker_keys(url: str) -> dict[str, Any]:
+    """``mqtt://host:port`` or ``mqtts://host:port`` to the board's broker keys.
+
+    ``mqtts`` turns ``mqtt_tls`` on (port 8883 unless given); the CA the board
+    trusts is the file ``mqtt_ca`` names on the board.
+    """
     parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme != "mqtt":
-        problem = f"broker: {parts.scheme}:// is not supported by the firmware; use mqtt://"
+    if parts.scheme not in {"mqtt", "mqtts"}:
+        problem = (
+            f"broker: {parts.scheme}:// is not supported by the firmware; use mqtt:// or mqtts://"
+        )
         raise ConfigError([problem])
+    tls = parts.scheme == "mqtts"
     try:
-        port = parts.port or 1883
+        port = parts.port or (8883 if tls else 1883)
     except ValueError as exc:
         raise ConfigError(["broker: the port is not a number from 1 to 65535"]) from exc
     if not parts.hostname:
         raise ConfigError(["broker: expected mqtt://host:port"])
-    return parts.hostname, port
+    return {"mqtt_host": parts.hostname, "mqtt_port": port, "mqtt_tls": tls}
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     p.add_argument("--desk", help="desk id, e.g. desk-12")
     p.add_argument("--transport", choices=prov.CHOICES["transport"])
     p.add_argument("--wifi-ssid", dest="wifi_ssid", help="WiFi network name")
-    p.add_argument("--broker", help="MQTT broker, e.g. mqtt://192.168.1.5:1883")
+    p.add_argument("--broker", help="MQTT broker, e.g. mqtt://192.168.1.5:1883 (mqtts:// for TLS)")
     p.add_argument("--mqtt-user", dest="mqtt_user", help="broker user name (password is asked)")
     p.add_argument("--prefix", help="topic prefix (default sitless)")
     p.add_argument("--sensor", choices=prov.CHOICES["sensor"])
@@ -105,7 +105,7 @@ def from_flags(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     if args.broker:
-        changes["mqtt_host"], changes["mqtt_port"] = prov.broker_address(args.broker)
+        changes.update(prov.broker_keys(args.broker))
     for text in args.assignments:
         key, value = prov.parse_assignment(text)
         changes[key] = value
@@ -144,9 +144,12 @@ class Interview:
         self.ask("wifi_ssid", "WiFi network")
         if "mqtt_host" not in self.changes:
             was = self.current("mqtt_host")
-            url = _ask("MQTT broker", f"mqtt://{was}:{self.current('mqtt_port')}" if was else None)
+            scheme = "mqtts" if self.current("mqtt_tls") else "mqtt"
+            url = _ask(
+                "MQTT broker", f"{scheme}://{was}:{self.current('mqtt_port')}" if was else None
+            )
             if url:
-                self.changes["mqtt_host"], self.changes["mqtt_port"] = prov.broker_address(url)
+                self.changes.update(prov.broker_keys(url))
 
     def passwords(self, *, interactive: bool) -> None:
         """Passwords last, without echo, and only those the transport needs."""

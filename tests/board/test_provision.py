@@ -138,8 +138,14 @@ def test_broker_urls_and_assignments():
     """Pure parsing; nothing stood in."""
     assert prov.broker_address("mqtt://10.0.0.5:1884") == ("10.0.0.5", 1884)
     assert prov.broker_address("broker.local") == ("broker.local", 1883)
+    assert prov.broker_keys("mqtts://broker.local") == {
+        "mqtt_host": "broker.local",
+        "mqtt_port": 8883,
+        "mqtt_tls": True,
+    }
+    assert prov.broker_keys("mqtt://10.0.0.5")["mqtt_tls"] is False
     with pytest.raises(ConfigError, match="broker"):
-        prov.broker_address("mqtts://broker:8883")
+        prov.broker_address("ws://broker:8883")
     assert prov.parse_assignment("buzzer_pin=26") == ("buzzer_pin", 26)
     assert prov.parse_assignment("motor_pin=null") == ("motor_pin", None)
     assert prov.parse_assignment("wifi_ssid=my net") == ("wifi_ssid", "my net")
@@ -193,6 +199,7 @@ def test_flags_write_the_config_and_keep_the_calibration(
         "wifi_password": "s3cret-pw",
         "mqtt_host": "10.0.0.5",
         "mqtt_port": 1884,
+        "mqtt_tls": False,  # mqtt://, not mqtts://
         "empty": 410,
         "occupied": 1790,
         "buzzer_pin": 26,
