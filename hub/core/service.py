@@ -45,6 +45,7 @@ from hub.core.ports import HistoryStore, NullHistory, Transport
 from hub.core.registry import DeskEntry, DeskRegistry
 from hub.core.requests import CommandBook, Pending
 from hub.core.sampler import Sampler
+from hub.core.settle import POLL_S, StartHold
 from hub.core.sitting import Decision, Desk
 from hub.core.timers import Deadlines
 from hub.errors import ProtocolError
@@ -111,6 +112,7 @@ class HubService(AskedCommands):
         self.drift = DriftBook(cfg)
         self.requests = CommandBook()
         self._deadlines = Deadlines()
+        self._hold = StartHold(self.transport.connected, clock)
         self._drops = DropLog()
         self._traced = False  # an internal error's traceback was logged once
         self._control: queue.Queue[_Pause | Pending] = queue.Queue()
@@ -128,7 +130,7 @@ class HubService(AskedCommands):
 
     def start(self) -> None:
         """Restore desks from the checkpoint, connect, and run the owner thread."""
-        # History first: restoring may end a bout or send an alert, which is recorded.
+        # History first: a restored desk, judged once the backlog is in, may end a bout or alert.
         self.history.start()
         self.notifier.start()
         self._restore()
@@ -159,15 +161,16 @@ class HubService(AskedCommands):
                 item = None
             batch = [item] if item is not None else []
             batch.extend([m for m in self.inbox.take(DRAIN_BATCH - len(batch)) if m is not None])
-            self.step(batch)
+            self.step(batch, drained=len(batch) < DRAIN_BATCH)
 
-    def step(self, batch: list[Inbound]) -> None:
+    def step(self, batch: list[Inbound], *, drained: bool = True) -> None:
         """One batch: its messages, control requests and samples, committed; then due deadlines.
 
         The messages are judged first (a desk that stood up before its deadline
         gets no alert) and acknowledged once committed; the deadlines then go
         in batches of their own. Wake-ups are not messages; they only end the
-        owner loop's wait.
+        owner loop's wait. Desks restored at start are judged once the broker's
+        backlog is in (``hub.core.settle``); ``drained`` says the batch emptied the inbox.
         """
         with self._lock:
             now = self.clock()
@@ -176,6 +179,7 @@ class HubService(AskedCommands):
                     self._handle_safely(inbound)
                 self._handle_control(now)
                 self.sampler.maybe_sample(self.clock(), self.registry.desks.values())
+            self._settle_restored(drained=drained)
             self._fire_deadlines(self.clock())
             self.last_step = time.monotonic()
 
@@ -230,12 +234,23 @@ class HubService(AskedCommands):
     def _wait_time(self) -> float:
         due = self._deadlines.next_time()
         wait = MAX_WAIT_S if due is None else due - self.clock()
-        return min(MAX_WAIT_S, max(0.0, wait))
+        return min(POLL_S if self._hold.active else MAX_WAIT_S, max(0.0, wait))
 
     def _restore(self) -> None:
         with self._lock, self.commit.batch([]):
             now = self.clock()
             for desk in self.registry.restore(self.checkpoint, now):
+                self._hold.hold(desk.desk_id)
+
+    def _settle_restored(self, *, drained: bool) -> None:
+        """Judge the restored desks once the backlog is in (inside the step's batch)."""
+        released = self._hold.release(drained=drained)
+        if not released:
+            return
+        now = self.clock()
+        for desk_id in released:
+            desk = self.registry.desks.get(desk_id)
+            if desk is not None:
                 self._apply(desk, desk.on_tick(now), now)
 
     def _drop(self, reason: str, detail: str) -> None:
@@ -367,4 +382,5 @@ class HubService(AskedCommands):
         desk_id = desk.desk_id
         self.commit.changed(desk_id, now)
         self.actions.carry_out(self.registry.prefix_of[desk_id], desk_id, decisions)
-        self._deadlines.set(desk_id, desk.next_deadline(now))
+        if not self._hold.holds(desk_id):
+            self._deadlines.set(desk_id, desk.next_deadline(now))

@@ -6,6 +6,7 @@ SQLite checkpoint. Stood in: the chair, by a real MQTT client.
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -109,4 +110,32 @@ def test_events_published_while_the_hub_is_down_are_delivered_after_restart(
     assert alert.json()["level"] == 1
     assert alert.at - pressed >= 3 - 0.2  # held back by the pause, not sent at the 2 s limit
     assert alert.at - sat >= 3
+    assert hub.terminate() == 0
+
+
+def test_a_break_taken_while_the_hub_is_down_is_heard_before_the_overdue_deadline(
+    hub_process, probe, prefix, tmp_path
+):
+    """The chair stood up while the hub was away, and the bout's deadline passed meanwhile.
+
+    On restart the checkpoint says "seated, overdue"; the broker's session holds the
+    break. The hub must hear the break first: no alert for an empty seat.
+    """
+    probe.subscribe(f"{prefix}/#")
+    hub = hub_process(escalate=2)
+    hub.start()
+    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=20, what="hub online")
+    chair = Chair(probe, prefix, "desk-v")
+    chair.online()
+    chair.occupancy(True)
+    probe.wait_topic(f"{prefix}/desk-v/sitting", where=lambda v: v["state"] == "seated")
+    hub.kill()
+    chair.occupancy(False)  # a break begins 0.x s into the 2 s bout
+    time.sleep(2.5)  # the bout's deadline passes with the hub away
+    hub.start()
+    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=20, what="hub back")
+    probe.wait_topic(f"{prefix}/desk-v/sitting", timeout=15, where=lambda v: v["state"] == "vacant")
+    time.sleep(2)  # room for a wrong alert to arrive
+    cmd = f"{prefix}/desk-v/cmd"
+    assert alerts_on(probe, cmd) == [], (tmp_path / "hub.log").read_text()[-3000:]
     assert hub.terminate() == 0
