@@ -243,15 +243,19 @@ class HubService(AskedCommands):
                 self._hold.hold(desk.desk_id)
 
     def _settle_restored(self, *, drained: bool) -> None:
-        """Judge the restored desks once the backlog is in (inside the step's batch)."""
+        """Judge the restored desks once the backlog is in, saved and sent like due deadlines."""
         released = self._hold.release(drained=drained)
         if not released:
             return
         now = self.clock()
-        for desk_id in released:
-            desk = self.registry.desks.get(desk_id)
-            if desk is not None:
-                self._apply(desk, desk.on_tick(now), now)
+        try:
+            with self.commit.due():
+                for desk_id in released:
+                    desk = self.registry.desks.get(desk_id)
+                    if desk is not None:
+                        self._apply(desk, desk.on_tick(now), now)
+        finally:
+            self.commit.after_due()
 
     def _drop(self, reason: str, detail: str) -> None:
         self.counters.drop(reason)

@@ -57,11 +57,11 @@ def new_firmware(tmp_path: Path, change: str = "") -> Path:
     assert f'FW_VERSION = "{OLD}"' in text
     payload.write_text(text.replace(f'FW_VERSION = "{OLD}"', f'FW_VERSION = "{NEW}"'))
     if change == "never connects":
-        mqtt = folder / "sitless" / "mqtt.py"
-        text = mqtt.read_text()
-        head = "    def opened(self, stream, sock):\n"
-        assert head in text
-        mqtt.write_text(text.replace(head, head + '        raise OSError("never")\n'))
+        link = folder / "sitless" / "link.py"
+        text = link.read_text()
+        head = '    client.close("reconnecting")\n'
+        assert text.count(head) == 1
+        link.write_text(text.replace(head, head + '    raise OSError("never")\n'))
     elif change == "crashes":
         app = folder / "sitless" / "app.py"
         app.write_text('raise RuntimeError("this version crashes at boot")\n' + app.read_text())
