@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -39,3 +40,30 @@ class DeskRecord:
 
 STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DeskRecord))
 BOUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Bout))
+
+
+def to_plain(s: DeskRecord) -> dict[str, Any]:
+    """A JSON-ready copy of a record: what the checkpoint stores, as plain data."""
+    data = {name: getattr(s, name) for name in STATE_FIELDS}
+    if s.bout is not None:
+        data["bout"] = {name: getattr(s.bout, name) for name in BOUT_FIELDS}
+    if data["last_ts"] == -math.inf:
+        data["last_ts"] = None
+    return data
+
+
+def from_plain(data: dict[str, Any]) -> DeskRecord:
+    """The record ``to_plain`` copied (missing fields take their defaults)."""
+    bout = data.get("bout")
+    last_ts = data.get("last_ts")
+    return DeskRecord(
+        seated=bool(data.get("seated", False)),
+        vacant_since=data.get("vacant_since"),
+        online=bool(data.get("online", True)),
+        offline_since=data.get("offline_since"),
+        last_heard=data.get("last_heard"),
+        heard_telemetry=bool(data.get("heard_telemetry", False)),
+        paused_until=float(data.get("paused_until", 0.0)),
+        last_ts=-math.inf if last_ts is None else float(last_ts),
+        bout=Bout(**bout) if isinstance(bout, dict) else None,
+    )

@@ -24,20 +24,28 @@ The rules, in the words of docs/protocol.md and the README:
 * A device that goes offline freezes its bout clock; offline for at least
   ``min_break`` ends the bout with ``offline``. Once a device has sent
   telemetry, three silent periods count as going offline at the last message.
+
+The clock's questions (how long a bout has run, when an alert is due, when
+to tick next) are answered in ``hub.core.deadlines``; what a desk remembers,
+and its plain form for the checkpoint, is ``hub.core.record``.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from hub.contract.vocabulary import MAX_LEVEL, StateName
+from hub.core.deadlines import (
+    alerts_allowed,
+    bout_time,
+    next_alert_after,
+    next_deadline,
+    went_silent_at,
+)
 from hub.core.decisions import Decision, PublishState, SendAlert, SendClear, SittingView
 from hub.core.facts import AlertSent, BoutEnded, Snoozed
-from hub.core.record import BOUT_FIELDS, STATE_FIELDS, Bout, DeskRecord
+from hub.core.record import Bout, DeskRecord, from_plain, to_plain
 from hub.core.rules import Hours, Rules
-
-GAP_PERIODS = 3
 
 __all__ = [
     "MAX_LEVEL",
@@ -112,7 +120,7 @@ class Desk:
             bout.snoozes += 1
             bout.snoozed = True
             bout.alert_active = False
-            bout.next_alert_bt = self.bout_time(t) + self.rules.snooze
+            bout.next_alert_bt = bout_time(self._s, t) + self.rules.snooze
             out.append(SendClear(self.desk_id))
         out += self._publish(t)
         return out
@@ -162,11 +170,7 @@ class Desk:
 
     def bout_time(self, now: float) -> float:
         """Seconds of the current bout, short stands included, offline time left out."""
-        bout = self._s.bout
-        if bout is None:
-            return 0.0
-        end = self._s.offline_since if self._s.offline_since is not None else now
-        return max(0.0, end - bout.start - bout.frozen_s)
+        return bout_time(self._s, now)
 
     def state(self, now: float) -> StateName:
         """The one word that sums the desk up for ``P/D/sitting``."""
@@ -189,7 +193,7 @@ class Desk:
         return SittingView(
             desk=self.desk_id,
             state=self.state(now),
-            seated_s=self.bout_time(now),
+            seated_s=bout_time(self._s, now),
             level=bout.level if bout else 0,
             since=bout.start if bout else None,
             ts=now,
@@ -203,34 +207,13 @@ class Desk:
 
     def next_deadline(self, now: float) -> float | None:
         """When ``on_tick`` next has something to do, or None if only an event can change things."""
-        s, r, bout = self._s, self.rules, self._s.bout
-        candidates: list[float] = []
-        if s.online and s.heard_telemetry and s.last_heard is not None:
-            candidates.append(s.last_heard + GAP_PERIODS * r.telemetry_period)
-        if now < s.paused_until:
-            candidates.append(s.paused_until)
-        if bout is not None:
-            if not s.online and s.offline_since is not None:
-                candidates.append(s.offline_since + r.min_break)
-            elif not s.seated and s.vacant_since is not None:
-                candidates.append(s.vacant_since + r.min_break)
-            elif s.seated:
-                due = self._alert_due_at(now)
-                if due is not None:
-                    candidates.append(due)
-        return min(candidates) if candidates else None
+        return next_deadline(self._s, self.rules, now)
 
     # ---- checkpoint ---------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy of ``record``: what the checkpoint stores, as plain data."""
-        s = self._s
-        data = {name: getattr(s, name) for name in STATE_FIELDS}
-        if s.bout is not None:
-            data["bout"] = {name: getattr(s.bout, name) for name in BOUT_FIELDS}
-        if data["last_ts"] == -math.inf:
-            data["last_ts"] = None
-        return data
+        return to_plain(self._s)
 
     @property
     def record(self) -> object:
@@ -244,19 +227,7 @@ class Desk:
 
     def restore(self, data: dict[str, Any]) -> None:
         """Carry on from a ``snapshot``."""
-        bout = data.get("bout")
-        last_ts = data.get("last_ts")
-        self._s = DeskRecord(
-            seated=bool(data.get("seated", False)),
-            vacant_since=data.get("vacant_since"),
-            online=bool(data.get("online", True)),
-            offline_since=data.get("offline_since"),
-            last_heard=data.get("last_heard"),
-            heard_telemetry=bool(data.get("heard_telemetry", False)),
-            paused_until=float(data.get("paused_until", 0.0)),
-            last_ts=-math.inf if last_ts is None else float(last_ts),
-            bout=Bout(**bout) if isinstance(bout, dict) else None,
-        )
+        self._s = from_plain(data)
         self._published = None
 
     def seed(self, since: float, level: int, now: float) -> None:
@@ -269,16 +240,11 @@ class Desk:
             start=since,
             level=level,
             alerts=level,
-            next_alert_bt=self._next_after(level, now - since),
+            next_alert_bt=next_alert_after(self.rules, level, now - since),
         )
         self._s.last_ts = max(self._s.last_ts, since)
 
     # ---- internals ----------------------------------------------------------------
-
-    def _next_after(self, level: int, bout_s: float) -> float:
-        if level == 0:
-            return self.rules.limit
-        return max(self.rules.limit, bout_s) + self.rules.escalate_after
 
     def _event_time(self, ts: float) -> float:
         """Events apply in order: one older than the last is moved up to the last one's time."""
@@ -307,8 +273,8 @@ class Desk:
         if bout is None:
             s.bout = Bout(start=t, next_alert_bt=self.rules.limit)
             return
-        if bout.level > 0 and not bout.snoozed and self._alerts_allowed(t) and s.online:
-            bout_s = self.bout_time(t)
+        if bout.level > 0 and not bout.snoozed and alerts_allowed(s, self.rules, t) and s.online:
+            bout_s = bout_time(s, t)
             bout.alerts += 1
             bout.alert_active = True
             bout.next_alert_bt = max(bout.next_alert_bt, bout_s + self.rules.escalate_after)
@@ -337,13 +303,9 @@ class Desk:
         """Apply everything time alone decides up to ``now``: silence, offline and break endings."""
         s, r = self._s, self.rules
         out: list[Decision] = []
-        if (
-            s.online
-            and s.heard_telemetry
-            and s.last_heard is not None
-            and now - s.last_heard >= GAP_PERIODS * r.telemetry_period
-        ):
-            self._go_offline(s.last_heard)
+        silent_at = went_silent_at(s, r, now)
+        if silent_at is not None:
+            self._go_offline(silent_at)
         bout = s.bout
         if bout is None:
             return out
@@ -386,27 +348,11 @@ class Desk:
             )
         )
 
-    def _alerts_allowed(self, t: float) -> bool:
-        hours = self.rules.hours
-        return t >= self._s.paused_until and (hours is None or hours.is_open(t))
-
-    def _alert_due_at(self, now: float) -> float | None:
-        """Wall time of the next alert, taking pause and working hours into account."""
-        bout = self._s.bout
-        if bout is None:
-            return None
-        due = bout.start + bout.frozen_s + bout.next_alert_bt
-        due = max(due, self._s.paused_until)
-        hours = self.rules.hours
-        if hours is not None and not hours.is_open(max(due, now)):
-            return hours.next_open(max(due, now))
-        return due
-
     def _maybe_alert(self, now: float, out: list[Decision]) -> None:
         s, bout = self._s, self._s.bout
-        if bout is None or not s.seated or not s.online or not self._alerts_allowed(now):
+        if bout is None or not s.seated or not s.online or not alerts_allowed(s, self.rules, now):
             return
-        bout_s = self.bout_time(now)
+        bout_s = bout_time(s, now)
         if bout_s < bout.next_alert_bt:
             return
         bout.level = min(bout.level + 1, MAX_LEVEL)
