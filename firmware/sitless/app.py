@@ -4,7 +4,8 @@ sampling → Chair (pure logic) → outbox → network task → MQTT; commands a
 the hub's status come back through the MQTT client (or the serial link). Three
 tasks: the sampling loop (which also reads the button, steps the alert
 pattern and, once a second, checks health: it feeds the watchdog only while
-sampling is alive and reboots after a long time without the broker), the
+sampling is alive, closes the link as soon as the radio has lost its access
+point and reboots after a long time without the broker), the
 network task (bringing the link up, then, while it stays up, reading it
 through the MQTT client, keeping it alive and sending) and the serial link's
 reader. No task waits on another: each sleeps on its own
@@ -254,7 +255,7 @@ class App:
             backoff = min(backoff * 2, _BACKOFF_MAX_MS)
 
     def _health(self, now, watchdog):
-        """Once a second: the watchdog, the kept sitting state, the reboot without a broker.
+        """Once a second: the watchdog, the kept state, the WiFi, the reboot without a broker.
 
         The heartbeat's work (telemetry, the drifted baseline, NTP, the good
         boot) is in `report`, loaded for it at most once a minute.
@@ -267,6 +268,11 @@ class App:
         self.board.keep(fallback.snapshot(now))  # survives a reset (not a power cut)
         client = self.client
         if client is not None:
+            wlan = self.board.wlan
+            if client.connected and wlan is not None and not wlan.isconnected():
+                # The radio lost its access point: close the link now, not a keepalive
+                # later, so the network task goes to its rejoin (and the outbox to flash).
+                client.close("wifi lost")
             if client.connected:
                 self.online_at = now
             elif time.ticks_diff(now, self.online_at) >= self.offline_reboot_ms and (

@@ -84,6 +84,16 @@ class Chair:
         self.proc.wait(timeout=10)
 
 
+def check_offline_alerts(line: str) -> None:
+    """The chair alerted by itself while the link was down: at 30:00 to one sample, then,
+    after the snooze at 30:10, at 40:10 a level higher; standing up silenced it."""
+    alerts = [tuple(int(v) for v in a.split(",")) for a in line[len("ALERTS ") :].split(";") if a]
+    offline_alerts = [(at, level) for at, level, connected in alerts if not connected and level]
+    assert offline_alerts[:2] == [(offline_alerts[0][0], 1), (offline_alerts[1][0], 2)], alerts
+    assert 30 * MIN <= offline_alerts[0][0] <= 30 * MIN + SAMPLE, alerts
+    assert 40 * MIN + 10_000 <= offline_alerts[1][0] <= 40 * MIN + 10_000 + SAMPLE, alerts
+
+
 def test_wifi_drop_refusal_and_return(tmp_path: Path, private_mosquitto: Mosquitto) -> None:
     broker = private_mosquitto
     router = Router((broker.host, broker.port))
@@ -97,14 +107,19 @@ def test_wifi_drop_refusal_and_return(tmp_path: Path, private_mosquitto: Mosquit
         # The access point goes and the router with it: the link goes silent.
         chair.set_wifi("down")
         router.cut()
-        chair.line("STEP lost", 60)  # from its keepalive: nothing came for 30 s
+        # The radio says so at the next health check (each second of the chair's clock): the
+        # link is closed then, not after the MQTT keepalive's 30 s of silence.
+        lost = chair.line("STEP lost", 60)
+        assert chair.value(lost, "after") <= 1000 + SAMPLE, lost
+        assert "why=wifi_lost" in lost.split(), lost
+        chair.line("mqtt: link lost: wifi lost", 1)  # on the console too
         # It comes back refusing the chair (a changed key): the chair keeps trying.
         chair.set_wifi("refuse")
         offline = chair.line("STEP offline", 60)
         assert chair.value(offline, "connected") == 0
         made = chair.value(offline, "seq")
         assert made == before + 3  # the snooze, standing up, sitting down again
-        chair.line("FAKE wifi dropped", 1)  # the radio saw it at the first look
+        chair.line("FAKE wifi dropped", 1)  # the radio saw it at the health check's look
         chair.line("FAKE wifi refused", 60)
         router.restore()
         chair.set_wifi("up")
@@ -115,17 +130,7 @@ def test_wifi_drop_refusal_and_return(tmp_path: Path, private_mosquitto: Mosquit
         chair.stop()
         router.close()
 
-    # The chair alerted by itself while the link was down: at 30:00 to one sample, then,
-    # after the snooze at 30:10, at 40:10 a level higher; standing up silenced it.
-    alerts = [
-        tuple(int(v) for v in a.split(","))
-        for a in chair.line("ALERTS ", 1)[len("ALERTS ") :].split(";")
-        if a
-    ]
-    offline_alerts = [(at, level) for at, level, connected in alerts if not connected and level]
-    assert offline_alerts[:2] == [(offline_alerts[0][0], 1), (offline_alerts[1][0], 2)], alerts
-    assert 30 * MIN <= offline_alerts[0][0] <= 30 * MIN + SAMPLE, alerts
-    assert 40 * MIN + 10_000 <= offline_alerts[1][0] <= 40 * MIN + 10_000 + SAMPLE, alerts
+    check_offline_alerts(chair.line("ALERTS ", 1))
 
     # Every event reached the broker once, in the order made: the outage's from flash.
     def events() -> list[tuple[str, int]]:

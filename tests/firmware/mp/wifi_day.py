@@ -1,8 +1,9 @@
 # ruff: noqa: UP031 - MicroPython code: %-formatting is its idiom, the test reads print
 # MicroPython only: the firmware's App through a WiFi and router fault, at the real defaults.
 # The network task runs for real (its sockets, its back-off, its WiFi rejoin, on the real
-# clock); sampling and the health check run on an injected clock, which follows the real one
-# while the link is being lost or found again, and races ahead through the outage itself.
+# clock); sampling and the health check (which looks at the radio once a second) run on an
+# injected clock, which follows the real one while the link is being lost or found again,
+# and races ahead through the outage itself.
 # argv[1]: the broker's (the router's) port. Runs in the board's folder; the test drives the
 # fake access point (the `wifi` file in SITLESS_FAKE_DIR) and the router, reading the STEP
 # lines printed here.
@@ -11,6 +12,7 @@ import sys
 import time
 
 import machine
+import network as radio
 from sitless import board, commands, config
 from sitless.app import App
 
@@ -100,9 +102,19 @@ async def main():
     await clock.fast(10 * MIN, SEATED)  # the hub is there: the chair only times the bout
     await clock.real(settled, SEATED, "the events acknowledged")
     print("STEP settled seq=%d" % app.chair.seq)
-    # The test takes the access point and the router away: the chair notices by itself.
+    # The test takes the access point and the router away: the chair notices by itself, from
+    # its radio within its next health check (a second), not from the MQTT keepalive (30 s).
+    await clock.real(lambda: radio.access_point() != "up", SEATED, "the access point gone")
+    gone_at = clock.now
     await clock.real(lambda: not app.client.connected, SEATED, "the link lost")
-    print("STEP lost at=%d" % time.ticks_diff(clock.now, clock.mark))
+    print(
+        "STEP lost at=%d after=%d why=%s"
+        % (
+            time.ticks_diff(clock.now, clock.mark),
+            time.ticks_diff(clock.now, gone_at),
+            app.client.why_down.replace(" ", "_"),
+        )
+    )
     await clock.real(lambda: not app.chair.fallback.hub_online, SEATED, "the hub gone")
     # The outage: the bout goes on to its limit (30:00), a snooze, standing up for a minute.
     await clock.fast(30 * MIN + 10_000 - time.ticks_diff(clock.now, clock.mark), SEATED)
