@@ -27,7 +27,7 @@ import time
 from hub.config import MqttConfig
 from hub.contract import protocol
 from hub.mqtt import packets as mp
-from hub.mqtt import reasons
+from hub.mqtt import reasons, replies
 from hub.mqtt.backoff import TAKEOVER_WAIT_S, Backoff
 from hub.mqtt.connection import HUB_OFFLINE
 from hub.mqtt.outbox import Outbox
@@ -86,16 +86,16 @@ class Control:
             kind = first & 0xF0
             try:
                 if kind == mp.PUBACK:
-                    if self.outbox.acked(*mp.read_puback(body)):
+                    if self.outbox.acked(*replies.read_puback(body)):
                         self.troubled = True
                 elif kind == mp.PUBREL:
-                    self.outbox.write(mp.pubcomp(mp.read_puback(body)[0]))
+                    self.outbox.write(mp.pubcomp(replies.read_puback(body)[0]))
                 elif kind == mp.CONNACK:
-                    self._connack(mp.read_connack(body, v5=v5))
+                    self._connack(replies.read_connack(body, v5=v5))
                 elif kind == mp.SUBACK:
-                    self._suback(*mp.read_suback(body, v5=v5))
+                    self._suback(*replies.read_suback(body, v5=v5))
                 elif kind == mp.DISCONNECT:
-                    self._disconnected(*mp.read_disconnect(body, v5=v5))
+                    self._disconnected(*replies.read_disconnect(body, v5=v5))
                 elif kind != mp.PINGRESP:
                     logger.debug("ignored an unexpected packet of type %d", first >> 4)
             except mp.PacketError as exc:
@@ -106,7 +106,7 @@ class Control:
         self.resubscribe_at = None
         self._sub_mid = self.outbox.subscribe(self._filters)
 
-    def _connack(self, connack: mp.Connack) -> None:
+    def _connack(self, connack: replies.Connack) -> None:
         if connack.reason != 0:
             logger.warning("broker refused the connection: %s", connack.why(v5=self.v5))
             raise RefusedError(connack.why(v5=self.v5))

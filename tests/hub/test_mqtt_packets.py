@@ -1,6 +1,6 @@
 """The hub's MQTT packets, byte for byte against the layouts of MQTT 5 and 3.1.1.
 
-Real: hub.mqtt.packets, pure functions. Stood in: nothing; the expected
+Real: hub.mqtt.packets and hub.mqtt.replies, pure functions. Stood in: nothing; the expected
 bytes are written out from the specification's field layouts (the transport
 tests check the same packets against a real mosquitto).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from hub.mqtt import packets as mp
+from hub.mqtt import replies as mr
 
 WILL = mp.Will("s/_hub/status", b"offline")
 
@@ -200,8 +201,8 @@ def test_connack_v5_properties_are_read_and_the_rest_skipped():
         b"\x12" + s(b"id") + b"\x26" + s(b"k") + s(b"v") + b"\x1f" + s(b"fine")
     )
     body = b"\x01\x00" + mp.varint(len(props)) + props
-    got = mp.read_connack(body, v5=True)
-    assert got == mp.Connack(
+    got = mr.read_connack(body, v5=True)
+    assert got == mr.Connack(
         session_present=True,
         reason=0,
         receive_maximum=10,
@@ -209,19 +210,19 @@ def test_connack_v5_properties_are_read_and_the_rest_skipped():
         reason_string="fine",
         maximum_packet_size=65536,  # 0x00010000
     )
-    assert mp.read_connack(b"\x00\x00\x00", v5=True) == mp.Connack(False, 0)
-    refused = mp.read_connack(b"\x00\x86\x00", v5=True)
+    assert mr.read_connack(b"\x00\x00\x00", v5=True) == mr.Connack(False, 0)
+    refused = mr.read_connack(b"\x00\x86\x00", v5=True)
     assert refused.why(v5=True) == "Bad user name or password"
-    assert mp.read_connack(b"\x00\x05", v5=False).why(v5=False) == "Not authorized"
+    assert mr.read_connack(b"\x00\x05", v5=False).why(v5=False) == "Not authorized"
     with pytest.raises(mp.PacketError, match="unknown property"):
-        mp.read_connack(b"\x00\x00\x02\x7f\x00", v5=True)
+        mr.read_connack(b"\x00\x00\x02\x7f\x00", v5=True)
 
 
 def test_suback_puback_and_disconnect_bodies():
-    assert mp.read_suback(b"\x00\x07\x00\x01\x80", v5=True) == (7, [1, 0x80])
-    assert mp.read_suback(b"\x00\x07\x05\x1f\x00\x02ok\x01", v5=True) == (7, [1])
-    assert mp.read_suback(b"\x01\x00\x01\x01", v5=False) == (256, [1, 1])
-    assert mp.read_puback(b"\x00\x05") == (5, 0)
-    assert mp.read_puback(b"\x00\x05\x10\x00") == (5, 0x10)
-    assert mp.read_disconnect(b"", v5=True) == (0, None)
-    assert mp.read_disconnect(b"\x8e\x05\x1f\x00\x02no", v5=True) == (0x8E, "no")
+    assert mr.read_suback(b"\x00\x07\x00\x01\x80", v5=True) == (7, [1, 0x80])
+    assert mr.read_suback(b"\x00\x07\x05\x1f\x00\x02ok\x01", v5=True) == (7, [1])
+    assert mr.read_suback(b"\x01\x00\x01\x01", v5=False) == (256, [1, 1])
+    assert mr.read_puback(b"\x00\x05") == (5, 0)
+    assert mr.read_puback(b"\x00\x05\x10\x00") == (5, 0x10)
+    assert mr.read_disconnect(b"", v5=True) == (0, None)
+    assert mr.read_disconnect(b"\x8e\x05\x1f\x00\x02no", v5=True) == (0x8E, "no")
