@@ -36,8 +36,9 @@ mosquitto_passwd -b "$passwd_file" _hub "$hub_password"
 mosquitto_passwd -b "$passwd_file" _health "$hub_password"
 mosquitto_passwd -b "$passwd_file" _discovery "$hub_password"
 # Home Assistant's login reads every desk (deploy/mosquitto/acl), so it exists only
-# when .env gives it a password and privacy is "desk"; otherwise it is removed, so
-# a password taken out of .env, or a switch to "aggregate", stops it working.
+# when its secret holds a password and privacy is "desk"; otherwise it is removed,
+# so an emptied secrets/mqtt_homeassistant_password, or a switch to "aggregate",
+# stops it working.
 ha_password=$(secret MQTT_HOMEASSISTANT_PASSWORD)
 if [ -n "$ha_password" ] && [ "${SITLESS_PRIVACY:-desk}" != "aggregate" ]; then
     mosquitto_passwd -b "$passwd_file" _homeassistant "$ha_password"
