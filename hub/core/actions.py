@@ -113,9 +113,8 @@ class Actions:
             alert.seated_s,
             extra=hublog.desk(desk_id),
         )
-        urls = [
-            u.get_secret_value() for u in (*self.cfg.notify.urls, *self.cfg.desk(desk_id).notify)
-        ]
+        own = self.cfg.desks.get(desk_id)  # cfg.desk() would build a default section per call
+        urls = [u.get_secret_value() for u in (*self.cfg.notify.urls, *(own.notify if own else ()))]
         if urls:
             self.commit.notify(
                 notify.alert_notification(desk_id, alert.level, alert.seated_s, move, urls)

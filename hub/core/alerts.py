@@ -13,6 +13,8 @@ import secrets
 from collections.abc import Sequence
 from typing import Final
 
+import orjson
+
 from hub.contract import protocol
 
 MOVES: Final = (
@@ -54,9 +56,20 @@ class CommandIds:
         return f"h{self._run}-{next(self._count)}"
 
 
+_ALERT_TAILS: dict[tuple[int, str], bytes] = {}
+
+
 def alert_command(cmd_id: str, level: int, move: str) -> bytes:
-    """The ``alert`` payload for ``P/D/cmd``."""
-    return protocol.command("alert", cmd_id, level=level, move=move)
+    """The ``alert`` payload for ``P/D/cmd``, the same bytes as ``protocol.command`` gives.
+
+    Everything after the id depends only on the level and the movement, so
+    it is encoded once per pair (a handful) and each alert only adds its id.
+    """
+    tail = _ALERT_TAILS.get((level, move))
+    if tail is None:
+        whole = protocol.command("alert", "", level=level, move=move)
+        tail = _ALERT_TAILS[level, move] = whole[len(b'{"id":""') :]
+    return b'{"id":' + orjson.dumps(cmd_id) + tail
 
 
 def clear_command(cmd_id: str) -> bytes:

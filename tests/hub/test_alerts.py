@@ -1,7 +1,8 @@
 """Alert words, commands and Apprise notifications.
 
-Real: hub.core.alerts, Apprise posting to HTTP servers this test runs on loopback,
-the cmd JSON Schema. Stood in: nothing.
+Real: hub.core.alerts, the actions that send an alert, Apprise posting to HTTP
+servers this test runs on loopback, the cmd JSON Schema. Stood in: the batch
+commit, by a list of what it was handed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from pathlib import Path
 
 import jsonschema
 
+from hub import config
+from hub.contract import protocol
 from hub.core import alerts
+from hub.core.actions import Actions
+from hub.core.counters import Counters
+from hub.core.decisions import SendAlert
+from hub.core.facts import AlertSent
+from hub.core.ports import NullHistory
 from hub.integrations import notify
 from tests.support.waiting import wait_until
 
@@ -63,6 +71,23 @@ def test_commands_follow_the_contract():
     clear = json.loads(alerts.clear_command(two))
     jsonschema.validate(clear, schema)
     assert clear["action"] == "clear"
+
+
+def test_alert_payloads_are_the_contract_encoders_bytes():
+    """The alert payload is built from a tail encoded once per level and movement."""
+    ids = ["h3fa2c1-1", "h3fa2c1-65536", "h000000-9", 'odd "id" \\ é']
+    for level in (1, 2, 3):
+        for move in alerts.MOVES:
+            for cmd_id in ids:
+                expected = protocol.command("alert", cmd_id, level=level, move=move)
+                assert alerts.alert_command(cmd_id, level, move) == expected
+    # Another movement than the catalogue's, and the cached tails unchanged by it.
+    assert alerts.alert_command("x", 1, "Walk.") == protocol.command(
+        "alert", "x", level=1, move="Walk."
+    )
+    assert alerts.alert_command("x", 1, alerts.MOVES[0]) == protocol.command(
+        "alert", "x", level=1, move=alerts.MOVES[0]
+    )
 
 
 def test_notification_reaches_an_apprise_json_url(webhook):
@@ -118,3 +143,43 @@ def test_a_slow_server_never_blocks_submit_and_overflow_is_counted(webhook):
 def test_no_urls_means_nothing_is_queued():
     notifier = notify.Notifier()
     assert not notifier.submit(notify.alert_notification("d", 1, 60, "walk", []))
+
+
+class HeldCommit:
+    """Keeps what ``Actions`` hands the batch commit (the real one is tested with the service)."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes, bool]] = []
+        self.notes: list[notify.Notification] = []
+        self.facts: list[object] = []
+        self.holding = False
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.published.append((topic, payload, retain))
+
+    def notify(self, note: notify.Notification) -> None:
+        self.notes.append(note)
+
+    def record(self, fact: object) -> None:
+        self.facts.append(fact)
+
+
+def test_an_alert_notifies_the_hubs_urls_and_the_desks_own():
+    cfg = config.from_mapping(
+        {
+            "mqtt": {"url": "mqtt://127.0.0.1:1", "prefix": "p"},
+            "notify": {"urls": ["json://127.0.0.1:1/all"]},
+            "desks": {"desk-a": {"notify": ["json://127.0.0.1:1/a"]}},
+        }
+    )
+    commit = HeldCommit()
+    actions = Actions(cfg, NullHistory(), Counters(), commit)  # type: ignore[arg-type]
+    for desk in ("desk-a", "desk-b"):
+        fact = AlertSent(desk, 100.0, 1, 600.0)
+        actions.carry_out("p", desk, [SendAlert(desk, 1, 600.0, fact)])
+    assert [n.urls for n in commit.notes] == [
+        ("json://127.0.0.1:1/all", "json://127.0.0.1:1/a"),
+        ("json://127.0.0.1:1/all",),
+    ]
+    assert [t for t, _, _ in commit.published] == ["p/desk-a/cmd", "p/desk-b/cmd"]
+    assert [f.desk for f in commit.facts] == ["desk-a", "desk-b"]  # type: ignore[attr-defined]
