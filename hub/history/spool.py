@@ -26,13 +26,15 @@ length is ``max(id) - min(id) + 1``: two index seeks instead of a count.
 The size cap is SQLite's own ``max_page_count``: beyond it an insert fails
 with the same "database or disk is full" error as a full disk, so both cases
 take one path, and freed pages are reused once the writer has drained rows.
+
+The tables themselves, and the conversion of a file in an older format, are in
+``hub.history.spool_layout``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -40,52 +42,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from hub.errors import HistoryError
 from hub.history.points import HistoryPoint
-
-logger = logging.getLogger(__name__)
+from hub.history.spool_layout import (
+    FORMAT_VERSION,
+    MAX_TARGETS,
+    SCHEMA,
+    TARGET_BITS,
+    Transaction,
+    migrate,
+    queue_slot,
+    set_legacy_aside,
+)
 
 BUSY_TIMEOUT_MS: Final = 10_000
 CACHE_KIB: Final = 16 * 1024
 """Page cache per connection: a 5 000-row batch and the pages its delete touches fit easily."""
-FORMAT_VERSION: Final = 2
-"""``PRAGMA user_version`` of this layout; 0 is the one table of before, also named ``points``."""
-MIGRATE_CHUNK: Final = 5000
-LEGACY_TABLE: Final = "points_format0"
-TARGET_BITS: Final = 6
-"""A handle is ``rowid << TARGET_BITS | slot``, so one integer names the row and its queue."""
-MAX_TARGETS: Final = (1 << TARGET_BITS) - 1
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS targets (
-    slot INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS points (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    measurement TEXT NOT NULL,
-    desk TEXT,
-    ts_ms INTEGER NOT NULL,
-    fields TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS points_by_time ON points (ts_ms);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    target TEXT NOT NULL,
-    line TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    at REAL NOT NULL
-);
-"""
-_QUEUE: Final = """
-CREATE TABLE IF NOT EXISTS queue_{slot} (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    line TEXT NOT NULL,
-    spooled REAL NOT NULL
-)
-"""
 
 
 def is_full(exc: BaseException) -> bool:
@@ -139,10 +110,10 @@ class Spool:
         self._slots: dict[str, int] = {}
         old = int(self._db.execute("PRAGMA user_version").fetchone()[0]) < FORMAT_VERSION
         if old:
-            self._set_legacy_aside()
-        self._db.executescript(_SCHEMA)
+            set_legacy_aside(self._db)
+        self._db.executescript(SCHEMA)
         if old:
-            self._migrate(sends=sends)
+            migrate(self._db, path, sends=sends)
         page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
         self._db.execute(f"PRAGMA max_page_count = {max(1, max_bytes // page_size)}")
 
@@ -158,7 +129,7 @@ class Spool:
         by_slot: dict[int, list[tuple[str, float]]] = defaultdict(list)
         for target, point in rows:
             by_slot[self._slot(target)].append((point.line(), now))
-        with self._transaction():
+        with Transaction(self._db):
             for slot, records in by_slot.items():
                 self._db.executemany(
                     f"INSERT INTO queue_{slot} (line, spooled) VALUES (?, ?)",  # noqa: S608 - slot is an integer
@@ -171,7 +142,7 @@ class Spool:
             (point.key(), point.measurement, point.desk, point.ts_ms, point.fields_json())
             for point in points
         ]
-        with self._transaction():
+        with Transaction(self._db):
             self._db.executemany(
                 "INSERT OR REPLACE INTO points (key, measurement, desk, ts_ms, fields) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -199,14 +170,14 @@ class Spool:
 
     def delete(self, handles: Sequence[int]) -> None:
         """Forget rows the server has accepted."""
-        with self._transaction():
+        with Transaction(self._db):
             self._delete(handles)
 
     def dead_letter(
         self, target: str, rows: Sequence[tuple[int, str]], status: int, reason: str, now: float
     ) -> None:
         """Move rows the server rejected as invalid out of the queue, keeping them for a person."""
-        with self._transaction():
+        with Transaction(self._db):
             self._db.executemany(
                 "INSERT INTO dead_letters (target, line, status, reason, at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -223,7 +194,7 @@ class Spool:
 
     def prune(self, before_ms: int) -> int:
         """Drop stored points older than the local retention; returns how many went."""
-        with self._transaction():
+        with Transaction(self._db):
             cursor = self._db.execute("DELETE FROM points WHERE ts_ms < ?", (before_ms,))
         return int(cursor.rowcount)
 
@@ -278,8 +249,8 @@ class Spool:
         slot = self._slots.get(target)
         if slot is not None:
             return slot
-        with self._transaction():
-            slot = _queue_slot(self._db, target)
+        with Transaction(self._db):
+            slot = queue_slot(self._db, target)
         self._slots[target] = slot
         return slot
 
@@ -295,77 +266,6 @@ class Spool:
                     (first, last),
                 )
 
-    def _set_legacy_aside(self) -> None:
-        """Rename the old single table out of the way of the new ``points`` (the local store).
-
-        Its secondary indexes go first: they made every delete three times
-        dearer, and one of them has the name the new layout uses.
-        """
-        with self._transaction():
-            columns = {str(row[1]) for row in self._db.execute("PRAGMA table_info(points)")}
-            if "line" in columns:
-                self._db.execute("DROP INDEX IF EXISTS points_by_target")
-                self._db.execute("DROP INDEX IF EXISTS points_by_time")
-                self._db.execute(f"ALTER TABLE points RENAME TO {LEGACY_TABLE}")
-
-    def _migrate(self, *, sends: bool) -> None:
-        """Move the rows of an old single-table spool (format 0) into this layout.
-
-        Rows move a chunk per transaction, oldest first, so an interrupted
-        conversion resumes where it stopped and the file grows by one chunk at
-        most (the cap is applied only afterwards).
-        """
-        moved = 0
-        while True:
-            with self._transaction():
-                legacy = self._db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LEGACY_TABLE,)
-                ).fetchone()
-                rows = (
-                    []
-                    if legacy is None
-                    else self._db.execute(
-                        "SELECT id, target, key, measurement, desk, ts_ms, fields, line, spooled "  # noqa: S608 - a constant name
-                        f"FROM {LEGACY_TABLE} ORDER BY id LIMIT ?",
-                        (MIGRATE_CHUNK,),
-                    ).fetchall()
-                )
-                if not rows:
-                    self._db.execute(f"DROP TABLE IF EXISTS {LEGACY_TABLE}")
-                    self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-                    break
-                if sends:
-                    by_slot: dict[int, list[tuple[str, float]]] = defaultdict(list)
-                    for row in rows:
-                        by_slot[_queue_slot(self._db, str(row[1]))].append((row[7], row[8]))
-                    for slot, records in by_slot.items():
-                        self._db.executemany(
-                            f"INSERT INTO queue_{slot} (line, spooled) VALUES (?, ?)",  # noqa: S608 - slot is an integer
-                            records,
-                        )
-                else:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO points (key, measurement, desk, ts_ms, fields) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        [row[2:7] for row in rows],
-                    )
-                self._db.execute(
-                    f"DELETE FROM {LEGACY_TABLE} WHERE id BETWEEN ? AND ?",  # noqa: S608 - a constant name
-                    (rows[0][0], rows[-1][0]),
-                )
-                moved += len(rows)
-        if moved:
-            logger.warning(
-                "history spool %s converted to format %d: %d points moved to the %s",
-                self.path,
-                FORMAT_VERSION,
-                moved,
-                "send queues" if sends else "local store",
-            )
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
 
 def _runs(ids: Sequence[int]) -> Iterator[tuple[int, int]]:
     """Sorted ids as (first, last) runs of consecutive integers."""
@@ -378,38 +278,3 @@ def _runs(ids: Sequence[int]) -> Iterator[tuple[int, int]]:
             first = row_id
         last = row_id
     yield first, last
-
-
-def _queue_slot(db: sqlite3.Connection, target: str) -> int:
-    """The target's slot, registering it and creating its queue; call inside a transaction."""
-    db.execute("INSERT OR IGNORE INTO targets (name) VALUES (?)", (target,))
-    slot = int(db.execute("SELECT slot FROM targets WHERE name = ?", (target,)).fetchone()[0])
-    if slot > MAX_TARGETS:
-        msg = f"the spool holds at most {MAX_TARGETS} targets; {target!r} is one too many"
-        raise HistoryError(msg)
-    db.execute(_QUEUE.format(slot=slot))
-    return slot
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error so the connection stays usable."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            try:
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                self._rollback()
-                raise
-        else:
-            self._rollback()
-
-    def _rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")

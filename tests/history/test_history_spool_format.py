@@ -14,7 +14,8 @@ from pathlib import Path
 
 from hub.core.facts import OccupancyChanged
 from hub.history.points import OCCUPANCY, SITTING_BOUT, HistoryPoint
-from hub.history.spool import FORMAT_VERSION, Spool
+from hub.history.spool import Spool
+from hub.history.spool_layout import FORMAT_VERSION
 from tests.history.helpers import make_cfg, wait_drained
 
 T0_MS = 1_772_000_000_000
