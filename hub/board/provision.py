@@ -176,11 +176,18 @@ def broker_keys(url: str) -> dict[str, Any]:
         raise ConfigError([problem])
     tls = parts.scheme == "mqtts"
     try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as exc:
-        raise ConfigError(["broker: the port is not a number from 1 to 65535"]) from exc
+        port = parts.port
+    except ValueError:  # not a number, or over 65535
+        port = 0
+    if port is None:
+        port = 8883 if tls else 1883
+    elif not 1 <= port <= 65535:
+        raise ConfigError(["broker: the port is not a number from 1 to 65535"])
     if not parts.hostname:
         raise ConfigError(["broker: expected mqtt://host:port"])
+    if parts.username is not None or parts.path not in {"", "/"} or parts.query:
+        problem = "broker: give only mqtt://host:port; the login is set apart (mqtt_user)"
+        raise ConfigError([problem])
     return {"mqtt_host": parts.hostname, "mqtt_port": port, "mqtt_tls": tls}
 
 

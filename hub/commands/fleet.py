@@ -12,7 +12,7 @@ from rich.table import Table
 from hub import config
 from hub.board.provision import parse_assignment
 from hub.errors import ConfigError
-from hub.fleet.fleet import DeskRow, FleetView, PushResult, push_config, send_tare
+from hub.fleet.fleet import DeskRow, FleetView, PushResult, push_config, send_tare, with_broker
 
 
 def register(sub: Any) -> None:
@@ -35,7 +35,9 @@ def register(sub: Any) -> None:
         "config",
         help="send config keys to desks",
         description="Send a config command (QoS 1, never retained) and wait for the acks. "
-        "Values are JSON where they parse as JSON (26, null, 1.5), else text.",
+        "Values are JSON where they parse as JSON (26, null, 1.5), else text. The broker "
+        "keys (--broker, --ca) take effect when the chair restarts; a chair given a broker "
+        "it cannot reach is only set right again over USB (sitless provision).",
     )
     target = push.add_mutually_exclusive_group(required=True)
     target.add_argument("--desk", action="append", help="desk id (repeatable)")
@@ -51,7 +53,19 @@ def register(sub: Any) -> None:
         dest="ack_wait",
         help="seconds to wait for acks (default 10)",
     )
-    push.add_argument("settings", nargs="+", metavar="KEY=VALUE")
+    push.add_argument(
+        "--broker",
+        metavar="URL",
+        help="the broker the chair connects to, mqtt://host[:port] or mqtts://host[:port] "
+        "(TLS, port 8883 unless given): sets mqtt_host, mqtt_port and mqtt_tls",
+    )
+    push.add_argument(
+        "--ca",
+        metavar="FILE",
+        help="over TLS, the CA certificate file on the board (mqtt_ca; ca.pem by default); "
+        "copy it to the board first",
+    )
+    push.add_argument("settings", nargs="*", metavar="KEY=VALUE")
     push.set_defaults(func=push_cmd)
     tare = actions.add_parser(
         "tare",
@@ -144,6 +158,7 @@ def push_cmd(args: argparse.Namespace) -> int:
     """Validate, choose the desks, send, and report each answer; 1 if any desk failed."""
     cfg = config.load(args.push_config or args.config)
     settings = dict(parse_assignment(text) for text in args.settings)
+    settings = with_broker(settings, args.broker, args.ca)
     targets = _targets(args, cfg)
     return _report(push_config(cfg.mqtt, targets, settings, args.ack_wait))
 

@@ -18,7 +18,7 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from hub import log as hublog
-from hub.board.provision import key_problem
+from hub.board.provision import broker_keys, key_problem
 from hub.config import MqttConfig
 from hub.contract.protocol import DESK_ID, HUB_LEVEL, decode_json, device_topic, split_topic
 from hub.errors import ConfigError, ProtocolError
@@ -127,9 +127,39 @@ def check_settings(settings: dict[str, Any]) -> None:
     if "desk" in settings:
         problems.append("desk: a desk's id is changed with sitless provision, not over MQTT")
     if not settings:
-        problems.append("config: give at least one key=value")
+        problems.append("config: give at least one key=value, --broker or --ca")
     if problems:
         raise ConfigError(problems)
+
+
+BROKER_KEYS = ("mqtt_host", "mqtt_port", "mqtt_tls")
+
+
+def with_broker(
+    settings: dict[str, Any], broker: str | None, ca: str | None = None
+) -> dict[str, Any]:
+    """``settings`` plus the keys ``--broker`` and ``--ca`` stand for; ConfigError on a clash.
+
+    ``mqtt://host[:port]`` or ``mqtts://host[:port]`` sets ``mqtt_host``,
+    ``mqtt_port`` and ``mqtt_tls`` (mqtts: TLS, port 8883 unless given); ``ca``
+    is ``mqtt_ca``, the CA certificate file on the board, which only TLS reads.
+    """
+    out = dict(settings)
+    problems: list[str] = []
+    if broker is not None:
+        problems += [
+            f"{key}: set by --broker; leave out {key}=" for key in BROKER_KEYS if key in out
+        ]
+        out |= broker_keys(broker)
+    if ca is not None:
+        if "mqtt_ca" in settings:
+            problems.append("mqtt_ca: set by --ca; leave out mqtt_ca=")
+        if out.get("mqtt_tls") is False:
+            problems.append("--ca: the CA file is only read over TLS; use an mqtts:// broker")
+        out["mqtt_ca"] = ca
+    if problems:
+        raise ConfigError(problems)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import pytest
 
 from hub import cli
 from hub.errors import ConfigError
-from hub.fleet.fleet import check_settings
+from hub.fleet.fleet import check_settings, with_broker
 from tests.support.mqttprobe import MqttProbe
 
 
@@ -229,3 +229,85 @@ def test_the_snooze_rules_the_hub_keeps_in_step_are_pushed(hub_toml, probe, pref
         desk.stop.set()
         desk.join(5)
     assert [c["set"] for c in desk.commands] == [{"strict": True, "max_snoozes": 0}]
+
+
+def test_a_chair_is_moved_to_a_tls_broker(hub_toml, probe, prefix, capsys):
+    """Real broker and CLI: --broker mqtts://... --ca sets the four broker keys in one
+    config command (TLS on, port 8883 unless given, the CA file's name on the board)."""
+    desk = Desk(probe, prefix, "desk-a")
+    desk.start()
+    try:
+        args = ["fleet", "config", "--config", str(hub_toml), "--desk", "desk-a", "--wait", "3"]
+        code = cli.main([*args, "--broker", "mqtts://broker.example", "--ca", "site-ca.pem"])
+        assert code == 0
+        assert capsys.readouterr().out.strip() == f"{prefix}/desk-a: ok"
+        code = cli.main([*args, "--broker", "mqtt://10.0.0.5:1884", "limit_s=2400"])
+        assert code == 0
+        assert capsys.readouterr().out.strip() == f"{prefix}/desk-a: ok"
+    finally:
+        desk.stop.set()
+        desk.join(5)
+    assert [c["set"] for c in desk.commands] == [
+        {
+            "mqtt_host": "broker.example",
+            "mqtt_port": 8883,
+            "mqtt_tls": True,
+            "mqtt_ca": "site-ca.pem",
+        },
+        {"limit_s": 2400, "mqtt_host": "10.0.0.5", "mqtt_port": 1884, "mqtt_tls": False},
+    ]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (["--broker", "ws://broker:8883"], "broker: ws:// is not supported by the firmware"),
+        (["--broker", "mqtts://broker:99999"], "broker: the port is not a number from 1 to 65535"),
+        (["--broker", "mqtts://broker:0"], "broker: the port is not a number from 1 to 65535"),
+        (["--broker", "mqtts://"], "broker: expected mqtt://host:port"),
+        (["--broker", "mqtts://desk:secret@broker"], "the login is set apart (mqtt_user)"),
+        (
+            ["--broker", "mqtt://broker", "--ca", "ca.pem"],
+            "--ca: the CA file is only read over TLS",
+        ),
+        (["--ca", "ca.pem", "mqtt_tls=false"], "--ca: the CA file is only read over TLS"),
+        (["--broker", "mqtts://broker", "mqtt_port=1883"], "mqtt_port: set by --broker"),
+        (["--ca", "ca.pem", "mqtt_ca=other.pem"], "mqtt_ca: set by --ca"),
+        (["--ca", ""], "mqtt_ca: must be text of 1 to 64 characters"),
+        ([], "give at least one key=value, --broker or --ca"),
+    ],
+)
+def test_bad_broker_options_are_refused_before_anything_is_sent(
+    hub_toml, probe, prefix, capsys, case
+):
+    """Real broker: each bad --broker or --ca is one clear error (exit 2), nothing is sent,
+    and a password in the URL is never echoed."""
+    options, problem = case
+    probe.subscribe(f"{prefix}/#")
+    code = cli.main(["fleet", "config", "--config", str(hub_toml), "--desk", "desk-a", *options])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert problem in err
+    assert "secret" not in err
+    probe.publish(f"{prefix}/marker", "m")
+    probe.wait_topic(f"{prefix}/marker")
+    assert not probe.received(f"{prefix}/desk-a/cmd")
+
+
+def test_broker_options_rules():
+    """Pure: what --broker and --ca add to the settings; nothing stood in."""
+    assert with_broker({"limit_s": 60}, None) == {"limit_s": 60}
+    assert with_broker({}, "mqtts://b.example:8884") == {
+        "mqtt_host": "b.example",
+        "mqtt_port": 8884,
+        "mqtt_tls": True,
+    }
+    # A chair already on TLS can be given another CA file name alone.
+    assert with_broker({}, None, "new-ca.der") == {"mqtt_ca": "new-ca.der"}
+    with pytest.raises(ConfigError) as err:
+        with_broker({"mqtt_host": "x", "mqtt_tls": True}, "mqtt://b", "ca.pem")
+    assert err.value.problems == [
+        "mqtt_host: set by --broker; leave out mqtt_host=",
+        "mqtt_tls: set by --broker; leave out mqtt_tls=",
+        "--ca: the CA file is only read over TLS; use an mqtts:// broker",
+    ]
