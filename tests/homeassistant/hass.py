@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -44,6 +45,9 @@ http:
   server_host: {host}
   server_port: {port}
 api:
+# The device page the docs show (default_config would add integrations that
+# want radios, hardware or the internet).
+frontend:
 logger:
   default: warning
 """
@@ -178,6 +182,32 @@ class HomeAssistant:
         for entry in self.get("/api/config/config_entries/entry"):
             if entry["domain"] in ONLINE_INTEGRATIONS:
                 self.delete(f"/api/config/config_entries/entry/{entry['entry_id']}")
+
+    def browser_tokens(self) -> dict[str, Any]:
+        """What the frontend keeps in local storage (``hassTokens``) after the owner logs in.
+
+        A fresh access token from the owner's refresh token of onboarding, for
+        the frontend's own client id (the page's origin).
+        """
+        if self.refresh_token is None:
+            msg = "Home Assistant is not onboarded yet"
+            raise HomeAssistantError(msg)
+        grant = self._token_grant(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh_token,
+                "client_id": self.client_id,
+            }
+        )
+        return {
+            "access_token": grant["access_token"],
+            "token_type": "Bearer",
+            "expires_in": grant["expires_in"],
+            "expires": int((time.time() + grant["expires_in"]) * 1000),
+            "refresh_token": self.refresh_token,
+            "hassUrl": self.url,
+            "clientId": self.client_id,
+        }
 
     def _token_grant(self, form: dict[str, str]) -> dict[str, Any]:
         req = urllib.request.Request(

@@ -4,7 +4,9 @@ Real: Home Assistant core (own virtual environment, onboarded over REST, MQTT
 added through the config flow with the shipped "_homeassistant" login),
 mosquitto run with the shipped configuration and ACL (so the logins of the
 hub, its discovery, Home Assistant and the chair are all checked), the
-``sitless hub`` process with discovery on its own "_discovery" login. Stood in: the ESP32,
+``sitless hub`` process with discovery on its own "_discovery" login, Home
+Assistant's own frontend in a headless Chromium (the device page, checked and
+pictured). Stood in: the ESP32,
 by a paho client logged in as the chair. The hub runs second-scale sitting
 rules (a process has no injectable clock; tests/hub times the real defaults).
 """
@@ -12,6 +14,7 @@ rules (a process has no injectable clock; tests/hub times the real defaults).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -22,6 +25,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.brokers.test_shipped_broker import ShippedMosquitto
+from tests.homeassistant.conftest import installs
+from tests.homeassistant.frontend import device_page, keep_for_docs
 from tests.support.hubproc import HubProcess
 from tests.support.mqttprobe import MqttProbe
 from tests.support.servers import LOOPBACK, find_binary, free_port, stop_all
@@ -310,6 +315,16 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
         alerts = wait_state("alerts", lambda v: v not in ("unknown", "unavailable"))
         assert alerts["attributes"]["event_type"] == "alert"
         assert alerts["attributes"]["level"] == 1
+
+        # --- the device page in Home Assistant's frontend, as the docs show it ----------
+        shot = tmp_path / "ha-device.png"
+        names = [str(e["original_name"]) for e in ids.values()]
+        text = device_page(
+            ha, device, tmp_path / "profile", shot, expect=["Chair desk-1", "alerting", *names]
+        )
+        assert "24:6f:28:aa:bb:cc" in text.lower() or "1.4.2" in text, text[:800]
+        shutil.copyfile(shot, artifacts / f"homeassistant-device-{ha.version}.png")
+        keep_for_docs(shot, ha.version, [v for v, _ in installs()])
 
         # --- snooze from the chair's button: both events -------------------------------
         chair.press("short")
