@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from hub.config import HistoryConfig, HubConfig
-from hub.contract.vocabulary import WEEKDAYS, WORKDAYS
+from hub.contract.vocabulary import WEEKDAYS
 from hub.errors import HistoryError
 from hub.history.summary import _per_desk_database, _query, influxql_string
-from hub.history.verdict import Rules, judge, rules_for
+from hub.history.verdict import Rules, day_zone, judge, rules_for, workdays_for
 
 GOAL_DAYS: Final = 4
 """Working days of a week that must meet the goal (of the schedule's working days, 5 by default)."""
@@ -183,17 +183,6 @@ def streak(days: dict[str, DayAccount], today: dt.date, workdays: Sequence[str])
     return count
 
 
-def workdays_for(cfg: HubConfig, desk: str | None = None) -> tuple[str, ...]:
-    """The desk's working days: its own schedule, its site's, the hub's, or Monday to Friday."""
-    own = cfg.desks.get(desk) if desk else None
-    schedule = (
-        (own.schedule if own else None)
-        or (cfg.sites.get(own.site) if own else None)
-        or cfg.schedule
-    )
-    return tuple(schedule.days) if schedule else WORKDAYS
-
-
 def bouts_from_spool(path: Path, start_ms: int, end_ms: int, desk: str | None) -> list[Bout]:
     """Stored bouts in [start, end) from the local spool, read only (the hub may be writing)."""
     if not path.exists():
@@ -304,7 +293,7 @@ def standings(
 
 def standing_reader(cfg: HubConfig) -> Any:
     """A function giving one desk's standing for a day as JSON, from the configured store."""
-    tz = zoneinfo.ZoneInfo(cfg.schedule.timezone if cfg.schedule else "UTC")
+    tz = day_zone(cfg)
 
     def read(desk: str, day: dt.date) -> dict[str, Any] | None:
         start_ms, end_ms = day_bounds_ms(day, tz, LOOKBACK_DAYS)

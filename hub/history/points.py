@@ -29,7 +29,7 @@ from hub.core.facts import (
     Snoozed,
     TelemetryReceived,
 )
-from hub.history.verdict import judge, rules_for
+from hub.history.verdict import judge, on_workday, rules_for
 
 OCCUPANCY: Final = "occupancy"
 DESK_STATE: Final = "desk_state"
@@ -241,6 +241,7 @@ def from_fact(cfg: HubConfig, fact: Fact) -> list[HistoryPoint]:
             "responded_s": responded,
             "limit_bout": int(verdict.limit_bout),
             "answered": int(verdict.answered),
+            "workday": int(on_workday(cfg, fact.desk, fact.start)),
         }
         return [_point(SITTING_BOUT, tags, fields, fact.start)]
     if isinstance(fact, AlertSent):

@@ -8,10 +8,13 @@ definitions are in docs/history.md.
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.config import HubConfig
+from hub.contract.vocabulary import WEEKDAYS, WORKDAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +66,29 @@ def rules_for(cfg: HubConfig) -> Callable[[str], Rules]:
         return Rules(limit, sitting.escalate_after)
 
     return rules_of
+
+
+def workdays_for(cfg: HubConfig, desk: str | None = None) -> tuple[str, ...]:
+    """The desk's working days: its own schedule, its site's, the hub's, or Monday to Friday."""
+    own = cfg.desks.get(desk) if desk else None
+    schedule = (
+        (own.schedule if own else None)
+        or (cfg.sites.get(own.site) if own else None)
+        or cfg.schedule
+    )
+    return tuple(schedule.days) if schedule else WORKDAYS
+
+
+def day_zone(cfg: HubConfig) -> zoneinfo.ZoneInfo:
+    """The time zone whose days the accounting counts: the hub's ``schedule.timezone``."""
+    return zoneinfo.ZoneInfo(cfg.schedule.timezone if cfg.schedule else "UTC")
+
+
+def on_workday(cfg: HubConfig, desk: str, ts: float) -> bool:
+    """Whether ts falls on one of the desk's working days, in the days the accounting counts.
+
+    Stored with each bout, so a dashboard's streak and goal days count the
+    working days the report counts without knowing the schedule.
+    """
+    day = dt.datetime.fromtimestamp(ts, day_zone(cfg)).weekday()
+    return WEEKDAYS[day] in workdays_for(cfg, desk)
