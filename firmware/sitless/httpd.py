@@ -1,7 +1,8 @@
 """A tiny HTTP/1.0 server on asyncio streams, for the setup page: one request per connection.
 
 The head (request line and headers) is read in chunks into at most 2 KB, the
-body into at most 2 KB more, and the whole request must arrive within 10 s.
+body into at most 8 KB more (room for a pasted CA certificate), and the whole
+request must arrive within 10 s.
 Anything else is answered 400, 408, 413 or 431 and the connection closed; at
 most four requests are served at once, so a stuck or hostile client never
 holds the loop or the heap. The handler sees (method, path, body) and gives
@@ -13,7 +14,7 @@ import asyncio
 from sitless.compat import const
 
 _MAX_HEAD = const(2048)
-_MAX_BODY = const(2048)
+_MAX_BODY = const(8192)
 _MAX_HEADERS = const(32)
 _CHUNK = const(512)
 _TIMEOUT_S = const(10)

@@ -5,48 +5,55 @@ button was held at boot (see `start.setup_wanted`); the app never imports it.
 The board opens an access point named `sitless-XXXXXX` (the end of its MAC)
 and serves one form on every path; its DNS (`sitless.captive`) sends every
 name to the board, so a phone's captive-portal check opens the form: WiFi
-network and password, broker host, port, user and password, desk id, sensor
-kind and pins. A submitted form goes through `config.check`, the same
-checks `sitless provision` mirrors, on top of what the board already had
-(calibration, other pins); a refusal shows the page again with the message by
-the field it names. A good one is saved and the board restarts in normal mode.
-Passwords are never written into the page or the console: a blank password
-keeps the saved one.
+network and password, broker host, port, user and password, TLS and the
+broker's CA certificate (pasted as PEM, written to the file `mqtt_ca` names),
+desk id, sensor kind and pins. A submitted form goes through the `config`
+checks, the same ones `sitless provision` mirrors, on top of what the board
+already had (calibration, other pins); a refusal shows the page again with one
+message by each field it names. A good one is saved and the board restarts in
+normal mode. Passwords are never written into the page or the console: a
+blank password keeps the saved one. A board that already has a usable config
+(it is here because the button was held at boot) restarts into normal mode
+when the form has been left alone for ten minutes; a board without one stays.
 """
 
 import asyncio
-import json
+import os
+from time import ticks_diff, ticks_ms  # module names, so a test can run setup on its own clock
 
 from sitless import board, captive, config
 from sitless.compat import const
 from sitless.httpd import Server
+from sitless.setupform import (
+    CHECK,
+    CHOICE,
+    FIELDS,
+    NUMBER,
+    PEM,
+    SECRET,
+    ca_problem,
+    changes,
+    checked,
+    exists,
+    field_of,
+    in_order,
+    parse_form,
+    remove,
+    saved,
+)
 
 HOST = "0.0.0.0"  # noqa: S104 - the access point is the only interface up
 PORT = 80
 DNS_PORT = 53
 _RESTART_MS = const(500)  # lets the answer reach the browser before the reset
+_IDLE_MS = const(600_000)  # no request for this long, and a usable config: back to normal mode
+_LOOK_MS = const(250)
 
-TEXT = 0
-SECRET = 1
-NUMBER = 2
-CHOICE = 3
-# Each field: its config key, its label, its kind and a hint.
-FIELDS = (
-    ("wifi_ssid", "WiFi network", TEXT, ""),
-    ("wifi_password", "WiFi password", SECRET, "blank for an open network"),
-    ("mqtt_host", "Broker host", TEXT, "the hub's broker, a name or an address"),
-    ("mqtt_port", "Broker port", NUMBER, "1883 unless the broker says otherwise"),
-    ("mqtt_user", "Broker user", TEXT, "blank if the broker takes anyone"),
-    ("mqtt_password", "Broker password", SECRET, ""),
-    ("desk", "Desk id", TEXT, "lower-case letters, digits, - and _, as the hub knows it"),
-    ("sensor", "Sensor", CHOICE, "adc: FSR or velostat; hx711: load cell; switch: mat"),
-    ("sensor_pin", "Sensor pin", NUMBER, "34 for adc unless wired otherwise"),
-    ("sensor_clk_pin", "HX711 clock pin", NUMBER, "for the hx711 only"),
-)
 _STYLE = (
     "body{font-family:sans-serif;max-width:28em;margin:1em auto;padding:0 1em}"
     "label{display:block;margin-top:.8em;font-weight:bold}"
-    "input,select{width:100%;padding:.4em;box-sizing:border-box;font-size:1em}"
+    "input,select,textarea{width:100%;padding:.4em;box-sizing:border-box;font-size:1em}"
+    "input[type=checkbox]{width:auto}textarea{font-family:monospace;font-size:.8em}"
     "small{color:#555}.err{color:#b00020;font-weight:bold}"
     "button{margin-top:1.2em;padding:.6em 1.2em;font-size:1em}"
 )
@@ -62,99 +69,7 @@ def escape(text):
     return text
 
 
-def _hex(byte):
-    """A hex digit's value, or -1."""
-    if 48 <= byte <= 57:
-        return byte - 48
-    byte |= 32  # lower case
-    return byte - 87 if 97 <= byte <= 102 else -1
-
-
-def _unquote(raw):
-    """One form value (bytes, `+` and `%XX` escaped) as text."""
-    raw = raw.replace(b"+", b" ")
-    out = bytearray()
-    i = 0
-    while i < len(raw):
-        byte = raw[i]
-        if byte == 37 and i + 2 < len(raw):  # %XX
-            high, low = _hex(raw[i + 1]), _hex(raw[i + 2])
-            if high >= 0 and low >= 0:
-                out.append(high * 16 + low)
-                i += 3
-                continue
-        out.append(byte)
-        i += 1
-    return out.decode()
-
-
-def parse_form(body):
-    """The form's fields as a dict of text (names not on the form are ignored)."""
-    names = [field[0] for field in FIELDS]
-    form = {}
-    for pair in body.split(b"&"):
-        name, _sep, value = pair.partition(b"=")
-        name = _unquote(name)
-        if name in names:
-            form[name] = _unquote(value)
-    return form
-
-
-def changes(form, base):
-    """The config keys the form sets; blank passwords keep the saved ones."""
-    obj = {}
-    obj["transport"] = "wifi"
-    for key, _label, kind, _hint in FIELDS:
-        value = form.get(key, "")
-        if kind == SECRET:
-            if value:
-                obj[key] = value
-            elif key not in base:
-                obj[key] = None
-            continue
-        if kind != TEXT or key != "wifi_ssid":
-            value = value.strip()
-        if kind == NUMBER:
-            if not value:
-                if config.KEYS[key][2]:  # may be null: blank is none
-                    obj[key] = None
-                continue  # blank: what the board had, else the default
-            digits = value[1:] if value.startswith("-") else value
-            obj[key] = int(value) if digits.isdigit() else value  # else: "must be an integer"
-        elif value or kind == TEXT:
-            obj[key] = value or None
-    return obj
-
-
-def saved(path):
-    """The keys of the board's config file that pass their own check (others are dropped)."""
-    try:
-        with open(path) as f:
-            raw = json.loads(f.read())
-    except (OSError, ValueError):
-        return {}
-    kept = {}
-    if isinstance(raw, dict):
-        for key in raw:
-            try:
-                config._check_key(key, raw[key])  # noqa: SLF001 - the same package's check
-            except config.ConfigError:
-                continue
-            kept[key] = raw[key]
-    return kept
-
-
-def _field_of(message):
-    """(key, rest of the message) when a config message names a field on the form."""
-    words = message.split(" ", 2)
-    if len(words) == 3 and words[0] == "config:":
-        for field in FIELDS:
-            if field[0] == words[1]:
-                return field[0], words[2]
-    return None, message
-
-
-def _input(field, values, problem):
+def _input(field, values, problem, pem, ca_note):
     key, label, kind, hint = field
     attrs = 'id="%s" name="%s"' % (key, key)
     if problem:
@@ -169,6 +84,12 @@ def _input(field, values, problem):
         if values.get(key):
             hint = "saved; leave blank to keep it"
         control = '<input type="password" autocomplete="new-password" %s>' % attrs
+    elif kind == CHECK:
+        on = values.get(key) not in (None, False, "")
+        control = '<input type="checkbox" %s value="1"%s>' % (attrs, " checked" if on else "")
+    elif kind == PEM:
+        hint = ca_note
+        control = '<textarea %s rows="6" spellcheck="false">%s</textarea>' % (attrs, escape(pem))
     else:
         value = values.get(key)
         extra = ' inputmode="numeric"' if kind == NUMBER else ""
@@ -185,24 +106,34 @@ def _input(field, values, problem):
     return text
 
 
-def page(values, error=None):
-    """The setup form, filled from `values` (passwords never), with `error` by its field."""
-    key, problem = _field_of(error) if error else (None, None)
+def page(values, problems=None, pem="", ca_note=""):
+    """The setup form, filled from `values` (passwords never), each problem by its field.
+
+    `problems`: {config key, or None for one not on the form: the config message}.
+    `pem`: the text of the CA certificate's box; `ca_note`: the hint under it.
+    """
+    problems = problems or {}
+    shown = {}  # key: the message without its "config: key " start
+    for key in problems:
+        shown[key] = field_of(problems[key])[1]
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         "<title>sitless chair setup</title><style>%s</style></head><body>"
         "<h1>Chair setup</h1>" % _STYLE
     ]
-    if error:
-        label = key
-        for field in FIELDS:
-            if field[0] == key:
-                label = field[1]
-        where = "%s (%s): " % (label, key) if key else ""
-        parts.append('<p class="err" role="alert" id="error">%s%s</p>' % (where, escape(problem)))
+    if problems:
+        parts.append('<div class="err" role="alert" id="error">')
+        parts.extend(  # in the form's order, then what names no field
+            "<p>%s (%s): %s</p>" % (field[1], field[0], escape(shown[field[0]]))
+            for field in FIELDS
+            if field[0] in shown
+        )
+        if None in shown:
+            parts.append("<p>%s</p>" % escape(shown[None].replace("config: ", "", 1)))
+        parts.append("</div>")
     parts.append('<form method="post" action="/">')
-    parts.extend(_input(field, values, problem if field[0] == key else None) for field in FIELDS)
+    parts.extend(_input(field, values, shown.get(field[0]), pem, ca_note) for field in FIELDS)
     parts.append('<button type="submit" id="save">Save and restart</button></form></body></html>')
     return "".join(parts)
 
@@ -212,49 +143,79 @@ def done_page(cfg):
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         "<title>sitless chair setup: saved</title></head><body>"
         '<h1 id="saved">Saved</h1><p>The chair restarts now and joins %s, then the broker at '
-        "%s:%d as desk %s. This network goes away.</p></body></html>"
+        "%s:%d%s as desk %s. This network goes away.</p></body></html>"
         % (
             escape(cfg["wifi_ssid"]),
             escape(cfg["mqtt_host"]),
             cfg["mqtt_port"],
+            " over TLS" if cfg["mqtt_tls"] else "",
             escape(cfg["desk"]),
         )
     )
 
 
 class Setup:
-    """The form's state: the board's saved config, and whether a good one was just written."""
+    """The form's state, and when the form was last asked for (the idle countdown).
+
+    That is the board's saved config, whether it is usable as it is, and
+    whether a good one was just written.
+    """
 
     def __init__(self, path):
         self.path = path
         self.base = saved(path)
-        self.done = asyncio.Event()
+        try:
+            config.load(path)
+            self.usable = True
+        except config.ConfigError:
+            self.usable = False
+        self.done = False
+        self.seen = ticks_ms()
+
+    def ca(self):
+        """The CA file's name, and the hint under its box."""
+        path = self.base.get("mqtt_ca") or config.KEYS["mqtt_ca"][1]
+        if exists(path):
+            return path, "%s is on the board; paste another to replace it, or leave blank" % path
+        return path, "for TLS: paste (as PEM) the certificate of the CA that signed the broker's"
 
     def handle(self, method, path, body):
+        self.seen = ticks_ms()  # someone is at the page: the idle countdown starts again
+        ca, note = self.ca()
         if method == "GET":
             if path.startswith("/favicon"):
                 return 404, "<!doctype html><title>404</title>"
-            return 200, page(self.base)
+            return 200, page(self.base, None, "", note)
         if method != "POST":
             return 405, "<!doctype html><title>405</title><p>GET or POST only</p>"
         try:
             form = parse_form(body)
         except UnicodeError:
-            return 400, page(self.base, "the form was not sent as UTF-8")
-        try:
-            cfg = config.check(changes(form, self.base), self.base)
-        except config.ConfigError as exc:
-            print("sitless: setup refused:", exc)  # the messages name keys, never values
+            return 400, page(self.base, {None: "the form was not sent as UTF-8"}, "", note)
+        obj = changes(form, self.base)
+        problems = {}
+        cfg = checked(obj, self.base, problems)
+        pem = form.get("mqtt_ca", "").replace("\r\n", "\n").strip()
+        problem = ca_problem(pem, ca, obj["mqtt_tls"])
+        if problem:
+            problems["mqtt_ca"] = problem
+        if problems or cfg is None:
+            remove(ca + ".new")
+            # The messages name keys, never values.
+            print("sitless: setup refused:", "; ".join(in_order(problems)))
             shown = {}
             for key in self.base:
                 shown[key] = self.base[key]
             for field in FIELDS:
                 if field[2] != SECRET and field[0] in form:
                     shown[field[0]] = form[field[0]]
-            return 400, page(shown, str(exc))
+            shown["mqtt_tls"] = obj["mqtt_tls"]
+            return 400, page(shown, problems, pem, note)
+        if pem:
+            os.rename(ca + ".new", ca)  # the certificate first: the config may need it
         config.save(cfg, self.path)
         print("sitless: setup saved the config for desk %s; restarting" % cfg["desk"])
-        self.done.set()
+        self.done = True
         return 200, done_page(cfg)
 
 
@@ -265,12 +226,27 @@ def network_name():
 
 
 async def serve(setup, chair, name, address):
-    """The form (and the DNS that sends every name here) until a good config is saved."""
+    """The form (and the DNS that sends every name here) until a good config is saved.
+
+    Or until the form has been left alone for ten minutes on a board whose
+    config is usable: then it restarts into normal mode with that config.
+    """
     names = asyncio.create_task(captive.serve(captive.bind(HOST, DNS_PORT), address))
     server = await asyncio.start_server(Server(setup.handle).serve, HOST, PORT)
     print("sitless: setup mode: join the WiFi network %s and open http://%s/" % (name, address))
-    await setup.done.wait()
-    await asyncio.sleep_ms(_RESTART_MS)
+    setup.seen = ticks_ms()
+    while not setup.done:
+        await asyncio.sleep_ms(_LOOK_MS)
+        idle = ticks_diff(ticks_ms(), setup.seen)
+        if setup.usable and idle >= _IDLE_MS:
+            # The button was held at boot but nobody came: the saved config still works.
+            print(
+                "sitless: setup mode: no form for %d minutes; restarting with the saved config"
+                % (_IDLE_MS // 60_000)
+            )
+            break
+    if setup.done:
+        await asyncio.sleep_ms(_RESTART_MS)
     server.close()
     names.cancel()
     chair.reset()

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -33,84 +31,16 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from hub.board import provision
+from tests.firmware.setupboard import SetupBoard
 from tests.support.browser import headless_chromium
 from tests.support.servers import Mosquitto, free_port, stop_all
-from tests.support.upython import micropython_binary, micropython_path, run_micropython
+from tests.support.upython import run_micropython
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 WIFI_SECRET = "wifi-pass-4711"  # noqa: S105 - test data, looked for in every output
 MQTT_SECRET = "broker-pass-0815"  # noqa: S105 - same
-# main.py as on the board, with the setup page's HTTP and DNS on a loopback port.
-ON_LOOPBACK = (
-    "import sitless.setup as s\ns.HOST = '127.0.0.1'\ns.PORT = s.DNS_PORT = {port}\nimport main"
-)
-
-
-class SetupBoard:
-    """main.py under MicroPython in a folder playing the board's flash, its output collected."""
-
-    def __init__(self, flash: Path, *, button_held: bool = False, port: int | None = None) -> None:
-        self.flash = flash
-        fake = flash / "fake"
-        fake.mkdir(exist_ok=True)
-        (fake / "pin0").write_text("0" if button_held else "1")
-        self.port = port
-        env = dict(
-            os.environ,
-            MICROPYPATH=micropython_path(),
-            SITLESS_FAKE_DIR=str(fake),
-            SITLESS_FAKE_ECHO="1",
-        )
-        if port is None:  # a normal boot, exactly as on the board
-            cmd = [micropython_binary(), "-X", "heapsize=512k", "-c", "import main"]
-        else:  # the setup page on a loopback port instead of port 80
-            cmd = [
-                micropython_binary(),
-                "-X",
-                "heapsize=512k",
-                "-c",
-                ON_LOOPBACK.format(port=port),
-            ]
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=flash,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_line(self, start: str, timeout: float = 20) -> str:
-        return wait_until(
-            lambda: next((x for x in self.lines if x.startswith(start)), None),
-            timeout,
-            f"a console line starting {start!r}",
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        self._reader.join(timeout=5)
-        print(f"--- console of the board in {self.flash}:\n{self.output()}")  # shown on failure
 
 
 @pytest.fixture
@@ -463,7 +393,7 @@ def test_every_name_resolves_to_the_board_so_a_phone_opens_the_page(tmp_path):
 
 
 FORM_SCRIPT = r"""
-from sitless import setup
+from sitless import setup, setupform
 s = setup.Setup("none.json")
 form = (b"wifi_ssid=%3Cb%3Eoffice%22&desk=%22%3E%3Cscript%3Ex&mqtt_host=h&sensor_pin=-5"
         b"&wifi_password=p%26w+x&evil=1&sensor=")
@@ -471,9 +401,11 @@ status, page = s.handle("POST", "/", form)
 print("STATUS", status)
 print("ESCAPED", "&lt;b&gt;office&quot;" in page, "<script>" not in page, "p&w x" not in page,
       'value="&quot;&gt;&lt;script&gt;x"' in page)
-print("ERROR", page[page.index('id="error">') + 11 : page.index("</p>", page.index('id="error"'))])
-print("PARSED", sorted(setup.parse_form(form).items()))
-print("CHANGES", setup.changes({"sensor_pin": "-5", "sensor": "", "mqtt_port": "12x"}, {}))
+alert = page[page.index('id="error">') : page.index("</div>", page.index('id="error"'))]
+print("ERRORS", "|".join(p.split("</p>")[0] for p in alert.split("<p>")[1:]))
+print("BY", 'id="desk-error"' in page, 'id="sensor_pin-error"' in page, page.count('class="err"'))
+print("PARSED", sorted(setupform.parse_form(form).items()))
+print("CHANGES", setupform.changes({"sensor_pin": "-5", "sensor": "", "mqtt_port": "12x"}, {}))
 print("GET", s.handle("GET", "/generate_204?x=1", b"")[0], s.handle("PUT", "/", b"")[0])
 """
 
@@ -485,7 +417,12 @@ def test_the_form_escapes_what_it_echoes_and_reads_what_a_browser_sends():
     out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
     assert out["STATUS"] == "400"
     assert out["ESCAPED"] == "True True True True"
-    assert out["ERROR"] == "Sensor pin (sensor_pin): must be between 0 and 48"
+    # Both bad fields named, each once, in the form's order, each by its own field too.
+    assert out["ERRORS"] == (
+        "Desk id (desk): must match ^[a-z0-9][a-z0-9_-]{0,47}$"
+        "|Sensor pin (sensor_pin): must be between 0 and 48"
+    )
+    assert out["BY"] == "True True 3"  # the alert and one message by each field
     assert "('wifi_password', 'p&w x')" in out["PARSED"]
     assert "evil" not in out["PARSED"]
     changes = out["CHANGES"]
