@@ -117,7 +117,7 @@ class RequestPayload(_Payload):
     model_config = ConfigDict(title="request")
 
     id: _text(64)  # type: ignore[valid-type]
-    action: Literal["identify", "pause", "resume"]
+    action: Literal["identify", "tare", "pause", "resume"]
 
 
 class CmdPayload(_Payload):

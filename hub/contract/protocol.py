@@ -112,7 +112,7 @@ class Request:
 
     desk: str
     id: str
-    action: Literal["identify", "pause", "resume"]
+    action: Literal["identify", "tare", "pause", "resume"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ DEVICE_KINDS: Final = frozenset({"status", "occupancy", "telemetry", "button", "
 HUB_KINDS: Final = frozenset({"cmd", "sitting"})
 # ``P/D/request``: asks the hub (not the chair) to act for a desk; Home Assistant's buttons.
 REQUEST_KIND: Final = "request"
-REQUEST_ACTIONS: Final = frozenset({"identify", "pause", "resume"})
+REQUEST_ACTIONS: Final = frozenset({"identify", "tare", "pause", "resume"})
 ACTIONS: Final = frozenset({"alert", "clear", "identify", "tare", "config", "reboot", "update"})
 Kind = Literal["status", "occupancy", "telemetry", "button", "info", "ack"]
 

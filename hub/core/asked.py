@@ -1,7 +1,7 @@
 """The service's commands asked for by others: the API's tare, Home Assistant's requests.
 
 A mixin of ``HubService``, kept apart so the owner loop stays one idea: a
-``P/D/request`` (Home Assistant's identify, pause and resume buttons) is
+``P/D/request`` (Home Assistant's identify, re-tare, pause and resume buttons) is
 checked and carried out, an asked-for command is sent through the batch
 commit under its own id (or refused: no such desk, chair offline), and the
 chair's ack to it is matched in ``requests.CommandBook`` instead of being
@@ -51,7 +51,7 @@ class AskedCommands:
         raise NotImplementedError
 
     def _request(self, offer: RequestOffer) -> None:
-        """``P/D/request``: identify through the chair, pause and resume on the hub."""
+        """``P/D/request``: identify and tare through the chair, pause and resume on the hub."""
         inbound = offer.inbound
         try:
             req = protocol.parse_request(offer.where.desk, inbound.payload, inbound.topic)
@@ -67,7 +67,7 @@ class AskedCommands:
             return
         now = self.clock()
         pending = Pending(req.desk, req.action, "homeassistant", req.id)
-        if req.action == "identify":
+        if req.action in ("identify", "tare"):  # the chair's to do: sent under the id
             self._send_asked(pending, now)
             return
         self.requests.asked(pending)

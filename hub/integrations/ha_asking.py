@@ -1,12 +1,14 @@
 """Home Assistant entities that ask the hub for something, and the re-tare sensor.
 
 The buttons publish to the desk's ``P/D/request`` (the shipped ACL lets only
-Home Assistant's login write it): identify, pause and resume. Each press
-carries a fresh id (the press time in milliseconds and a random tail), and the
-hub sends the chair's command under that id, so the chair's ack is matched to
-the press instead of counted as unknown; a request delivered twice is acted
-on once. Pause and resume act on the hub's view, so they are available while
-the hub is; identify needs the chair.
+Home Assistant's login write it): identify, re-tare, pause and resume. Each
+press carries a fresh id (the press time in milliseconds and a random tail),
+and the hub sends the chair's command under that id, so the chair's ack is
+matched to the press instead of counted as unknown; a request delivered twice
+is acted on once. Pause and resume act on the hub's view, so they are
+available while the hub is; identify and re-tare need the chair (which
+refuses a tare while someone sits). Re-tare is a configuration entity: it
+changes what the chair counts as an empty seat.
 
 "Needs re-tare" reads the chair's telemetry with the desk's ``max_drift`` (the
 hub's rule, ``hub.core.drift``): on when the reported drift is larger, either
@@ -42,7 +44,7 @@ def entities(
     hub: list[dict[str, str]],
     max_drift: float,
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The identify, pause and resume buttons and the re-tare binary sensor of one desk."""
+    """The identify, re-tare, pause and resume buttons and the re-tare sensor of one desk."""
 
     def button(name: str, action: str, available: list[dict[str, str]]) -> dict[str, Any]:
         return {
@@ -56,6 +58,11 @@ def entities(
 
     return {
         ("button", "buzz"): {**button("Identify", "identify", chair), "device_class": "identify"},
+        ("button", "tare"): {
+            **button("Re-tare", "tare", chair),
+            "entity_category": "config",
+            "icon": "mdi:scale-balance",
+        },
         ("button", "pause"): {**button("Pause alerts", "pause", hub), "icon": "mdi:pause-circle"},
         ("button", "resume"): {**button("Resume alerts", "resume", hub), "icon": "mdi:play-circle"},
         ("binary_sensor", "retare"): {

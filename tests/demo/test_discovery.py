@@ -70,6 +70,7 @@ def test_every_entity_has_the_documented_keys():
         f"event/{node}/alerts/config",
         f"event/{node}/button/config",
         f"button/{node}/buzz/config",
+        f"button/{node}/tare/config",
         f"button/{node}/pause/config",
         f"button/{node}/resume/config",
         f"binary_sensor/{node}/retare/config",
@@ -89,7 +90,13 @@ def test_every_entity_has_the_documented_keys():
     assert buzz["device_class"] == "identify"
     assert buzz["retain"] is False
     assert "now()" in buzz["command_template"]
-    for key, action in (("buzz", "identify"), ("pause", "pause"), ("resume", "resume")):
+    assert bodies[f"button/{node}/tare/config"]["entity_category"] == "config"
+    for key, action in (
+        ("buzz", "identify"),
+        ("tare", "tare"),
+        ("pause", "pause"),
+        ("resume", "resume"),
+    ):
         button = bodies[f"button/{node}/{key}/config"]
         assert button["command_topic"] == f"{PREFIX}/desk-a/request"  # the hub acts, not HA
         assert f'"action": "{action}"' in button["command_template"]

@@ -24,7 +24,7 @@ from tests.support.browser import headless_chromium
 if TYPE_CHECKING:
     from tests.homeassistant.hass import HomeAssistant
 
-WIDTH, HEIGHT = 1280, 1480
+WIDTH, HEIGHT = 1280, 1660
 # Not SITLESS_...: the hub takes every such variable for a configuration key.
 SCREENSHOT_ENV = "SCREENSHOT_HA_DEVICE"
 

@@ -52,6 +52,7 @@ KEYS = {
     "alerts": "event",
     "button": "event",
     "buzz": "button",
+    "tare": "button",
     "pause": "button",
     "resume": "button",
     "rssi": "sensor",
@@ -252,6 +253,7 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
         entity = {key: e["entity_id"] for key, e in ids.items()}
         for key in DIAGNOSTIC:
             assert ids[key]["entity_category"] == "diagnostic", key
+        assert ids["tare"]["entity_category"] == "config"
         (device,) = {e["device_id"] for e in ids.values()}
         device_entry = next(d for d in ha.devices() if d["id"] == device)
         wait_until(
@@ -378,6 +380,24 @@ def test_a_chair_in_home_assistant(  # noqa: PLR0915 - one story, told in order
         wait_state("occupancy", "off")
         wait_state("state", "vacant", timeout=15)
         wait_state("bout", "unknown")
+
+        # --- re-tare from Home Assistant, on the empty seat: sent under the press's id ---
+        ha.press(entity["tare"])
+        (tare,) = wait_until(lambda: chair.commands("tare"), what="a tare command")
+        assert tare["id"].startswith("ha-"), tare
+        assert tare["id"] not in {c["id"] for c in identify}
+        chair.ack([tare])
+        wait_until(
+            lambda: (
+                metric(page, "sitless_command_acks_total", origin="homeassistant", outcome="ok")
+                == 3
+            ),
+            what="the tare's ack matched by the hub",
+        )
+        assert (
+            metric(page, "sitless_commands_asked_total", origin="homeassistant", action="tare") == 1
+        )
+        assert metric(page, "sitless_acks_unknown_total") == 0
 
         # --- the chair goes offline -------------------------------------------------
         chair.send("status", "offline", retain=True)

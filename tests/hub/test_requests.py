@@ -90,3 +90,32 @@ def test_pause_and_resume_act_on_the_hub_and_bad_requests_are_dropped(hub, probe
         ("homeassistant", "pause"): 1,
         ("homeassistant", "resume"): 1,
     }
+
+
+def test_a_tare_request_is_sent_under_its_id_and_a_refusal_is_matched_too(hub, probe, prefix):
+    """Home Assistant's Re-tare button: the hub sends the chair a tare; none while offline."""
+    chair = Chair(probe, prefix, "desk-1")
+    chair.online()
+    wait_until(lambda: hub.registry.get("desk-1") is not None, what="desk known")
+    request = f"{prefix}/desk-1/request"
+    probe.publish(request, {"id": "ha-t1", "action": "tare"})
+    probe.publish(request, {"id": "ha-t2", "action": "tare"})
+    wait_until(lambda: len(commands(probe, prefix, "tare")) == 2, what="two tare commands")
+    assert [c["id"] for c in commands(probe, prefix, "tare")] == ["ha-t1", "ha-t2"]
+    probe.publish(f"{prefix}/desk-1/ack", {"id": "ha-t1", "ok": True})
+    probe.publish(f"{prefix}/desk-1/ack", {"id": "ha-t2", "ok": False, "error": "seated"})
+    wait_until(lambda: sum(hub.requests.snapshot()["acks"].values()) == 2, what="both acks matched")
+    counts = hub.requests.snapshot()
+    assert counts["acks"] == {("homeassistant", "ok"): 1, ("homeassistant", "refused"): 1}
+    assert counts["requests"] == {("homeassistant", "tare"): 2}
+    assert hub.counters.snapshot()["acks_unknown"] == 0
+    chair.offline()
+    wait_until(lambda: not hub.registry.get("desk-1").view(time.time()).online, what="offline")
+    probe.publish(request, {"id": "ha-t3", "action": "tare"})
+    probe.publish(request, {"id": "ha-t4", "action": "pause"})  # a later request: the first is done
+    wait_until(
+        lambda: hub.requests.snapshot()["requests"].get(("homeassistant", "pause")) == 1,
+        what="the pause after the offline tare handled",
+    )
+    assert [c["id"] for c in commands(probe, prefix, "tare")] == ["ha-t1", "ha-t2"]
+    assert hub.requests.snapshot()["requests"][("homeassistant", "tare")] == 2
