@@ -2,8 +2,10 @@
 
 `main.py` loads this module only when the chair has no WiFi configured or the
 button was held at boot (see `start.setup_wanted`); the app never imports it.
-The board opens an access point named `sitless-XXXXXX` (the end of its MAC)
-and serves one form on every path; its DNS (`sitless.captive`) sends every
+The board opens an access point named `sitless-XXXXXX` (the end of its MAC),
+WPA2 with the board's own password (made once, kept in `setup.key` and
+printed on the console when setup mode starts), and serves one form on every
+path; its DNS (`sitless.captive`) sends every
 name to the board, so a phone's captive-portal check opens the form: WiFi
 network and password, broker host, port, user and password, TLS and the
 broker's CA certificate (pasted as PEM, written to the file `mqtt_ca` names),
@@ -42,6 +44,10 @@ from sitless.setupform import (
     saved,
 )
 
+KEY_FILE = "setup.key"  # the setup network's WPA2 password, made once per board
+# 32 letters and digits, none easy to misread (no l, o, 0 or 1): 5 random bits a character.
+_KEY_CHARS = "abcdefghijkmnpqrstuvwxyz23456789"
+_KEY_LENGTH = const(12)  # 60 bits
 HOST = "0.0.0.0"  # noqa: S104 - the access point is the only interface up
 PORT = 80
 DNS_PORT = 53
@@ -225,7 +231,7 @@ def network_name():
     return "sitless-%02x%02x%02x" % (uid[-3], uid[-2], uid[-1])
 
 
-async def serve(setup, chair, name, address):
+async def serve(setup, chair, name, address, password):
     """The form (and the DNS that sends every name here) until a good config is saved.
 
     Or until the form has been left alone for ten minutes on a board whose
@@ -233,7 +239,11 @@ async def serve(setup, chair, name, address):
     """
     names = asyncio.create_task(captive.serve(captive.bind(HOST, DNS_PORT), address))
     server = await asyncio.start_server(Server(setup.handle).serve, HOST, PORT)
-    print("sitless: setup mode: join the WiFi network %s and open http://%s/" % (name, address))
+    # The console is where the password is learnt (see firmware/README.md, "Onboarding").
+    print(
+        "sitless: setup mode: join the WiFi network %s (password %s) and open http://%s/"
+        % (name, password, address)
+    )
     setup.seen = ticks_ms()
     while not setup.done:
         await asyncio.sleep_ms(_LOOK_MS)
@@ -252,15 +262,38 @@ async def serve(setup, chair, name, address):
     chair.reset()
 
 
-def access_point(essid):
-    """Open the board's own WiFi network, with the `network` that `board` imported; its address.
+def key(path=KEY_FILE):
+    """The setup network's password: the one in `path`, else a new random one saved there.
 
-    Open (no password): the setup page is all it offers, and only while setup mode runs.
+    Kept, so that it is learnt once (it is printed when setup mode starts) and
+    works for every later long press; a board's owner may put one of their own
+    there (8 to 63 printable characters).
+    """
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        if 8 <= len(text) <= 63 and not [ch for ch in text if not " " <= ch <= "~"]:
+            return text
+    except (OSError, UnicodeError):
+        pass
+    text = "".join(_KEY_CHARS[byte & 31] for byte in os.urandom(_KEY_LENGTH))
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError:
+        print("sitless: setup mode: could not keep the password in %s" % path)
+    return text
+
+
+def access_point(essid, password):
+    """Open the board's own WiFi network (WPA2, `password`) with `board`'s `network`.
+
+    Its address is returned. Only setup mode opens it, and only the setup page is served on it.
     """
     network = board.network
     ap = network.WLAN(network.AP_IF)
     ap.active(True)
-    ap.config(essid=essid, authmode=0)
+    ap.config(essid=essid, password=password, authmode=network.AUTH_WPA2_PSK)
     return ap.ifconfig()[0]
 
 
@@ -268,5 +301,6 @@ def run(path=config.CONFIG_FILE):
     """Open the access point and serve the form until a good config is saved; then reset."""
     chair = board.Board(None)
     name = network_name()
-    address = access_point(name)
-    asyncio.run(serve(Setup(path), chair, name, address))
+    password = key()
+    address = access_point(name, password)
+    asyncio.run(serve(Setup(path), chair, name, address, password))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import subprocess
 import time
@@ -131,7 +132,17 @@ def test_a_bare_board_is_set_up_from_a_browser_and_restarts_onto_the_broker(
     driver = headless_chromium(tmp_path / "profile")
     try:
         line = board.wait_line("sitless: setup mode:")
-        assert "join the WiFi network sitless-123456 and open http://192.168.4.1/" in line
+        # WPA2 with the board's own password: made at random, kept, printed on the console.
+        found = re.search(
+            r"join the WiFi network sitless-123456 \(password ([a-z2-9]{12})\) "
+            r"and open http://192\.168\.4\.1/$",
+            line,
+        )
+        assert found, line
+        key = found.group(1)
+        assert not set(key) & set("lo01")  # none of the characters easy to misread
+        assert (flash / "setup.key").read_text() == key
+        board.wait_line(f"FAKE wifi ap authmode=3 essid=sitless-123456 password={key}")
         fill_the_form(driver, board.url, password_broker, flash)
 
         assert board.proc.wait(timeout=20) == 0  # the reset
@@ -218,9 +229,12 @@ def test_a_long_press_at_boot_opens_setup_and_keeps_what_the_board_had(tmp_path)
         "limit_s": 2400,
     }
     (flash / "config.json").write_text(json.dumps(before))
+    (flash / "setup.key").write_text("kept from the first setup\n")  # or one of the owner's
     board = SetupBoard(flash, button_held=True, port=free_port())
     try:
-        board.wait_line("sitless: setup mode:")
+        line = board.wait_line("sitless: setup mode:")
+        assert "(password kept from the first setup)" in line
+        board.wait_line("FAKE wifi ap authmode=3 essid=sitless-123456 password=kept from the")
         with urllib.request.urlopen(board.url, timeout=15) as response:
             page = response.read().decode()
         assert 'id="desk" name="desk" value="desk-3"' in page
