@@ -27,16 +27,6 @@ def bout_time(s: DeskRecord, now: float) -> float:
     return max(0.0, end - bout.start - bout.frozen_s)
 
 
-def went_silent_at(s: DeskRecord, rules: Rules, now: float) -> float | None:
-    """The last message's time if an online chair that sends telemetry has been quiet too long.
-
-    Too long is ``GAP_PERIODS`` telemetry periods; None while it is not.
-    """
-    last = s.last_heard
-    quiet = last is not None and now - last >= GAP_PERIODS * rules.telemetry_period
-    return last if quiet and s.online and s.heard_telemetry else None
-
-
 def alerts_allowed(s: DeskRecord, rules: Rules, t: float) -> bool:
     """Whether an alert may leave at t: not paused, and inside working hours."""
     hours = rules.hours

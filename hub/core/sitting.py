@@ -36,11 +36,11 @@ from typing import Any, Literal
 
 from hub.contract.vocabulary import MAX_LEVEL, StateName
 from hub.core.deadlines import (
+    GAP_PERIODS,
     alerts_allowed,
     bout_time,
     next_alert_after,
     next_deadline,
-    went_silent_at,
 )
 from hub.core.decisions import Decision, PublishState, SendAlert, SendClear, SittingView
 from hub.core.facts import AlertSent, BoutEnded, Snoozed
@@ -303,9 +303,13 @@ class Desk:
         """Apply everything time alone decides up to ``now``: silence, offline and break endings."""
         s, r = self._s, self.rules
         out: list[Decision] = []
-        silent_at = went_silent_at(s, r, now)
-        if silent_at is not None:
-            self._go_offline(silent_at)
+        if (
+            s.online
+            and s.heard_telemetry
+            and s.last_heard is not None
+            and now - s.last_heard >= GAP_PERIODS * r.telemetry_period
+        ):
+            self._go_offline(s.last_heard)
         bout = s.bout
         if bout is None:
             return out
