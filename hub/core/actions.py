@@ -71,34 +71,70 @@ class Actions:
         self.moves = alerts.MoveRotation()
         self.ids = alerts.CommandIds()
         self.recent = RecentCommands()
+        # Held by carry_out while due deadlines are sent, for catch_up.
+        self._later: list[tuple[str, str, list[Decision]]] = []
+        self._sent: list[tuple[str, str]] = []  # (movement, command id) of each alert held
 
     def carry_out(self, prefix: str, desk_id: str, decisions: list[Decision]) -> None:
-        """Do what the desk decided, in order, through the batch commit."""
-        commit = self.commit
-        for decision in decisions:
-            if isinstance(decision, PublishState):
-                view = decision.view
-                commit.publish(
-                    protocol.device_topic(prefix, desk_id, "sitting"),
-                    protocol.sitting_state(
-                        view.state, view.seated_s, view.level, view.since, view.ts
-                    ),
-                    retain=True,
-                )
-            elif isinstance(decision, SendAlert):
-                self._alert(prefix, decision)
-            elif isinstance(decision, SendClear):
-                clear_id = self.ids.next()
-                self.recent.remember(clear_id, desk_id, None)
-                commit.publish(
-                    protocol.device_topic(prefix, desk_id, "cmd"), alerts.clear_command(clear_id)
-                )
-                self.counters.add("clears_out")
-            elif isinstance(decision, BoutEnded | Snoozed):
-                commit.record(decision)
+        """Do what the desk decided, in order, through the batch commit.
 
-    def _alert(self, prefix: str, alert: SendAlert) -> None:
-        """Command the chair, notify people, record the fact under the command's id."""
+        While the commit sends due deadlines (``BatchCommit.holding``), only
+        the chair's commands are made now; the rest of the desk's decisions
+        (views, notifications, facts, the ack's memory) wait for ``catch_up``,
+        so the first alerts of a rush leave before the last desk is worked out.
+        """
+        if self.commit.holding:
+            self._commands_first(prefix, desk_id, decisions)
+            return
+        for decision in decisions:
+            if isinstance(decision, SendAlert):
+                self._alert(decision, *self._command(prefix, decision))
+            elif isinstance(decision, SendClear):
+                self._clear(prefix, desk_id)
+            else:
+                self._carry(prefix, desk_id, decision)
+
+    def catch_up(self) -> None:
+        """Everything but the commands of the decisions ``carry_out`` held, in their order."""
+        later, self._later = self._later, []
+        sent, self._sent = iter(self._sent), []
+        for prefix, desk_id, decisions in later:
+            for decision in decisions:
+                if isinstance(decision, SendAlert):
+                    self._alert(decision, *next(sent))
+                elif not isinstance(decision, SendClear):
+                    self._carry(prefix, desk_id, decision)
+
+    def _commands_first(self, prefix: str, desk_id: str, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            if isinstance(decision, SendAlert):
+                self._sent.append(self._command(prefix, decision))
+            elif isinstance(decision, SendClear):
+                self._clear(prefix, desk_id)
+        self._later.append((prefix, desk_id, decisions))
+
+    def _carry(self, prefix: str, desk_id: str, decision: Decision) -> None:
+        """A decision that is neither an alert nor a clear: a view or a fact."""
+        if isinstance(decision, PublishState):
+            view = decision.view
+            self.commit.publish(
+                protocol.device_topic(prefix, desk_id, "sitting"),
+                protocol.sitting_state(view.state, view.seated_s, view.level, view.since, view.ts),
+                retain=True,
+            )
+        elif isinstance(decision, BoutEnded | Snoozed):
+            self.commit.record(decision)
+
+    def _clear(self, prefix: str, desk_id: str) -> None:
+        clear_id = self.ids.next()
+        self.recent.remember(clear_id, desk_id, None)
+        self.commit.publish(
+            protocol.device_topic(prefix, desk_id, "cmd"), alerts.clear_command(clear_id)
+        )
+        self.counters.add("clears_out")
+
+    def _command(self, prefix: str, alert: SendAlert) -> tuple[str, str]:
+        """Command the chair to alert; the movement suggested and the command's id."""
         desk_id = alert.desk
         move = self.moves.next(desk_id)
         cmd_id = self.ids.next()
@@ -106,6 +142,11 @@ class Actions:
             protocol.device_topic(prefix, desk_id, "cmd"),
             alerts.alert_command(cmd_id, alert.level, move),
         )
+        return move, cmd_id
+
+    def _alert(self, alert: SendAlert, move: str, cmd_id: str) -> None:
+        """The rest of a commanded alert: count, log, notify people, record under the id."""
+        desk_id = alert.desk
         self.counters.add("alerts_out")
         logger.info(
             "alert level %d after %.0f s seated",

@@ -20,13 +20,16 @@ from typing import Any
 from hub.core.checkpoint import Checkpoint
 from hub.core.counters import Counters
 from hub.core.facts import Fact
-from hub.core.ports import Acknowledger, BatchPublisher, HistoryStore, Transport
+from hub.core.ports import Acknowledger, BatchPublisher, HandOver, HistoryStore, Transport
 from hub.integrations.notify import Notification, Notifier
 from hub.mqtt.inbox import Inbound
 
 logger = logging.getLogger(__name__)
 
 REMIND_EVERY_S = 60.0
+# After a due batch's commands are queued, the owner thread waits at most this long for
+# the network thread to take them (see ``due``).
+HAND_OVER_S = 0.003
 
 Rows = Callable[[dict[str, float]], list[tuple[str, dict[str, Any], str | None, int | None, float]]]
 
@@ -53,15 +56,21 @@ class BatchCommit:
         # Stand-in transports (tests, benchmarks) have nothing to acknowledge.
         self._acknowledger = transport if isinstance(transport, Acknowledger) else None
         self._batch_publisher = transport if isinstance(transport, BatchPublisher) else None
+        self._hand_over = transport if isinstance(transport, HandOver) else None
         self._publishes: list[tuple[str, bytes, bool]] = []
         self._notes: list[Notification] = []
-        self._holding = False  # inside due(): facts and views wait for after_due()
+        self._holding = False  # from due() to after_due(): facts and views wait
         self._facts: list[Fact] = []
         self._views: list[tuple[str, bytes, bool]] = []
         self._changed: dict[str, float] = {}
+        self._catch_up: Callable[[], None] | None = None  # see catch_up_with
         self._unacked: list[Inbound] = []  # from batches whose commit failed
         self._failures = 0
         self._last_reminder = 0.0
+
+    def catch_up_with(self, catch_up: Callable[[], None]) -> None:
+        """Have ``after_due`` call ``catch_up`` first: the work held back while commands left."""
+        self._catch_up = catch_up
 
     def changed(self, desk_id: str, now: float) -> None:
         """The desk changed at ``now``: save it before anything the batch decided goes out."""
@@ -76,8 +85,13 @@ class BatchCommit:
         """Send after the commit."""
         self._publishes.append((topic, payload, retain))
 
+    @property
+    def holding(self) -> bool:
+        """Whether due deadlines are being sent: all but commands wait for ``after_due``."""
+        return self._holding
+
     def record(self, fact: Fact) -> None:
-        """A history fact the batch decided: recorded now, or by ``after_due`` inside ``due``."""
+        """A history fact the batch decided: recorded now, or by ``after_due`` after ``due``."""
         if self._holding:
             self._facts.append(fact)
         else:
@@ -120,10 +134,12 @@ class BatchCommit:
 
         No message rides on such a batch, so nothing waits to be acknowledged
         on its history. The chairs' commands leave as soon as their desks are
-        saved (never before, so a restart cannot repeat a level); the retained
-        views and the history facts (alerts sent, bouts ended) wait for
-        ``after_due``, which the caller runs once every chunk's commands are
-        out. A crash in between can lose those points and views, never an alert.
+        saved (never before, so a restart cannot repeat a level), and the owner
+        thread lets the network thread take them before it goes on (at most
+        ``HAND_OVER_S``); the retained views, the notifications and the history
+        facts (alerts sent, bouts ended) wait for ``after_due``, which the
+        caller runs once every chunk's commands are out. A crash in between can
+        lose those points and views, never send an alert twice.
         """
         self._holding = True
         saved = False
@@ -138,22 +154,30 @@ class BatchCommit:
                 self.counters.drop("checkpoint_failed")
                 self._failed(exc)
         finally:
-            self._holding = False
             commands = [p for p in self._publishes if not p[2]]
             self._views += [p for p in self._publishes if p[2]]
             self._publishes = commands
+            notes, self._notes = self._notes, []
             self._send()
+            self._notes = notes
+            if commands and self._hand_over is not None:
+                self._hand_over.hand_over(HAND_OVER_S)
         self._acknowledge([], saved=saved)
 
     def after_due(self) -> None:
-        """The views and history facts that ``due`` batches held, sent and recorded now."""
-        self._publishes, self._views = self._views, []
-        self._send()
-        facts, self._facts = self._facts, []
-        if facts:
-            with self._history_batch():
-                for fact in facts:
-                    self.history.record(fact)
+        """What ``due`` batches held (views, notifications, facts) made, sent and recorded now."""
+        try:
+            if self._catch_up is not None:
+                self._catch_up()
+        finally:
+            self._holding = False
+            self._publishes, self._views = self._views + self._publishes, []
+            self._send()
+            facts, self._facts = self._facts, []
+            if facts:
+                with self._history_batch():
+                    for fact in facts:
+                        self.history.record(fact)
 
     def _history_batch(self) -> contextlib.AbstractContextManager[None]:
         batch = getattr(self.history, "batch", None)

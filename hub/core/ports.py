@@ -76,3 +76,11 @@ class BatchPublisher(Protocol):
 
     def publish_many(self, messages: list[tuple[str, bytes, bool]]) -> None:
         """Publish each (topic, payload, retain) with QoS 1, in order."""
+
+
+@runtime_checkable
+class HandOver(Protocol):
+    """A transport whose writes another thread makes (``MqttTransport``'s network thread)."""
+
+    def hand_over(self, timeout: float) -> None:
+        """Wait, at most ``timeout``, until what is queued is being written."""

@@ -108,6 +108,7 @@ class HubService(AskedCommands):
             rows=self.registry.rows,
         )
         self.actions = Actions(cfg, self.history, self.counters, self.commit)
+        self.commit.catch_up_with(self.actions.catch_up)
         self.sampler = Sampler(self.history, cfg.history.sample_period)
         self.drift = DriftBook(cfg)
         self.requests = CommandBook()
@@ -362,24 +363,37 @@ class HubService(AskedCommands):
         """Every deadline due by ``now``, in commits of up to ``DUE_CHUNK`` desks (``commit.due``).
 
         At 09:00 thousands of deadlines fall due in the same instant. Each
-        chunk's desks are saved and its commands sent before the next chunk is
-        worked out, so the broker delivers the first alerts while the hub works
-        on the rest; the views and history points follow once every command is out.
+        chunk is taken from the heap, its desks ticked, saved and their commands
+        handed to the network thread before the next chunk is taken, so the
+        broker delivers the first alerts while the hub works on the rest. Only
+        the commands are made on the way: the views, notifications and history
+        points (``Actions.catch_up``) and the desks' next deadlines follow once
+        every command is out.
         """
-        due = self._deadlines.pop_due(now)
+        size = FIRST_DUE_CHUNK
+        due = self._deadlines.pop_due(now, size)
         if not due:
             return
-        desks = self.registry.desks
-        first, size = 0, FIRST_DUE_CHUNK
+        desks, prefix_of = self.registry.desks, self.registry.prefix_of
+        changed, carry_out = self.commit.changed, self.actions.carry_out
+        fired: list[str] = []
         try:
-            while first < len(due):
+            while due:
                 with self.commit.due():
-                    for desk_id in due[first : first + size]:
+                    for desk_id in due:
                         desk = desks[desk_id]
-                        self._apply(desk, desk.on_tick(now), now)
-                first, size = first + size, min(2 * size, DUE_CHUNK)
+                        changed(desk_id, now)
+                        carry_out(prefix_of[desk_id], desk_id, desk.on_tick(now))
+                fired += due
+                size = min(2 * size, DUE_CHUNK)
+                due = self._deadlines.pop_due(now, size)
         finally:
-            self.commit.after_due()
+            try:
+                for desk_id in fired:
+                    if not self._hold.holds(desk_id):
+                        self._deadlines.set(desk_id, desks[desk_id].next_deadline(now))
+            finally:
+                self.commit.after_due()  # then Actions.catch_up
 
     def _apply(self, desk: Desk, decisions: list[Decision], now: float) -> None:
         """Mark the desk for the batch's checkpoint, act through the commit, set its deadline."""

@@ -32,16 +32,20 @@ class Deadlines:
         self._drop_stale()
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float) -> list[str]:
-        """Every desk whose deadline is at or before now, each once, removed from the heap."""
+    def pop_due(self, now: float, limit: int | None = None) -> list[str]:
+        """Desks whose deadline is at or before now, earliest first, each once, removed.
+
+        At most ``limit`` of them (all without one); the rest stay for the next call.
+        """
         due: list[str] = []
-        while True:
+        while limit is None or len(due) < limit:
             self._drop_stale()
             if not self._heap or self._heap[0][0] > now:
                 return due
             _, desk_id = heapq.heappop(self._heap)
             del self._live[desk_id]
             due.append(desk_id)
+        return due
 
     def __len__(self) -> int:
         return len(self._live)

@@ -5,7 +5,11 @@ Any thread may queue publishes (``publish_many``) and acknowledge messages
 ``take``. Everything here is under one lock, shared with those threads.
 
 At most ``MAX_INFLIGHT`` of our publishes (fewer if the broker's receive
-maximum says so) are unacknowledged at once; the rest wait in order. A
+maximum says so) are unacknowledged at once; the rest wait in order. The
+bound is large enough for every command of a 09:00 rush to be written as
+soon as its desk is saved: with a small window, each further batch of
+publishes waited for the network thread to read PUBACKs, which it could only
+do between the owner thread's turns with the interpreter. A
 publish is never sent larger than the broker takes: over its Maximum Packet
 Size (MQTT 5 CONNACK), or at least as large as one it refused as too large
 (payload and packet both), it is reported and counted instead of being sent
@@ -29,7 +33,7 @@ from hub.mqtt.arrivals import publish_head, topic_of
 from hub.mqtt.inbox import Inbound
 from hub.mqtt.refusals import Refusals
 
-MAX_INFLIGHT = 100  # our unacknowledged publishes; the rest wait in order
+MAX_INFLIGHT = 20_000  # our unacknowledged publishes (of 65 535 packet ids); the rest wait
 
 Message = tuple[str, bytes, bool]  # (topic, payload, retain)
 
@@ -50,6 +54,7 @@ class Outbox:
         self.refusals = refusals
         self.lock = threading.Lock()
         self._idle = threading.Condition(self.lock)  # nothing of ours left unacknowledged
+        self._taken = threading.Condition(self.lock)  # the network thread took the bytes queued
         # Bumped whenever a connection starts or ends, so that an acknowledgement is
         # never written on a connection other than the one its message came on.
         self.link = 0
@@ -124,6 +129,18 @@ class Outbox:
                 lambda: not self.ready or not (self._pending or self._inflight), timeout
             )
 
+    def wait_taken(self, timeout: float) -> None:
+        """Wait until the network thread has taken the bytes queued so far, or the link is gone.
+
+        The owner thread calls it after queuing a batch of alert commands: while
+        it waits, the interpreter is free, so the network thread writes them at
+        once instead of at its next turn (up to the switch interval later, or
+        more on a busy machine).
+        """
+        with self.lock:
+            if self._out and self.ready:
+                self._taken.wait_for(lambda: not self._out or not self.ready, timeout)
+
     def wake(self) -> None:
         """Make the network thread look again (at the bytes to write, or at closing)."""
         with self.lock:
@@ -142,6 +159,7 @@ class Outbox:
             if not self._out:
                 return None
             out, self._out = self._out, bytearray()
+            self._taken.notify_all()
             return out
 
     def drain_wake(self) -> None:
@@ -167,6 +185,7 @@ class Outbox:
             self.ready = False
             self._out.clear()
             self._idle.notify_all()
+            self._taken.notify_all()
 
     def resume(
         self, *, session_present: bool, receive_maximum: int, max_packet: int | None

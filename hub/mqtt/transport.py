@@ -137,6 +137,10 @@ class MqttTransport:
         """Queue several QoS 1 publishes, (topic, payload, retain) each, under one lock."""
         self._outbox.publish_many(messages)
 
+    def hand_over(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) until the network thread has taken what is queued to write."""
+        self._outbox.wait_taken(timeout)
+
     def ack(self, messages: list[Inbound]) -> None:
         """Acknowledge messages whose effects are committed, in one write; safe from any thread."""
         self._outbox.ack(messages)

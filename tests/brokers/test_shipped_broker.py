@@ -126,6 +126,14 @@ def test_the_shipped_config_ties_client_ids_to_logins_and_limits_payloads():
     assert int(limit.group(1)) == LimitsConfig().max_payload
 
 
+def test_the_shipped_config_lets_a_rush_of_alerts_be_in_flight_at_once():
+    """mosquitto's Receive Maximum for the hub: thousands, yet below what the hub's inbox holds."""
+    shipped = (DEPLOY / "mosquitto.conf").read_text()
+    inflight = re.search(r"^max_inflight_messages (\d+)$", shipped, re.MULTILINE)
+    assert inflight is not None
+    assert 10_000 <= int(inflight.group(1)) < LimitsConfig().queue_size
+
+
 def test_a_chair_cannot_take_another_chairs_client_id(broker):
     """desk-1 asks for desk-2's client id: desk-2 stays connected, its last will is never sent."""
     watch = watcher(broker)

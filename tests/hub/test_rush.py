@@ -76,8 +76,8 @@ def test_a_rush_of_deadlines_sends_every_alert_once_saved_first_history_after(
                     (state,) = db.execute(
                         "SELECT state FROM desk_state WHERE desk = ?", (desk,)
                     ).fetchone()
-                assert orjson.loads(state)["desk"]["bout"]["level"] == 1
-                assert json.loads(payload)["level"] == 1
+                level = json.loads(payload)["level"]
+                assert orjson.loads(state)["desk"]["bout"]["level"] == level
         publish_many(messages)
 
     transport.publish_many = noted
@@ -103,6 +103,13 @@ def test_a_rush_of_deadlines_sends_every_alert_once_saved_first_history_after(
         assert kinds[: last_command + 1] == ["cmd"] * DESKS
         assert sorted(d for kind, d in log.events if kind == "sitting") == names
         assert sorted(d for kind, d in log.events if kind == "fact") == names
+        # Each desk's next deadline was set once the commands were out: level 2 comes on time.
+        clock[0] = T0 + 600.0 + 1.0
+        service.step([])
+        wait_until(lambda: len(probe.received()) >= 2 * DESKS, 20, "every second alert")
+        second = [m.json() for m in probe.received()[DESKS:]]
+        assert sorted(m.topic.split("/")[-2] for m in probe.received()[DESKS:]) == names
+        assert {m["level"] for m in second} == {2}
     finally:
         transport.stop()
         service.checkpoint.close()

@@ -37,6 +37,11 @@ def test_deadlines_pop_in_order_and_replacements_win():
     assert heap.pop_due(10) == ["a", "b"]
     assert heap.pop_due(100) == []
     assert len(heap) == 0
+    for desk, when in (("a", 3), ("b", 1), ("c", 2), ("d", 9)):
+        heap.set(desk, when)
+    assert heap.pop_due(5, 2) == ["b", "c"]  # the earliest first, the rest kept
+    assert heap.pop_due(5, 2) == ["a"]
+    assert heap.next_time() == 9
 
 
 def test_checkpoint_round_trip_and_unreadable_rows(tmp_path):
