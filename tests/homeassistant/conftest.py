@@ -4,6 +4,8 @@
 can run into ``~/.cache/sitless/homeassistant/<version>/`` (reused between runs; the
 first install takes a few minutes). Every test here runs once per installed
 version; when no version can be installed the tests fail, they do not skip.
+The broker of the chair's story is mosquitto with the shipped configuration
+and ACL (``shipped_broker``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.brokers.test_shipped_broker import ShippedMosquitto
 from tests.homeassistant.hass import HomeAssistant
+from tests.homeassistant.rig import DEPLOY, PASSWORDS, WATCHER_ACL
+from tests.support.servers import find_binary, stop_all
 
 ROOT = Path(__file__).resolve().parents[2]
 _INSTALLS: list[tuple[str, Path]] = []
@@ -64,3 +69,19 @@ def home_assistant(
     finally:
         ha.stop()
         (artifacts / f"homeassistant-{version}.log").write_text(ha.log())
+
+
+@pytest.fixture
+def shipped_broker(tmp_path: Path) -> Iterator[ShippedMosquitto]:
+    """mosquitto with the shipped configuration and ACL, the story's logins and a watcher."""
+    passwd = tmp_path / "passwd"
+    tool = find_binary("mosquitto_passwd")
+    for user, password in PASSWORDS.items():
+        flags = ["-b"] if passwd.exists() else ["-c", "-b"]
+        subprocess.run([tool, *flags, str(passwd), user, password], check=True, capture_output=True)
+    acl = tmp_path / "acl"
+    acl.write_text((DEPLOY / "acl").read_text() + WATCHER_ACL)
+    server = ShippedMosquitto(tmp_path / "broker", passwd, acl)
+    server.start()
+    yield server
+    stop_all(server)
