@@ -1,8 +1,8 @@
 """Commands asked of the hub for one desk (the API, Home Assistant's buttons) and their acks.
 
 The hub's own alerts and clears are matched to their acks in ``actions``.
-Commands someone asks for (``tare`` from the API, ``identify`` from a Home
-Assistant button through ``P/D/request``) are sent by the owner thread under
+Commands someone asks for (``tare`` from the API, ``identify`` and ``tare``
+from Home Assistant's buttons through ``P/D/request``) are sent by the owner thread under
 an id of their own and kept here, so the chair's ack is matched to the
 command, counted by who asked and how it ended, and handed to whoever waits
 for it (the API answers with the chair's ack). Bounded: the oldest go first.
