@@ -63,6 +63,9 @@ __all__ = [
 ]
 
 ENV_PREFIX = "SITLESS_"
+# SITLESS_ names that are not settings: the config file's path, and the folder the
+# project's own setup scripts cache their installs in (so a developer's shell may keep it).
+NOT_SETTINGS = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}CACHE"})
 
 
 class HubConfig(Section):
@@ -122,7 +125,7 @@ class HubConfig(Section):
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key, value in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+        if not key.startswith(ENV_PREFIX) or key in NOT_SETTINGS:
             continue
         path = [part.lower() for part in key[len(ENV_PREFIX) :].split("__") if part]
         if not path:

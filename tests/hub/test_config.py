@@ -65,6 +65,16 @@ def test_environment_overrides_file(tmp_path):
     assert cfg.desk("unknown").zone == "default"
 
 
+def test_the_setup_scripts_cache_variable_is_not_a_setting(tmp_path):
+    """SITLESS_CACHE (where the setup scripts keep their installs) is left alone; a typo is not."""
+    path = write(tmp_path, "")
+    cfg = config.load(path, environ={"SITLESS_CACHE": "/somewhere", "SITLESS_CONFIG": str(path)})
+    assert cfg.sitting.limit == 1800
+    with pytest.raises(ConfigError) as err:
+        config.load(path, environ={"SITLESS_CACHES": "/somewhere"})
+    assert "caches: unknown key" in "\n".join(err.value.problems)
+
+
 def test_bad_url_and_prefix(tmp_path):
     path = write(tmp_path, '[mqtt]\nurl = "http://x"\nprefix = "a/+/b"\n')
     with pytest.raises(ConfigError) as err:
