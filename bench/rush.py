@@ -12,8 +12,13 @@ to deliver as many command-sized and view-sized QoS 1 messages (one of each
 per desk, the views retained) from one publisher to one subscriber, sent in
 one burst. The goal is p99 lateness at most max(250 ms, twice that floor).
 
+With ``--viewers`` the hub's status page is on and that many live-page
+viewers (raw sockets on ``/events``, as in bench/page.py) are connected and
+read through the rush, each having had its first load before it.
+
     .venv/bin/python bench/rush.py --desks 1000 10000
     .venv/bin/python bench/rush.py --desks 10000 --new --profile rush.json
+    .venv/bin/python bench/rush.py --desks 10000 --viewers 100
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from bench.common import (
     wait_for,
     write_result,
 )
+from bench.page import Viewers
+from tests.support.servers import free_port
 
 PREFIX = "bench"
 WARMUP_SENTINEL = "zwarmup"
@@ -131,7 +138,11 @@ def rush(
     args: argparse.Namespace, work: Path, mqtt: Any, desks: int, known: bool
 ) -> dict[str, Any]:
     extra = f'[limits]\nmax_desks_per_prefix = {desks + 10}\n[sitting]\nlimit = "{args.limit}s"\n'
-    config = hub_config(work, mqtt.url, PREFIX, extra=extra)
+    port = free_port() if args.viewers else None
+    if args.viewers:
+        # Lands in the [status] table hub_config writes just before it: room for every viewer.
+        extra = f"max_connections = {args.viewers + 16}\n{extra}"
+    config = hub_config(work, mqtt.url, PREFIX, status_port=port, extra=extra)
     names = [desk_name(i) for i in range(desks)]
     sub = RawSubscriber(
         mqtt.host,
@@ -140,6 +151,7 @@ def rush(
         [f"{PREFIX}/+/cmd", f"{PREFIX}/_hub/status", f"{PREFIX}/{WARMUP_SENTINEL}/sitting"],
     )
     hub = HubProcess(config, work / "hub.log", profile=Path(args.profile) if args.profile else None)
+    viewers = None
     try:
         wait_for(
             lambda: any(t.endswith("_hub/status") and p == b"online" for _, t, p in sub.received()),
@@ -150,6 +162,9 @@ def rush(
             mqtt.host, mqtt.port, "bench-rush-publisher", window=4 * desks + 100
         )
         meet_s = introduce(publisher, sub, names, args.timeout) if known else None
+        if port is not None:
+            viewers = Viewers(port, args.viewers)
+            wait_for(viewers.all_loaded, args.timeout, "every viewer's first load")
         time.sleep(args.settle)
         ts = round(time.time(), 3)
         packets = [
@@ -178,7 +193,10 @@ def rush(
         time.sleep(0.5)  # anything sent twice would arrive now
         cpu_s = cpu_seconds(hub.hub_pid()) - cpu_before
         publisher.close()
+        viewed = viewers.totals()[1] if viewers is not None else []
     finally:
+        if viewers is not None:
+            viewers.close()
         hub.stop()
         sub.close()
     first_seen: dict[str, float] = {}
@@ -195,6 +213,8 @@ def rush(
     return {
         "desks": desks,
         "known_desks": known,
+        "viewers": args.viewers,
+        "viewer_bytes_during_rush": round(sum(viewed) / len(viewed)) if viewed else None,
         "limit_s": args.limit,
         "sit_downs_sent_in_ms": round(1000 * sent_s, 1),
         "hub_met_every_desk_s": round(meet_s, 3) if meet_s is not None else None,
@@ -246,6 +266,12 @@ def main() -> int:
         type=float,
         default=120.0,
         help="seconds to wait for the alerts after the deadline",
+    )
+    parser.add_argument(
+        "--viewers",
+        type=int,
+        default=0,
+        help="live-page viewers connected through the rush (default 0: no status page)",
     )
     parser.add_argument(
         "--profile",

@@ -57,6 +57,19 @@ def test_rush_counts_every_alert_once_beside_the_broker_floor(tmp_path, kind):
     assert run["goal_p99_ms"] == max(250.0, 2 * floor["total_ms"])
 
 
+def test_rush_with_live_page_viewers_connected(tmp_path):
+    """Real mosquitto, hub process and status page; raw sockets read the event stream."""
+    body = run_bench(
+        "rush.py", tmp_path / "rush.json", "--desks", "30", "--limit", "3", "--viewers", "3"
+    )
+    (run,) = body["runs"]
+    assert run["viewers"] == 3
+    assert run["alerts_received"] == 30
+    assert run["duplicate_alerts"] == 0
+    assert run["early_alerts"] == 0
+    assert run["viewer_bytes_during_rush"] > 0  # every desk's change reached the viewers
+
+
 def test_page_counts_first_load_and_quiet_bytes_per_viewer(tmp_path):
     """Real mosquitto, hub process and status page; raw sockets read the event stream."""
     body = run_bench(
