@@ -217,8 +217,12 @@ class Setup:
                     shown[field[0]] = form[field[0]]
             shown["mqtt_tls"] = obj["mqtt_tls"]
             return 400, page(shown, problems, pem, note)
-        if pem:
-            os.rename(ca + ".new", ca)  # the certificate first: the config may need it
+        if pem:  # the certificate first: the config may need it
+            try:
+                os.rename(ca + ".new", ca)
+            except OSError:  # a file system that does not rename onto a file
+                remove(ca)
+                os.rename(ca + ".new", ca)
         config.save(cfg, self.path)
         print("sitless: setup saved the config for desk %s; restarting" % cfg["desk"])
         self.done = True
@@ -293,7 +297,7 @@ def access_point(essid, password):
     network = board.network
     ap = network.WLAN(network.AP_IF)
     ap.active(True)
-    ap.config(essid=essid, password=password, authmode=network.AUTH_WPA2_PSK)
+    ap.config(essid=essid, password=password, authmode=3)  # 3: WPA2-PSK (AUTH_WPA2_PSK)
     return ap.ifconfig()[0]
 
 

@@ -26,8 +26,6 @@ STAT_CONNECTING = 1001
 STAT_GOT_IP = 1010
 STAT_NO_AP_FOUND = 201
 STAT_WRONG_PASSWORD = 202
-AUTH_OPEN = 0
-AUTH_WPA2_PSK = 3
 
 AP = "up"
 EVENTS = []
@@ -119,7 +117,7 @@ class WLAN:
     def config(self, what=None, **settings):
         if settings:  # an access point's essid, authmode...
             self.settings = settings
-            _event("ap", " ".join(f"{k}={settings[k]}" for k in sorted(settings)))
+            _event("ap", settings)
             return None
         if what == "mac":
             return b"\x24\x0a\xc4\x12\x34\x56"
