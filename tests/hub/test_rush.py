@@ -9,6 +9,7 @@ each fact arrived against what had been handed to the transport.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from typing import Any
@@ -93,7 +94,9 @@ def test_a_rush_of_deadlines_sends_every_alert_once_saved_first_history_after(
         service.step(batch)
         log.events.clear()
         clock[0] = T0 + 600.0
+        assert gc.isenabled()
         service.step([])
+        assert gc.isenabled()  # paused for the commands only
         wait_until(lambda: len(probe.received()) >= DESKS, 20, "every alert at the broker")
         alerts = [m.topic.split("/")[-2] for m in probe.received()]
         assert sorted(alerts) == names  # each desk once
