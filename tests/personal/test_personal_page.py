@@ -62,7 +62,10 @@ def _text(browser, element_id):
 def test_the_personal_page_on_a_phone_and_a_desktop(page, phone_browser, tmp_path, artifacts):
     server, source = page
     browser = phone_browser
-    wait = WebDriverWait(browser, 20)
+    # Generous bounds: on a busy machine Chromium, its service worker and the event
+    # stream each take seconds; every wait still ends at the first sign of success.
+    wait = WebDriverWait(browser, 60)
+    browser.set_script_timeout(60)
     browser.get(server.url + "me?desk=p1")
     wait.until(lambda b: _text(b, "live") == "live")
     assert _text(browser, "desk-name") == "p1"
@@ -84,7 +87,11 @@ def test_the_personal_page_on_a_phone_and_a_desktop(page, phone_browser, tmp_pat
     source.update("p1", state="alerting", level=1, seated_s=30 * MIN, extra={"move": MOVES[2]})
     wait.until(lambda b: b.find_element(By.ID, "alert").is_displayed())
     assert _text(browser, "move-name") == "Glute squeeze"
-    steps = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#move-steps li")]
+    # Read in one go: the page redraws the steps every second, which would leave a list
+    # of elements fetched one step earlier stale.
+    steps = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#move-steps li'), (li) => li.innerText)"
+    )
     assert "Hold about 3 s." in steps
     assert _text(browser, "move-dose") == "hold 3 s \u00b7 3 \u00d7 10"
     assert browser.find_element(By.ID, "snooze").is_enabled()
