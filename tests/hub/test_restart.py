@@ -64,18 +64,18 @@ def test_sigkill_mid_bout_neither_loses_the_bout_nor_repeats_an_alert(
     probe.subscribe(f"{prefix}/#")
     hub = hub_process(escalate=2)
     hub.start()
-    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=20, what="hub online")
+    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=60, what="hub online")
     chair = Chair(probe, prefix, "desk-r")
     chair.online()
     sat = chair.occupancy(True)
     cmd = f"{prefix}/desk-r/cmd"
-    probe.wait_topic(cmd, timeout=10, where=lambda b: b.get("action") == "alert")
+    probe.wait_topic(cmd, timeout=30, where=lambda b: b.get("action") == "alert")
     hub.kill()
-    probe.wait_topic(f"{prefix}/_hub/status", where=lambda v: v == "offline")
+    probe.wait_topic(f"{prefix}/_hub/status", timeout=30, where=lambda v: v == "offline")
 
     hub.start()
-    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=20, what="hub back")
-    wait_until(lambda: len(alerts_on(probe, cmd)) >= 2, timeout=15, what="next alert")
+    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=60, what="hub back")
+    wait_until(lambda: len(alerts_on(probe, cmd)) >= 2, timeout=30, what="next alert")
     levels = [a["level"] for a in alerts_on(probe, cmd)]
     assert levels[:2] == [1, 2], (levels, (tmp_path / "hub.log").read_text()[-3000:])
     since = {
@@ -93,7 +93,7 @@ def test_events_published_while_the_hub_is_down_are_delivered_after_restart(
     probe.subscribe(f"{prefix}/#")
     hub = hub_process(escalate=2)
     hub.start()
-    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=20, what="hub online")
+    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=60, what="hub online")
     chair = Chair(probe, prefix, "desk-q")
     chair.online()
     sat = chair.occupancy(True)
@@ -102,10 +102,10 @@ def test_events_published_while_the_hub_is_down_are_delivered_after_restart(
     # a long press (not retained) while the hub is away: only the broker's session keeps it
     pressed = chair.button("long")
     hub.start()
-    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=20, what="hub back")
-    probe.wait_topic(f"{prefix}/desk-q/sitting", timeout=15, where=lambda v: v["state"] == "paused")
+    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=60, what="hub back")
+    probe.wait_topic(f"{prefix}/desk-q/sitting", timeout=30, where=lambda v: v["state"] == "paused")
     alert = probe.wait_topic(
-        f"{prefix}/desk-q/cmd", timeout=15, where=lambda b: b.get("action") == "alert"
+        f"{prefix}/desk-q/cmd", timeout=30, where=lambda b: b.get("action") == "alert"
     )
     assert alert.json()["level"] == 1
     assert alert.at - pressed >= 3 - 0.2  # held back by the pause, not sent at the 2 s limit
@@ -124,7 +124,7 @@ def test_a_break_taken_while_the_hub_is_down_is_heard_before_the_overdue_deadlin
     probe.subscribe(f"{prefix}/#")
     hub = hub_process(escalate=2)
     hub.start()
-    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=20, what="hub online")
+    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=60, what="hub online")
     chair = Chair(probe, prefix, "desk-v")
     chair.online()
     chair.occupancy(True)
@@ -133,9 +133,12 @@ def test_a_break_taken_while_the_hub_is_down_is_heard_before_the_overdue_deadlin
     chair.occupancy(False)  # a break begins 0.x s into the 2 s bout
     time.sleep(2.5)  # the bout's deadline passes with the hub away
     hub.start()
-    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=20, what="hub back")
-    probe.wait_topic(f"{prefix}/desk-v/sitting", timeout=15, where=lambda v: v["state"] == "vacant")
-    time.sleep(2)  # room for a wrong alert to arrive
+    wait_until(lambda: hub_online_count(probe, prefix) >= 2, timeout=60, what="hub back")
+    probe.wait_topic(f"{prefix}/desk-v/sitting", timeout=30, where=lambda v: v["state"] == "vacant")
+    # A later request the hub answers on the same topic: once its command is here, the hub
+    # has had every chance to act on the overdue deadline, and any alert would be ahead of it.
     cmd = f"{prefix}/desk-v/cmd"
+    probe.publish(f"{prefix}/desk-v/request", {"id": "after-the-break", "action": "identify"})
+    probe.wait_topic(cmd, timeout=30, where=lambda b: b.get("id") == "after-the-break")
     assert alerts_on(probe, cmd) == [], (tmp_path / "hub.log").read_text()[-3000:]
     assert hub.terminate() == 0
