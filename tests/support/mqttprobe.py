@@ -54,7 +54,7 @@ class MqttProbe:
         self.client.on_connect = self._on_connect
         self.client.connect(host, port, keepalive=30)
         self.client.loop_start()
-        if not self._connected.wait(10):
+        if not self._connected.wait(30):
             self.close()
             msg = f"probe could not connect to {host}:{port}"
             raise TimeoutError(msg)
@@ -73,20 +73,22 @@ class MqttProbe:
         done = threading.Event()
         self.client.on_subscribe = lambda *_a: done.set()
         self.client.subscribe(topic, qos)
-        done.wait(5)
+        # Only once the broker has answered is anything published afterwards sure to arrive;
+        # on a busy machine that can take seconds (a refused topic is answered too).
+        done.wait(30)
 
     def publish(self, topic: str, payload: Any, *, qos: int = 1, retain: bool = False) -> None:
         if not isinstance(payload, (bytes, str)):
             payload = json.dumps(payload)
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         if qos:
-            info.wait_for_publish(10)
+            info.wait_for_publish(30)
 
     def received(self, topic: str | None = None) -> list[Received]:
         with self._lock:
             return [m for m in self.messages if topic is None or m.topic == topic]
 
-    def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 10.0) -> Received:
+    def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 30.0) -> Received:
         """Return the first recorded message matching predicate, waiting up to timeout."""
         deadline = time.monotonic() + timeout
         while True:
@@ -101,7 +103,7 @@ class MqttProbe:
             time.sleep(0.02)
 
     def wait_topic(
-        self, topic: str, timeout: float = 10.0, where: Callable[[Any], bool] | None = None
+        self, topic: str, timeout: float = 30.0, where: Callable[[Any], bool] | None = None
     ) -> Received:
         """Wait for a JSON (or text) message on topic whose decoded payload passes where."""
 

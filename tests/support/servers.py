@@ -46,7 +46,7 @@ def find_binary(name: str, *extra: str) -> str:
 
 
 def wait_for_port(
-    port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+    port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
 ) -> None:
     """Block until something accepts connections on the port, bounded by timeout."""
     deadline = time.monotonic() + timeout
