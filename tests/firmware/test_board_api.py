@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,12 @@ def test_a_call_the_board_does_not_have_fails(tmp_path: Path) -> None:
     )
     found = errors(check(tmp_path, probe))
     assert [line.split(":")[1] for line in found] == ["8", "9", "10"], found
+
+
+def test_the_setup_network_asks_for_wpa2_psk_by_the_boards_own_number() -> None:
+    """Setup mode names WPA2-PSK by its number (the fake radio has no such name): the stubs'."""
+    stub = (types_dir() / "stubs" / "network.pyi").read_text()
+    found = re.search(r"^AUTH_WPA2_PSK: Final\[int\] = (\d+)$", stub, re.MULTILINE)
+    assert found, "no AUTH_WPA2_PSK in the board's network stub"
+    source = (FIRMWARE / "sitless" / "setup.py").read_text()
+    assert f"password=password, authmode={found.group(1)})" in source  # noqa: S105 - code, no secret
