@@ -81,25 +81,38 @@ class Control:
 
     def handle(self, packets: list[mp.Other]) -> None:
         """Act on each control packet in order; raises ``LinkLostError`` when the link ends."""
-        v5 = self.v5
-        for first, body in packets:
-            kind = first & 0xF0
-            try:
-                if kind == mp.PUBACK:
-                    if self.outbox.acked(*replies.read_puback(body)):
-                        self.troubled = True
-                elif kind == mp.PUBREL:
-                    self.outbox.write(mp.pubcomp(replies.read_puback(body)[0]))
-                elif kind == mp.CONNACK:
-                    self._connack(replies.read_connack(body, v5=v5))
-                elif kind == mp.SUBACK:
-                    self._suback(*replies.read_suback(body, v5=v5))
-                elif kind == mp.DISCONNECT:
-                    self._disconnected(*replies.read_disconnect(body, v5=v5))
-                elif kind != mp.PINGRESP:
-                    logger.debug("ignored an unexpected packet of type %d", first >> 4)
-            except mp.PacketError as exc:
-                raise LinkLostError(f"the broker sent a malformed packet ({exc})") from exc
+        acks: list[tuple[int, int]] = []  # PUBACKs in a row, taken by the outbox at once
+        try:
+            for first, body in packets:
+                if first & 0xF0 == mp.PUBACK:
+                    acks.append(replies.read_puback(body))
+                    continue
+                if acks:
+                    self._acked(acks)
+                self._other(first, body)
+        except mp.PacketError as exc:
+            raise LinkLostError(f"the broker sent a malformed packet ({exc})") from exc
+        finally:
+            if acks:
+                self._acked(acks)
+
+    def _acked(self, acks: list[tuple[int, int]]) -> None:
+        if self.outbox.acked(acks):
+            self.troubled = True
+        acks.clear()
+
+    def _other(self, first: int, body: bytes) -> None:
+        kind, v5 = first & 0xF0, self.v5
+        if kind == mp.PUBREL:
+            self.outbox.write(mp.pubcomp(replies.read_puback(body)[0]))
+        elif kind == mp.CONNACK:
+            self._connack(replies.read_connack(body, v5=v5))
+        elif kind == mp.SUBACK:
+            self._suback(*replies.read_suback(body, v5=v5))
+        elif kind == mp.DISCONNECT:
+            self._disconnected(*replies.read_disconnect(body, v5=v5))
+        elif kind != mp.PINGRESP:
+            logger.debug("ignored an unexpected packet of type %d", first >> 4)
 
     def subscribe(self) -> None:
         """Ask for every prefix's messages; the SUBACK decides whether the hub is ``online``."""

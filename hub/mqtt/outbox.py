@@ -226,21 +226,31 @@ class Outbox:
             self._pending.extendleft(reversed(messages))
             self._fill_locked()
 
-    def acked(self, mid: int, reason: int) -> bool:
-        """A PUBACK for one of ours; True if the broker refused it (reported, not sent again)."""
+    def acked(self, acks: list[tuple[int, int]]) -> bool:
+        """PUBACKs for ours, (packet id, reason) each, read together, taken under one lock.
+
+        True if the broker refused any of them (reported, not sent again).
+        One lock for a read's PUBACKs, not one each: at a rush thousands come
+        back at once, and each time the owner thread found the lock taken, it
+        waited for the interpreter as well.
+        """
+        refused = False
         with self.lock:
-            encoded = self._inflight.pop(mid, None)
-            if encoded is None:
-                return False
-            if reason >= 0x80:
-                self._refused_locked(encoded, reason)
-            elif len(encoded) > self._largest_taken:
-                self._largest_taken = len(encoded)
+            inflight = self._inflight
+            for mid, reason in acks:
+                encoded = inflight.pop(mid, None)
+                if encoded is None:
+                    continue
+                if reason >= 0x80:
+                    self._refused_locked(encoded, reason)
+                    refused = True
+                elif len(encoded) > self._largest_taken:
+                    self._largest_taken = len(encoded)
             if self._pending:
                 self._fill_locked()
-            elif not self._inflight:
+            elif not inflight:
                 self._idle.notify_all()
-            return reason >= 0x80
+        return refused
 
     def give_up_on_suspects(self) -> bool:
         """Drop the largest publish that was in flight both times the broker soon cut the link.
