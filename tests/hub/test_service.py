@@ -130,10 +130,11 @@ def test_short_stand_does_not_reset_the_bout(run_hub, probe, prefix):
     run_hub(sitting={"limit": 3})
     chair = Chair(probe, prefix, "desk-2")
     sat = chair.occupancy(True)
-    time.sleep(1.0)
-    chair.occupancy(False)
-    time.sleep(0.4)  # shorter than min_break (1 s)
-    chair.occupancy(True)
+    time.sleep(1.4)
+    # The stand and the return carry their own times (0.4 s apart: shorter than min_break,
+    # 1 s) and go out back to back, so a pause of the test between them cannot lengthen it.
+    chair.occupancy(False, ts=sat + 1.0)
+    chair.occupancy(True, ts=sat + 1.4)
     cmd = f"{prefix}/desk-2/cmd"
     alert = probe.wait_topic(cmd, where=lambda b: b.get("action") == "alert")
     assert alert.at - sat <= 3 + 1.0  # counted from the first sit, not the return
