@@ -27,8 +27,35 @@ EXIT_INTERRUPTED = 130
 logger = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Assemble the parser from every command module's ``register``."""
+def command_modules() -> list[str]:
+    """The name of every command module in ``hub/commands``, sorted."""
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(hub.commands.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+def named_command(argv: Sequence[str]) -> str | None:
+    """The command module ``argv`` asks for (its first word that is not an option), if any.
+
+    The top-level options take no value, so that word is the command. None
+    when there is none or it names no module: the whole parser then says why.
+    """
+    word = next((a for a in argv if not a.startswith("-")), None)
+    if word is None:
+        return None
+    module = word.replace("-", "_")
+    return module if module in command_modules() else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Assemble the parser from every command module's ``register``.
+
+    ``only``: just that module's command. Each module imports what its command
+    needs, so ``sitless hub`` does not pay for the board, fleet and report
+    modules before it starts.
+    """
     parser = argparse.ArgumentParser(
         prog="sitless",
         description="sitless: a chair that tells you when you have sat too long.",
@@ -39,10 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for info in sorted(pkgutil.iter_modules(hub.commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"hub.commands.{info.name}")
+    for name in command_modules() if only is None else [only]:
+        module = importlib.import_module(f"hub.commands.{name}")
         module.register(sub)
     for child in _below(parser):
         # -v also after the sub-command; counted apart and added up in verbosity().
@@ -74,8 +99,9 @@ def verbosity(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and turn the hub's errors into a line and an exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(named_command(words))
+    args = parser.parse_args(words)
     args.verbose = verbosity(args)
     vars(args).pop("verbose_after", None)
     hublog.setup(verbosity=args.verbose)
