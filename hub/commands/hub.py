@@ -62,7 +62,15 @@ def run(args: argparse.Namespace) -> int:
     history = History(cfg)
     tally = TodayTally(history, cfg.schedule.timezone if cfg.schedule else "UTC")
     service = HubService(cfg, history=tally)
-    service.start()
+    # Restoring a large checkpoint makes a million objects and no garbage: the collector
+    # would walk them again and again meanwhile. Frozen afterwards, the desks restored and
+    # the modules loaded stay out of every later collection (reference counting frees them).
+    gc.disable()
+    try:
+        service.start()
+    finally:
+        gc.freeze()
+        gc.enable()
     web: StatusServer | None = None
     discovery: Discovery | None = None
     try:

@@ -45,6 +45,22 @@ class Saved:
     updated: float = 0.0
 
 
+def _decode(text: str) -> dict[str, Any] | None:
+    """A row's state; None when it is not a JSON object.
+
+    orjson first (several times faster); the standard decoder for a row it
+    refuses, such as one holding ``NaN`` or ``Infinity``, which orjson never writes.
+    """
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+    return data if isinstance(data, dict) else None
+
+
 class Checkpoint:
     """The checkpoint file. Used only from the thread that owns desk state."""
 
@@ -61,17 +77,26 @@ class Checkpoint:
 
     def load(self) -> dict[str, Saved]:
         """Every desk's saved state; a row that cannot be read is skipped with a warning."""
-        out: dict[str, Saved] = {}
-        for desk, state, boot, seq, updated in self._db.execute(
+        return {
+            desk: Saved(state, boot, seq, updated)
+            for desk, state, boot, seq, updated in self.rows()
+        }
+
+    def rows(self) -> Iterator[tuple[str, dict[str, Any], str | None, int | None, float]]:
+        """Every readable row as (desk, state, boot, seq, updated), from one query.
+
+        What a hub restores at start: at 100 000 desks the per-row work is what
+        counts, so each row is one tuple and one orjson decode. A row that
+        cannot be read is skipped with a warning.
+        """
+        for desk, text, boot, seq, updated in self._db.execute(
             "SELECT desk, state, boot, seq, updated FROM desk_state"
         ):
-            try:
-                data = json.loads(state)
-            except ValueError:
+            state = _decode(text)
+            if state is None:
                 logger.warning("checkpoint row for desk %s is unreadable; starting it fresh", desk)
                 continue
-            out[desk] = Saved(data, boot, seq, float(updated))
-        return out
+            yield desk, state, boot, seq, float(updated)
 
     def forget(self, desks: list[str]) -> None:
         """Remove the desks' rows."""

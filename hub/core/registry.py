@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from hub.core.sitting import Desk, Rules, SittingView
 logger = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 60.0
+WATCH_EVERY = 4096  # checkpoint rows between two calls of restore's ``watch``
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,9 @@ class DeskRegistry:
         self._shared_rules: Rules | None = None
         self._next_sweep = -math.inf
         self._default: DeskConfig | None = None  # where a desk without a section is
+        # Our own retained views heard back while restored desks wait (``restore`` to
+        # ``settled``): desk id -> payload, so a view the broker still holds is not sent again.
+        self._heard_views: dict[str, bytes] | None = None
 
     def get(self, desk_id: str) -> Desk | None:
         """The desk, if known."""
@@ -121,26 +125,33 @@ class DeskRegistry:
 
     # ---- coming back ---------------------------------------------------------------
 
-    def restore(self, checkpoint: Checkpoint, now: float) -> list[Desk]:
+    def restore(
+        self, checkpoint: Checkpoint, now: float, *, watch: Callable[[], None] | None = None
+    ) -> list[Desk]:
         """Every desk the checkpoint holds for our prefixes, resumed at ``now``.
 
         A desk not in [desks.*] that was silent for ``limits.forget_after`` is
-        forgotten (its row deleted) instead.
+        forgotten (its row deleted) instead. From here until ``settled``, our own
+        retained views heard back are kept (``held_deadline`` compares them).
+        ``watch`` is called every ``WATCH_EVERY`` rows (the start hold notes the link).
         """
         restored = []
         prefixes = self.cfg.mqtt.prefixes
+        own = self.cfg.desks
         silent, forget_before = [], now - self.cfg.limits.forget_after
-        for desk_id, saved in checkpoint.load().items():
-            prefix = saved.state.get("prefix")
-            if prefix not in prefixes or not isinstance(saved.state.get("desk"), dict):
+        for n, (desk_id, state, boot, seq, updated) in enumerate(checkpoint.rows()):
+            if watch is not None and not n % WATCH_EVERY:
+                watch()
+            prefix, record = state.get("prefix"), state.get("desk")
+            if prefix not in prefixes or not isinstance(record, dict):
                 continue
-            if desk_id not in self.cfg.desks and saved.updated <= forget_before:
+            if updated <= forget_before and desk_id not in own:
                 silent.append(desk_id)
                 continue
             desk = self.add(desk_id, prefix)
-            self.heard[desk_id] = saved.updated
+            self.heard[desk_id] = updated
             try:
-                desk.restore(saved.state["desk"])
+                desk.restore(record)
             except (TypeError, ValueError, OverflowError):
                 logger.warning(
                     "checkpoint for this desk is unreadable; starting fresh",
@@ -148,15 +159,43 @@ class DeskRegistry:
                 )
                 continue
             desk.resume(now)
-            if saved.boot is not None and saved.seq is not None:
-                self.seen[desk_id] = Seen(saved.boot, saved.seq)
+            if boot is not None and seq is not None:
+                self.seen[desk_id] = Seen(boot, seq)
             restored.append(desk)
         if silent:
             checkpoint.forget(silent)
             logger.info("forgot %d desk(s) silent for limits.forget_after", len(silent))
         if self.desks:
             logger.info("restored %d desk(s) from the checkpoint", len(self.desks))
+        self._heard_views = {} if restored else None
         return restored
+
+    def held_deadline(self, desk: Desk, now: float) -> float | None:
+        """When a restored desk, released after the backlog, is next ticked.
+
+        At ``now`` when the broker does not hold the desk's view as it stands
+        (the tick publishes it again), else at the desk's own next deadline: a
+        fleet whose retained views are all in place is not published again.
+        """
+        heard = self._heard_views.get(desk.desk_id) if self._heard_views is not None else None
+        if heard is None:
+            return now
+        try:
+            view = orjson.loads(heard)
+        except orjson.JSONDecodeError:
+            return now
+        shown = desk.view(now)
+        if not isinstance(view, dict) or (
+            view.get("state"),
+            view.get("level"),
+            view.get("since"),
+        ) != (shown.state, shown.level, shown.since):
+            return now
+        return desk.next_deadline(now)
+
+    def settled(self) -> None:
+        """The restored desks are released: our own retained views are no longer kept."""
+        self._heard_views = None
 
     def seed(self, where: protocol.Topic, payload: bytes, now: float) -> Desk | None:
         """A desk rebuilt from our own retained view, if unknown, admitted and the view is sane.
@@ -165,9 +204,24 @@ class DeskRegistry:
         a chair's message: a known seated state, a level from 0 to 3, and a
         ``since`` that is a finite time within the last day (no NaN, no
         Infinity, nothing that would make the bout time infinite). A seeded desk
-        counts against ``limits.max_desks_per_prefix`` like any other.
+        counts against ``limits.max_desks_per_prefix`` like any other. A known
+        desk is not seeded; while restored desks wait, its view is kept instead.
         """
-        if where.desk in self.desks or not protocol.DESK_ID.match(where.desk):
+        if where.desk in self.desks:
+            if self._heard_views is not None:
+                self._heard_views[where.desk] = payload
+            return None
+        view = self._sane_view(where, payload, now)
+        if view is None or not self.admits(where.desk, where.prefix):
+            return None
+        desk = self.add(where.desk, where.prefix)
+        desk.seed(*view, now)
+        return desk
+
+    @staticmethod
+    def _sane_view(where: protocol.Topic, payload: bytes, now: float) -> tuple[float, int] | None:
+        """A retained view's (since, level), if it is one ``seed`` may rebuild a desk from."""
+        if not protocol.DESK_ID.match(where.desk):
             return None
         try:
             view = orjson.loads(payload)  # refuses NaN and Infinity
@@ -186,11 +240,7 @@ class DeskRegistry:
             or not now - MAX_AGE_S <= since <= now
         ):
             return None
-        if not self.admits(where.desk, where.prefix):
-            return None
-        desk = self.add(where.desk, where.prefix)
-        desk.seed(float(since), level, now)
-        return desk
+        return float(since), level
 
     # ---- going out -----------------------------------------------------------------
 

@@ -10,6 +10,10 @@ an injected clock passes it too) and the inbox has been drained once since;
 the backlog's events are applied meanwhile, each at its own time. The hold
 never lasts longer than ``HOLD_MAX_S`` of real time after the start, so a
 broker that never answers delays nothing for long.
+
+The hub connects while it restores the checkpoint (a large one takes
+seconds), and the restore calls ``watch`` as it goes, so the link's second
+is counted from when it came up; the backlog waits in the inbox meanwhile.
 """
 
 from __future__ import annotations
@@ -46,18 +50,22 @@ class StartHold:
         """Whether any desk still waits."""
         return bool(self._held)
 
+    def watch(self) -> None:
+        """Note when the link came up (the first time it is seen up)."""
+        if self._connected_at is None and self._connected.is_set():
+            self._connected_at = self._clock()
+
     def release(self, *, drained: bool) -> list[str]:
         """The held desks once the backlog is in (``drained``: the batch emptied the inbox)."""
         if not self._held:
             return []
+        self.watch()
         now = self._clock()
-        if self._connected_at is None and self._connected.is_set():
-            self._connected_at = now
         settled = (
             self._connected_at is not None and drained and now >= self._connected_at + SETTLE_S
         )
         if not settled and time.monotonic() < self._ends_by:
             return []
-        released = sorted(self._held)
+        released = list(self._held)
         self._held.clear()
         return released

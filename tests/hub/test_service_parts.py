@@ -8,6 +8,7 @@ Stood in: the chair, by a real MQTT client.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import subprocess
 
@@ -60,6 +61,23 @@ def test_checkpoint_round_trip_and_unreadable_rows(tmp_path):
     again = Desk("d1", Rules())
     again.restore(saved["d1"].state["desk"])
     assert again.view(1500.0).since == 1000.0
+
+
+def test_checkpoint_rows_read_the_standard_encoders_infinity_and_skip_non_objects(tmp_path):
+    """Rows are decoded by orjson; one it refuses (``Infinity``, as ``json.dumps`` writes it)
+    by the standard decoder; a row that is JSON but not an object is skipped."""
+    path = tmp_path / "cp.sqlite3"
+    Checkpoint(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO desk_state VALUES "
+            """('d1', '{"prefix": "p", "desk": {"paused_until": Infinity}}', 'b', 3, 5)"""
+        )
+        db.execute("INSERT INTO desk_state VALUES ('d2', '[1, 2]', NULL, NULL, 0)")
+    rows = list(Checkpoint(path).rows())
+    assert [row[0] for row in rows] == ["d1"]
+    assert rows[0][1]["desk"]["paused_until"] == math.inf
+    assert rows[0][2:] == ("b", 3, 5.0)
 
 
 def test_device_time_is_used_only_when_sane():
