@@ -131,12 +131,13 @@ class HubService(AskedCommands):
     # ---- life cycle -----------------------------------------------------------------
 
     def start(self) -> None:
-        """Restore desks from the checkpoint, connect, and run the owner thread."""
+        """Connect, restore desks from the checkpoint meanwhile, and run the owner thread."""
         # History first: a restored desk, judged once the backlog is in, may end a bout or alert.
         self.history.start()
         self.notifier.start()
-        self._restore()
+        # What arrives while the checkpoint is read waits in the inbox for the owner thread.
         self.transport.start()
+        self._restore()
         self.sampler.start()
         self._thread = threading.Thread(target=self.run, name="sitless-hub", daemon=True)
         self._thread.start()
@@ -241,23 +242,29 @@ class HubService(AskedCommands):
     def _restore(self) -> None:
         with self._lock, self.commit.batch([]):
             now = self.clock()
-            for desk in self.registry.restore(self.checkpoint, now):
+            for desk in self.registry.restore(self.checkpoint, now, watch=self._hold.watch):
                 self._hold.hold(desk.desk_id)
 
     def _settle_restored(self, *, drained: bool) -> None:
-        """Judge the restored desks once the backlog is in, saved and sent like due deadlines."""
+        """Once the backlog is in, restored desks wait for their deadlines like any other.
+
+        A desk whose deadline passed, or whose view the broker does not hold as
+        it stands (``DeskRegistry.held_deadline``), is due at once, and
+        ``_fire_deadlines`` judges it next, in the rush's chunks: the first
+        alerts leave while the rest are worked out, and a fleet whose views are
+        in place is neither saved nor published again.
+        """
         released = self._hold.release(drained=drained)
         if not released:
             return
         now = self.clock()
-        try:
-            with self.commit.due():
-                for desk_id in released:
-                    desk = self.registry.desks.get(desk_id)
-                    if desk is not None:
-                        self._apply(desk, desk.on_tick(now), now)
-        finally:
-            self.commit.after_due()
+        desks = self.registry.desks
+        for desk_id in released:
+            desk = desks.get(desk_id)
+            if desk is not None:
+                self._deadlines.set(desk_id, self.registry.held_deadline(desk, now))
+        self.registry.settled()
+        logger.info("the broker's backlog is in: %d restored desk(s) judged", len(released))
 
     def _drop(self, reason: str, detail: str) -> None:
         self.counters.drop(reason)
