@@ -75,6 +75,8 @@ def empty_start(work: Path, mqtt: Any, sub: RawSubscriber) -> float:
 
 def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]:  # noqa: PLR0915
     extra = f"[limits]\nmax_desks_per_prefix = {args.desks + args.ladder + 10}\n"
+    if args.hub_log:
+        extra += '[log]\nlevel = "info"\njson = true\n'  # timestamped lines for the kept log
     config = hub_config(work, mqtt.url, PREFIX, extra=extra)
     sub = RawSubscriber(
         mqtt.host,
@@ -122,7 +124,9 @@ def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]: 
         checkpoint_bytes = sum(f.stat().st_size for f in (work / "hub-state").glob("*.sqlite*"))
         time.sleep(start_at - time.time())
         started = time.time()
-        second = HubProcess(config, work / "hub.log")
+        second = HubProcess(
+            config, work / "hub.log", profile=Path(args.profile) if args.profile else None
+        )
         try:
             last_due = max(ladder.values())
             wait_for(
@@ -155,6 +159,11 @@ def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]: 
         on_time_from = desk
     cold_s = ladder[on_time_from] - started if on_time_from is not None else None
     ordered = sorted(late.values())
+    late_due = [
+        round(ladder[d] - started, 2)
+        for d in sorted(ladder, key=ladder.__getitem__)
+        if late.get(d, float("inf")) > args.on_time_ms / 1000
+    ]
     return {
         "desks": args.desks + args.ladder + 1,
         "checkpoint_bytes": checkpoint_bytes,
@@ -165,6 +174,8 @@ def measure(args: argparse.Namespace, work: Path, mqtt: Any) -> dict[str, Any]: 
         "ladder_alerts_received": len(late),
         "ladder_alerts_late": sum(1 for x in late.values() if x > args.on_time_ms / 1000),
         "ladder_alerts_early": sum(1 for x in late.values() if x < -0.001),
+        # When the late alerts were due (seconds after the start): the first and last five.
+        "late_due_s": {"first": late_due[:5], "last": late_due[-5:]},
         "worst_lateness_ms": round(1000 * ordered[-1], 1) if ordered else None,
         "on_time_lateness_p50_ms": (
             round(1000 * percentile(sorted(v for v in ordered if v >= 0), 50), 2)
@@ -183,8 +194,8 @@ def main() -> int:
     parser.add_argument(
         "--ladder",
         type=int,
-        default=500,
-        help="desks falling due one after another after the start (default 500)",
+        default=1000,
+        help="desks falling due one after another after the start (default 1000: 20 s)",
     )
     parser.add_argument(
         "--step",
@@ -207,6 +218,14 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait for each step"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the second hub under py-spy and write a speedscope profile",
+    )
+    parser.add_argument(
+        "--hub-log", metavar="FILE", help="keep a copy of the second hub's log there"
+    )
     parser.add_argument("--out", help="result file (default bench/results/coldstart.json)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sitless-bench-cold-"))
@@ -219,6 +238,8 @@ def main() -> int:
             sys.stderr.write(f"{log.name} ends:\n{tail}\n")
         raise
     finally:
+        if args.hub_log and (work / "hub.log").exists():
+            shutil.copy(work / "hub.log", args.hub_log)
         shutil.rmtree(work, ignore_errors=True)
     write_result("coldstart", result, args.out)
     return 0 if result["cold_start_s"] is not None and not result["ladder_alerts_early"] else 1
