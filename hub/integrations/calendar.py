@@ -25,11 +25,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import icalendar
-import recurring_ical_events  # type: ignore[import-untyped]
 import urllib3
+
+if TYPE_CHECKING:
+    import icalendar
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ def _shown(source: str) -> str:
 
 def parse(text: bytes) -> icalendar.Calendar:
     """An ICS document, or CalendarError."""
+    # The parser and its recurrence expander load with the first calendar, not with
+    # every hub's start (most have no calendar).
+    import icalendar  # noqa: PLC0415
+
     try:
         found = icalendar.Calendar.from_ical(text)
     except (ValueError, IndexError, KeyError) as exc:
@@ -76,6 +81,8 @@ def parse(text: bytes) -> icalendar.Calendar:
 
 def busy_spans(cal: icalendar.Calendar, start: float, end: float) -> list[tuple[float, float]]:
     """Busy (start, end) unix spans overlapping [start, end), sorted."""
+    import recurring_ical_events  # type: ignore[import-untyped]  # noqa: PLC0415 - see parse
+
     lo = dt.datetime.fromtimestamp(start, dt.UTC)
     hi = dt.datetime.fromtimestamp(end, dt.UTC)
     spans = []

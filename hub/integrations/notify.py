@@ -15,8 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import apprise
-
 from hub import log as hublog
 
 logger = logging.getLogger(__name__)
@@ -55,6 +53,10 @@ def alert_notification(
 
 def send_with_apprise(note: Notification) -> bool:
     """Deliver through every URL; True if all accepted it."""
+    # Imported on the first notification: apprise and its plugins cost a tenth of a
+    # second at every start, and most hubs send no notification at all.
+    import apprise  # noqa: PLC0415
+
     sender = apprise.Apprise()
     for url in note.urls:
         if not sender.add(url):
