@@ -103,6 +103,8 @@ def test_coldstart_finds_the_first_alert_on_time_after_a_restart(tmp_path):
     assert body["ladder_alerts_late"] >= 1
     assert body["cold_start_s"] is not None
     assert 0 < body["cold_start_s"] < 120 * 0.050
+    assert 0 < body["first_on_time_s"] <= body["cold_start_s"]
+    assert body["late_after_first_on_time"] >= 0
     assert body["hub_online_s"] > 0
 
 
@@ -116,7 +118,9 @@ def test_owner_counts_instructions_per_message_under_callgrind(tmp_path):
     )  # fmt: skip
     (counted,) = body["callgrind"]
     assert counted["messages"] == 100
-    assert counted["parts"] == 4  # the four marks around the warm-up and the timed pass
+    # Two marks around each pass: the warm-up, the first round and the timed pass.
+    assert counted["parts"] == 6
+    assert counted["first_round_instructions_per_message"] > 10_000
     # A message is decoded, checked, applied and spooled: tens of thousands of instructions
     # at least, and far from the whole process's start-up (billions).
     assert 10_000 < counted["instructions_per_message"] < 10_000_000
