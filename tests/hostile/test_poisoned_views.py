@@ -40,10 +40,25 @@ def test_a_poisoned_retained_view_never_stops_the_hub(mosquitto, probe, prefix, 
     for n, payload in enumerate(POISON):
         probe.publish(f"{prefix}/poison-{n}/sitting", payload, retain=True)
     hub = PagedHub(tmp_path / "hub", mosquitto.url, prefix)
+    probe.subscribe(f"{prefix}/_hub/status")
+
+    def onlines() -> int:
+        return sum(1 for m in probe.received(f"{prefix}/_hub/status") if m.payload == b"online")
+
     try:
         for start in (1, 2):
             hub.start()
-            time.sleep(3)  # the retained views arrive at once; give them time to be applied
+            # The hub says "online" once subscribed, and the retained views reach it at once,
+            # ahead of anything published later: a desk it hears of after "online" shows on
+            # its page only once every poisoned view has been applied.
+            wait_until(lambda n=start: onlines() >= n, timeout=60, what="the hub subscribed")
+            marker = f"marker-{start}"
+            probe.publish(f"{prefix}/{marker}/status", "online")
+            wait_until(
+                lambda m=marker: m in {d["desk"] for d in hub.desks()["desks"]},
+                timeout=60,
+                what="the desk heard after the retained views",
+            )
             assert hub.running(), hub.proc.log_text()[-3000:]
             page = hub.desks()  # strict: NaN and Infinity fail here
             counters = page["counters"]
