@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -59,24 +60,24 @@ class Seen:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """A message for a desk, routed and claim-checked but not yet parsed."""
+class Routed(NamedTuple):
+    """A message for a desk, routed and claim-checked but not yet parsed.
+
+    One is made per message, so it is a NamedTuple, as ``protocol.Topic`` is.
+    """
 
     where: protocol.Topic
     inbound: Inbound
 
 
-@dataclass(frozen=True, slots=True)
-class SeedOffer:
+class SeedOffer(NamedTuple):
     """Our own retained ``sitting`` view of a desk, offered for seeding."""
 
     where: protocol.Topic
     inbound: Inbound
 
 
-@dataclass(frozen=True, slots=True)
-class RequestOffer:
+class RequestOffer(NamedTuple):
     """A request to the hub for a desk (``P/D/request``), not yet parsed."""
 
     where: protocol.Topic
