@@ -54,6 +54,26 @@ def test_ingest_counts_every_message_on_both_subscribers(tmp_path):
     assert run["mosquitto_sub_msgs_per_s"] > 0
 
 
+def test_ingest_with_two_hubs_counts_every_message_of_both_prefixes(tmp_path):
+    """Real mosquitto, influxd, two hub processes (one per prefix) and mosquitto_sub."""
+    body = run_bench(
+        "ingest.py", tmp_path / "ingest.json", "--desks", "20", "--messages", "600", "--hubs", "2"
+    )
+    (run,) = body["runs"]
+    assert run["hubs"] == 2
+    assert run["messages"] == 600
+    assert run["zero_loss"] is True
+    # Both prefixes' points, each hub's sentinel its own: 2 x (150 occupancy + 1 sentinel).
+    assert (
+        run["influx_points"]
+        == run["expected_points"]
+        == {
+            "occupancy": 302,
+            "device_health": 298,
+        }
+    )
+
+
 def test_alerts_arrive_once_each_and_never_early(tmp_path):
     """Real mosquitto and hub process; a raw publisher sits the desks down."""
     body = run_bench(
