@@ -37,8 +37,10 @@ def test_stale_bouts_replayed_after_an_outage_never_alert_now(mosquitto, prefix,
     hub = PagedHub(tmp_path / "hub", mosquitto.url, prefix)
     try:
         watcher.subscribe(f"{prefix}/+/cmd")
+        watcher.subscribe(f"{prefix}/_hub/status")
         hub.start()
-        time.sleep(1)  # subscribed; the broker now keeps the hub's session
+        # The hub says "online" once subscribed: from then on the broker keeps its session.
+        watcher.wait_topic(f"{prefix}/_hub/status", timeout=60, where=lambda v: v == "online")
         assert hub.proc.terminate() == 0
         start = time.time() - 40 * 60
         for bout in range(3):
@@ -49,10 +51,10 @@ def test_stale_bouts_replayed_after_an_outage_never_alert_now(mosquitto, prefix,
         hub.start()
         wait_until(
             lambda: {d["desk"] for d in hub.desks()["desks"]} >= {"stale", "still"},
-            timeout=15,
+            timeout=60,
             what="both desks applied",
         )
-        wait_until(lambda: watcher.received(f"{prefix}/still/cmd"), timeout=10, what="the alert")
+        wait_until(lambda: watcher.received(f"{prefix}/still/cmd"), timeout=30, what="the alert")
         time.sleep(2)
         still = [m.json() for m in watcher.received(f"{prefix}/still/cmd")]
         assert [(c["action"], c.get("level")) for c in still] == [("alert", 1)], still
