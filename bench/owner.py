@@ -97,7 +97,7 @@ def run(desks: int, total: int) -> dict[str, object]:
     transport = KeepTransport()
     # The service's clock stands still: no history sample (every desk, once a minute) and
     # no deadline falls in a pass however long it takes, so under callgrind, where a pass
-    # takes minutes, the count is the messages' work alone, the same from run to run.
+    # takes minutes, the count is the messages' work alone (within 1 % run to run).
     service = HubService(
         cfg,
         history=TodayTally(History(cfg), "UTC"),
