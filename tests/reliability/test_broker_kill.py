@@ -11,9 +11,12 @@ list, so the test can see exactly which events the hub processed).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import paho.mqtt.client as paho
 import pytest
@@ -21,9 +24,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hub.core.facts import OccupancyChanged
+from hub.core.facts import OccupancyChanged, TelemetryReceived
 from hub.core.service import HubService
 from tests.reliability.rig import ListHistory, hub_cfg, occupancy
+from tests.support.servers import Mosquitto
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -66,6 +70,35 @@ class Firmware:
         self.client.loop_stop()
 
 
+HEARTBEAT = json.dumps(
+    {
+        "ts": None,
+        "uptime_ms": 90_000,
+        "value": 200.0,
+        "baseline": 200.0,
+        "rssi": -60,
+        "heap_free": 30_000,
+        "fw": "0.1.0",
+        "reconnects": 1,
+    }
+).encode()
+
+
+def saved_twice_after(broker: Mosquitto, since: float) -> Callable[[], bool]:
+    """Whether the broker's persistence file has been written twice since ``since``."""
+    saves: set[float] = set()
+    db = broker.workdir / "mosquitto.db"
+
+    def check() -> bool:
+        with contextlib.suppress(FileNotFoundError):
+            mtime = db.stat().st_mtime
+            if mtime > since:
+                saves.add(mtime)
+        return len(saves) >= 2
+
+    return check
+
+
 def test_broker_sigkill_mid_stream_loses_no_event_and_applies_none_twice(
     private_mosquitto, tmp_path
 ):
@@ -80,8 +113,10 @@ def test_broker_sigkill_mid_stream_loses_no_event_and_applies_none_twice(
         wait_until(lambda: service.connected and chairs.connected.is_set(), what="both connected")
         # The broker must have saved the hub's session (its subscription) once, as it will
         # have in service: it autosaves every second here. A broker killed before its first
-        # save has never heard of the hub after a restart and keeps nothing for it.
-        time.sleep(2.5)
+        # save has never heard of the hub after a restart and keeps nothing for it. The hub
+        # counts as connected once subscribed, so the second save finished after this began
+        # after the subscription (the first may have begun before it).
+        wait_until(saved_twice_after(broker, time.time()), what="the broker saved the session")
         kill_at = EVENTS_PER_DESK // 3
         for n in range(1, EVENTS_PER_DESK + 1):
             for desk in DESKS:
@@ -97,8 +132,18 @@ def test_broker_sigkill_mid_stream_loses_no_event_and_applies_none_twice(
         def processed() -> set[tuple[str, int]]:
             return {(f.desk, f.seq) for f in list(history.facts) if isinstance(f, OccupancyChanged)}
 
-        wait_until(lambda: processed() >= sent, timeout=60, what="every event processed")
-        time.sleep(1.0)  # let any late redelivery arrive, so a double would show
+        # On a timeout the assertion below names the events that never reached the hub.
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: processed() >= sent, timeout=60, what="every event processed")
+        assert processed() >= sent
+        # A heartbeat sent now queues behind anything the broker still had to deliver again:
+        # once the hub has heard it, a late redelivery would be in the facts, so a double shows.
+        chairs.publish("rel/desk-0/telemetry", HEARTBEAT)
+        wait_until(
+            lambda: any(isinstance(f, TelemetryReceived) for f in list(history.facts)),
+            timeout=60,
+            what="the heartbeat after the stream",
+        )
         applied = [(f.desk, f.seq) for f in list(history.facts) if isinstance(f, OccupancyChanged)]
         assert processed() == sent
         assert len(applied) == len(sent), "an event was applied twice"
