@@ -164,6 +164,12 @@ class Desk:
         """After a hub restart: the hub's own absence is no evidence the device went silent."""
         if self._s.last_heard is not None:
             self._s.last_heard = max(self._s.last_heard, now)
+        # The broker holds the view last sent, as far as the checkpoint knows; an event that
+        # changes nothing sends no copy of it. ``show_again`` is for a view it does not hold.
+        self._published = self._shown_at(now)
+
+    def show_again(self) -> None:
+        """The broker does not hold this desk's view as it stands: the next tick sends it."""
         self._published = None
 
     # ---- questions ----------------------------------------------------------------
@@ -374,14 +380,18 @@ class Desk:
 
     def _publish(self, now: float) -> list[Decision]:
         # Called after every event and tick; the view itself is only built when it changed.
+        key = self._shown_at(now)
+        if key == self._published:
+            return []
+        self._published = key
+        return [PublishState(self.view(now))]
+
+    def _shown_at(self, now: float) -> tuple[object, ...]:
+        """What the view shows at ``now``: (state, level, bout start, online)."""
         bout = self._s.bout
-        key = (
+        return (
             self.state(now),
             bout.level if bout else 0,
             bout.start if bout else None,
             self._s.online,
         )
-        if key == self._published:
-            return []
-        self._published = key
-        return [PublishState(self.view(now))]
