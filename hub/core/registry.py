@@ -173,23 +173,24 @@ class DeskRegistry:
     def held_deadline(self, desk: Desk, now: float) -> float | None:
         """When a restored desk, released after the backlog, is next ticked.
 
-        At ``now`` when the broker does not hold the desk's view as it stands
-        (the tick publishes it again), else at the desk's own next deadline: a
-        fleet whose retained views are all in place is not published again.
+        A restored desk takes the broker to hold the view last sent for its
+        saved state (``Desk.resume``). When the view heard back differs, or
+        none was heard (lost at the broker, or a crash came between saving the
+        desk and sending its view), the view is sent again at the tick due
+        ``now``; else the desk waits for its own next deadline.
         """
         heard = self._heard_views.get(desk.desk_id) if self._heard_views is not None else None
-        if heard is None:
-            return now
+        shown = desk.shown
         try:
-            view = orjson.loads(heard)
+            view = orjson.loads(heard) if heard is not None else None
         except orjson.JSONDecodeError:
-            return now
-        shown = desk.view(now)
-        if not isinstance(view, dict) or (
-            view.get("state"),
-            view.get("level"),
-            view.get("since"),
-        ) != (shown.state, shown.level, shown.since):
+            view = None
+        if (
+            shown is None
+            or not isinstance(view, dict)
+            or (view.get("state"), view.get("level"), view.get("since")) != shown[:3]
+        ):
+            desk.show_again()
             return now
         return desk.next_deadline(now)
 

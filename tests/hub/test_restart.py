@@ -142,3 +142,36 @@ def test_a_break_taken_while_the_hub_is_down_is_heard_before_the_overdue_deadlin
     probe.wait_topic(cmd, timeout=30, where=lambda b: b.get("id") == "after-the-break")
     assert alerts_on(probe, cmd) == [], (tmp_path / "hub.log").read_text()[-3000:]
     assert hub.terminate() == 0
+
+
+def test_a_restart_publishes_again_only_the_views_the_broker_lost(
+    hub_process, probe, prefix, tmp_path
+):
+    """The hub hears its own retained views back and sends again only those not in place.
+
+    Two vacant desks (no deadline, so nothing else republishes them). With the
+    hub down, desk-y's retained view is deleted at the broker; after the
+    restart the hub publishes desk-y's view again and leaves desk-x's alone.
+    """
+    probe.subscribe(f"{prefix}/#")
+    hub = hub_process(escalate=2)
+    hub.start()
+    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=20, what="hub online")
+    for desk in ("desk-x", "desk-y"):
+        chair = Chair(probe, prefix, desk)
+        chair.online()
+        chair.occupancy(False)
+        probe.wait_topic(f"{prefix}/{desk}/sitting", where=lambda v: v["state"] == "vacant")
+    assert hub.terminate() == 0
+    probe.publish(f"{prefix}/desk-y/sitting", b"", retain=True)
+    probe.wait_for(lambda m: m.topic == f"{prefix}/desk-y/sitting" and m.payload == b"")
+    probe.clear()
+
+    hub.start()
+    wait_until(lambda: hub_online_count(probe, prefix) >= 1, timeout=20, what="hub back")
+    again = probe.wait_topic(f"{prefix}/desk-y/sitting", timeout=15, where=lambda v: v != "")
+    assert again.json()["state"] == "vacant"
+    time.sleep(1)  # room for a needless copy of desk-x's view
+    log = (tmp_path / "hub.log").read_text()[-3000:]
+    assert probe.received(f"{prefix}/desk-x/sitting") == [], log
+    assert hub.terminate() == 0
