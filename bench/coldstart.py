@@ -7,7 +7,8 @@ away; a ladder of ``--ladder`` desks sat down earlier, so that their alerts
 fall due one every ``--step`` ms from the moment the second hub is started.
 That second ``sitless hub`` process starts on the same state folder; the
 cold-start time is from its start to the first ladder deadline from which
-every alert arrived on time (at most ``--on-time-ms`` late). Alerts that fell
+every alert arrived on time (at most ``--on-time-ms`` late); beside it, the
+first deadline whose alert arrived on time. Alerts that fell
 due while the hub was still loading arrive late, and are counted. The
 baseline in the same run is an empty hub's start: from the process start to
 its ``online`` status, with no checkpoint.
