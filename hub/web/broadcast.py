@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -78,6 +78,8 @@ class Broadcaster:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._poll_lock = threading.Lock()  # a pause's poll and the poller's never interleave
+        self._shared: dict[Hashable, bytes] = {}
+        self._shared_lock = threading.Lock()
 
     def start(self) -> None:
         """Take the first frame now, then keep polling in the background."""
@@ -113,6 +115,22 @@ class Broadcaster:
                     break
                 self._cond.wait(left)
             return self._frame
+
+    def shared(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """The bytes every viewer of one audience sends for one change, made once.
+
+        ``key`` names the change and the audience. The first viewer to ask
+        makes them while the others wait for the result, so a hundred viewers
+        encode a burst of changed desks once, not a hundred times; the last
+        ``KEEP`` are kept.
+        """
+        with self._shared_lock:
+            data = self._shared.get(key)
+            if data is None:
+                data = self._shared[key] = make()
+                while len(self._shared) > KEEP:
+                    del self._shared[next(iter(self._shared))]
+            return data
 
     def since(self, version: int, frame: Frame) -> Delta | None:
         """What changed from frame ``version`` to ``frame``; None when it is no longer known."""

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self
 
 from hub.errors import SitlessError
 from hub.web import metrics, ops, personal, tare
-from hub.web.broadcast import Broadcaster, Frame, as_of
+from hub.web.broadcast import Broadcaster, Delta, Frame, as_of
 from hub.web.gate import Gate, split_path
 from hub.web.guard import Counters, GuardedServer, allowed_hosts, is_loopback
 from hub.web.pages import AccessMixin, web_metrics
@@ -219,18 +219,35 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
             logger.debug("a status page viewer went away")
 
     def _changes(self, seen: Frame, frame: Frame) -> None:
-        """The desks this viewer may see that changed or went after ``seen``, as one event."""
-        delta = self.server.app.broadcaster.since(seen.version, frame)
+        """The desks this viewer may see that changed or went after ``seen``, as one event.
+
+        Viewers who see every desk send the same bytes for the same change,
+        so those are encoded once for all of them (``Broadcaster.shared``).
+        """
+        broadcaster = self.server.app.broadcaster
+        delta = broadcaster.since(seen.version, frame)
         if delta is None:
-            self._event("snapshot", self._frame_json(frame))
+            self._event("snapshot", self._frame_json(frame))  # it names the viewer: never shared
             return
+        if self._narrowed():
+            data = self._change_events(seen, frame, delta)
+        else:
+            key = ("every desk", seen.version, frame.version)
+            data = broadcaster.shared(key, lambda: self._change_events(seen, frame, delta))
+        if data:
+            self.wfile.write(data)
+            self.wfile.flush()
+
+    def _change_events(self, seen: Frame, frame: Frame, delta: Delta) -> bytes:
         now = time.time()
         desks = [as_of(frame.desks[d], now) for d in delta.changed if self.sees(d)]
         gone = [d for d in delta.gone if self.sees(d)]
+        data = b""
         if desks or gone:
-            self._event("desks", {"ts": now, "desks": desks, "gone": gone})
+            data += _sse("desks", {"ts": now, "desks": desks, "gone": gone})
         if frame.counters != seen.counters and not self._narrowed():
-            self._event("counters", {"ts": frame.ts, "counters": frame.counters})
+            data += _sse("counters", {"ts": frame.ts, "counters": frame.counters})
+        return data
 
     def _narrowed(self) -> bool:
         """Whether this viewer sees less than every desk (hub-wide counters are left out)."""
@@ -256,9 +273,14 @@ class _Handler(AccessMixin, BaseHTTPRequestHandler):
         return body
 
     def _event(self, name: str, body: object) -> None:
-        data = json.dumps(body, separators=(",", ":"))
-        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode())
+        self.wfile.write(_sse(name, body))
         self.wfile.flush()
+
+
+def _sse(name: str, body: object) -> bytes:
+    """One server-sent event named ``name`` carrying ``body`` as JSON."""
+    data = json.dumps(body, separators=(",", ":"))
+    return f"event: {name}\ndata: {data}\n\n".encode()
 
 
 class StatusServer:

@@ -127,3 +127,41 @@ def test_a_late_first_load_shows_the_running_clock_of_now(mosquitto, probe, pref
     finally:
         server.stop()
         service.stop()
+
+
+def test_viewers_who_see_every_desk_share_one_encoding_of_a_change(
+    mosquitto, probe, prefix, tmp_path
+):
+    """Three open-page viewers get the very same event for a change: it was encoded once.
+
+    Each event carries the time it was made (``ts``); viewers encoding their
+    own copies would each show their own moment.
+    """
+    cfg = hub_config(mosquitto.url, prefix, tmp_path, sitting={"limit": 600})
+    service = HubService(cfg)
+    service.start()
+    server = StatusServer(ServiceSource(service), poll_s=0.1).start()
+    streams: list[Stream] = []
+    try:
+        wait_until(lambda: service.connected, 10, "the hub to connect")
+        chair = Chair(probe, prefix, "alpha")
+        chair.occupancy(True)
+        wait_until(lambda: "alpha" in server.broadcaster.latest().desks, 10, "alpha on the page")
+        streams = [Stream(server.port) for _ in range(3)]
+        for stream in streams:
+            assert stream.events(0.5)[0][0] == "snapshot"
+        chair.occupancy(False)
+        seen: list[list[Any]] = [[] for _ in streams]
+        deadline = time.monotonic() + 30
+        while not all(seen) and time.monotonic() < deadline:
+            for got, stream in zip(seen, streams, strict=True):
+                got.extend(body for name, body in stream.events(0.2) if name == "desks")
+        assert all(seen), "every viewer got the change"
+        assert seen[0][0]["desks"][0]["state"] == "vacant"
+        assert seen[1][0] == seen[0][0]
+        assert seen[2][0] == seen[0][0]
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()
+        service.stop()
