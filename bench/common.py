@@ -13,15 +13,17 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,55 @@ from tests.support.servers import LOOPBACK, Influxd, Mosquitto  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
+
+
+# ---- instruction counts ---------------------------------------------------------------------
+
+
+def callgrind_parts(script: Path, args: Sequence[str], mark: str) -> dict[int, int]:
+    """Run ``script`` with ``args`` under callgrind: the main thread's instructions by part.
+
+    The run is cut into numbered parts (1, 2, ...) at each call of the
+    function ``mark``, which the script calls around what it measures. The
+    script must take ``--out FILE`` for its own result, which is dropped.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        msg = "--callgrind needs valgrind (apt-get install valgrind)"
+        raise SystemExit(msg)
+    work = Path(tempfile.mkdtemp(prefix="sitless-bench-callgrind-"))
+    try:
+        command = [
+            valgrind,
+            "--tool=callgrind",
+            "--separate-threads=yes",
+            f"--dump-before={mark}",
+            f"--callgrind-out-file={work}/cg.%p",
+            sys.executable,
+            str(script),
+            *args,
+            "--out",
+            str(work / "child.json"),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
+        if done.returncode != 0:
+            msg = f"the run under callgrind failed: {done.stderr[-2000:]}"
+            raise RuntimeError(msg)
+        # One file per part and thread: cg.PID.PART-THREAD; the main thread is 01.
+        return {
+            int(path.name.rsplit(".", 1)[1].split("-")[0]): _callgrind_total(path)
+            for path in work.glob("cg.*.*-01")
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _callgrind_total(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    msg = f"no totals in {path.name}"
+    raise RuntimeError(msg)
 
 
 # ---- the machine and the result file ------------------------------------------------------

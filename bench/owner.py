@@ -28,8 +28,6 @@ import argparse
 import gc
 import logging
 import queue
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import desk_name, write_result
+from bench.common import callgrind_parts, desk_name, write_result
 from bench.ingest import PREFIX, messages
 from hub import config
 from hub.commands.hub import GC_THRESHOLDS
@@ -158,56 +156,19 @@ CALLGRIND_MARK = "sys_getswitchinterval"
 
 def instructions(desks: int, total: int) -> dict[str, object]:
     """The same run under callgrind: machine instructions per message on the owner thread."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        msg = "--callgrind needs valgrind (apt-get install valgrind)"
-        raise SystemExit(msg)
-    work = Path(tempfile.mkdtemp(prefix="sitless-bench-callgrind-"))
-    try:
-        command = [
-            valgrind,
-            "--tool=callgrind",
-            "--separate-threads=yes",
-            f"--dump-before={CALLGRIND_MARK}",
-            f"--callgrind-out-file={work}/cg.%p",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--desks",
-            str(desks),
-            "--messages",
-            str(total),
-            "--out",
-            str(work / "child.json"),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
-        if done.returncode != 0:
-            msg = f"the run under callgrind failed: {done.stderr[-2000:]}"
-            raise RuntimeError(msg)
-        parts = sorted(work.glob("cg.*.*-01"))
-        # Each drain() is cut by two marks, so part 2 is the warm-up (every desk's
-        # first message), part 4 the first round and part 6 the timed pass.
-        counts = [_totals(p) for p in parts]
-        warm, first, timed = (
-            _totals(next(p for p in parts if p.name.endswith(f".{n}-01"))) for n in (2, 4, 6)
-        )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    args = ["--desks", str(desks), "--messages", str(total)]
+    parts = callgrind_parts(Path(__file__).resolve(), args, CALLGRIND_MARK)
+    # Each drain() is cut by two marks, so part 2 is the warm-up (every desk's
+    # first message), part 4 the first round and part 6 the timed pass.
+    warm, first, timed = parts[2], parts[4], parts[6]
     return {
         "desks": desks,
         "messages": total,
         "instructions_per_message": round(timed / total),
         "first_contact_instructions_per_message": round(warm / desks),
         "first_round_instructions_per_message": round(first / (2 * desks)),
-        "parts": len(counts),
+        "parts": len(parts),
     }
-
-
-def _totals(path: Path) -> int:
-    for line in path.read_text().splitlines():
-        if line.startswith("totals:"):
-            return int(line.split()[1])
-    msg = f"no totals in {path.name}"
-    raise RuntimeError(msg)
 
 
 def main() -> int:

@@ -23,7 +23,6 @@ import argparse
 import gc
 import logging
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import desk_name, write_result
+from bench.common import callgrind_parts, desk_name, write_result
 from hub import config
 from hub.commands.hub import GC_THRESHOLDS
 from hub.core.service import HubService
@@ -133,48 +132,15 @@ def run(desks: int) -> dict[str, object]:
 
 def instructions(desks: int) -> dict[str, object]:
     """The same rush under callgrind: instructions per desk to the last command and after."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        msg = "--callgrind needs valgrind (apt-get install valgrind)"
-        raise SystemExit(msg)
-    work = Path(tempfile.mkdtemp(prefix="sitless-bench-callgrind-"))
-    try:
-        command = [
-            valgrind,
-            "--tool=callgrind",
-            "--separate-threads=yes",
-            f"--dump-before={CALLGRIND_MARK}",
-            f"--callgrind-out-file={work}/cg.%p",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--desks",
-            str(desks),
-            "--out",
-            str(work / "child.json"),
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
-        if done.returncode != 0:
-            msg = f"the run under callgrind failed: {done.stderr[-2000:]}"
-            raise RuntimeError(msg)
-        # The owner is the main thread (1): part 2 runs from the deadline to the last
-        # command, part 3 from there to the step's end.
-        to_last = _totals(next(work.glob("cg.*.2-01")))
-        after = _totals(next(work.glob("cg.*.3-01")))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    parts = callgrind_parts(Path(__file__).resolve(), ["--desks", str(desks)], CALLGRIND_MARK)
+    # The owner is the main thread: part 2 runs from the deadline to the last
+    # command, part 3 from there to the step's end.
+    to_last, after = parts[2], parts[3]
     return {
         "desks": desks,
         "instructions_per_desk_to_last_command": round(to_last / desks),
         "instructions_per_desk_after_last_command": round(after / desks),
     }
-
-
-def _totals(path: Path) -> int:
-    for line in path.read_text().splitlines():
-        if line.startswith("totals:"):
-            return int(line.split()[1])
-    msg = f"no totals in {path.name}"
-    raise RuntimeError(msg)
 
 
 def main() -> int:
