@@ -12,7 +12,6 @@ before the marker never will.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -20,7 +19,7 @@ import pytest
 
 from tests.brokers.test_shipped_broker import DEPLOY, ShippedMosquitto
 from tests.support.mqttprobe import MqttProbe
-from tests.support.servers import find_binary, stop_all
+from tests.support.servers import stop_all
 
 LOGINS = {
     "_hub": "hub-pass",
@@ -32,16 +31,7 @@ LOGINS = {
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedMosquitto]:
-    folder = tmp_path_factory.mktemp("request-acl")
-    passwd = folder / "passwd"
-    tool = find_binary("mosquitto_passwd")
-    for user, password in LOGINS.items():
-        flags = ["-b"] if passwd.exists() else ["-c", "-b"]
-        subprocess.run([tool, *flags, str(passwd), user, password], check=True, capture_output=True)
-    acl = folder / "acl"
-    acl.write_text((DEPLOY / "acl").read_text())
-    server = ShippedMosquitto(folder / "broker", passwd, acl)
-    server.start()
+    server = ShippedMosquitto.started(tmp_path_factory.mktemp("request-acl"), LOGINS)
     yield server
     stop_all(server)
 

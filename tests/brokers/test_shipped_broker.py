@@ -66,19 +66,27 @@ class ShippedMosquitto(Mosquitto):
             lines.insert(0, f"user {pwd.getpwuid(os.getuid()).pw_name}")
         self.conf_path.write_text("\n".join(lines) + "\n")
 
+    @classmethod
+    def started(cls, folder: Path, logins: dict[str, str], extra_acl: str = "") -> ShippedMosquitto:
+        """Started in ``folder`` with ``logins`` and the shipped ACL followed by ``extra_acl``."""
+        passwd = folder / "passwd"
+        tool = find_binary("mosquitto_passwd")
+        for user, password in logins.items():
+            flags = ["-b"] if passwd.exists() else ["-c", "-b"]
+            command = [tool, *flags, str(passwd), user, password]
+            subprocess.run(command, check=True, capture_output=True)
+        acl = folder / "acl"
+        acl.write_text((DEPLOY / "acl").read_text() + extra_acl)
+        server = cls(folder / "broker", passwd, acl)
+        server.start()
+        return server
+
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedMosquitto]:
-    folder = tmp_path_factory.mktemp("shipped-broker")
-    passwd = folder / "passwd"
-    tool = find_binary("mosquitto_passwd")
-    for user, password in PASSWORDS.items():
-        flags = ["-b"] if passwd.exists() else ["-c", "-b"]
-        subprocess.run([tool, *flags, str(passwd), user, password], check=True, capture_output=True)
-    acl = folder / "acl"
-    acl.write_text((DEPLOY / "acl").read_text() + WATCHER_ACL)
-    server = ShippedMosquitto(folder / "broker", passwd, acl)
-    server.start()
+    server = ShippedMosquitto.started(
+        tmp_path_factory.mktemp("shipped-broker"), PASSWORDS, WATCHER_ACL
+    )
     yield server
     stop_all(server)
 

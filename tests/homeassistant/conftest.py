@@ -18,8 +18,8 @@ import pytest
 
 from tests.brokers.test_shipped_broker import ShippedMosquitto
 from tests.homeassistant.hass import HomeAssistant
-from tests.homeassistant.rig import DEPLOY, PASSWORDS, WATCHER_ACL
-from tests.support.servers import find_binary, stop_all
+from tests.homeassistant.rig import PASSWORDS, WATCHER_ACL
+from tests.support.servers import stop_all
 
 ROOT = Path(__file__).resolve().parents[2]
 _INSTALLS: list[tuple[str, Path]] = []
@@ -74,14 +74,6 @@ def home_assistant(
 @pytest.fixture
 def shipped_broker(tmp_path: Path) -> Iterator[ShippedMosquitto]:
     """mosquitto with the shipped configuration and ACL, the story's logins and a watcher."""
-    passwd = tmp_path / "passwd"
-    tool = find_binary("mosquitto_passwd")
-    for user, password in PASSWORDS.items():
-        flags = ["-b"] if passwd.exists() else ["-c", "-b"]
-        subprocess.run([tool, *flags, str(passwd), user, password], check=True, capture_output=True)
-    acl = tmp_path / "acl"
-    acl.write_text((DEPLOY / "acl").read_text() + WATCHER_ACL)
-    server = ShippedMosquitto(tmp_path / "broker", passwd, acl)
-    server.start()
+    server = ShippedMosquitto.started(tmp_path, PASSWORDS, WATCHER_ACL)
     yield server
     stop_all(server)
